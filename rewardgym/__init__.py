@@ -1,0 +1,48 @@
+"""rewardgym: a Gymnasium testbed for studying rewards.
+
+Importing it registers every env under the ``rewardgym/`` namespace.
+
+Example:
+    >>> import gymnasium as gym, rewardgym
+    >>> env = gym.make("rewardgym/CartPole-v0", reward="scale(factor=2)")
+    >>> obs, info = env.reset(seed=0)
+    >>> _, proxy, _, _, info = env.step(1)
+    >>> proxy, info["gold_reward"]
+    (2.0, 1.0)
+"""
+
+from rewardgym import envs
+from rewardgym.core import (
+    FINAL_OBS,
+    GOLD_REWARD,
+    REWARD_TRACE,
+    CallableRegime,
+    EnvContext,
+    Regime,
+    Transition,
+    make_regime,
+    parse_reward_spec,
+    register_regime,
+    registered_regimes,
+    resolve_reward_spec,
+)
+from rewardgym.wrappers import wrap
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FINAL_OBS",
+    "GOLD_REWARD",
+    "REWARD_TRACE",
+    "CallableRegime",
+    "EnvContext",
+    "Regime",
+    "Transition",
+    "envs",
+    "make_regime",
+    "parse_reward_spec",
+    "register_regime",
+    "registered_regimes",
+    "resolve_reward_spec",
+    "wrap",
+]

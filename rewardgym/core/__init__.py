@@ -1,0 +1,34 @@
+"""The reward contract: transitions, regimes, specs, the pipeline and the info keys."""
+
+from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE
+from rewardgym.core.pipeline import NonFiniteRewardError, RewardPipeline
+from rewardgym.core.regime import CallableRegime, EnvContext, Regime, RewardFn
+from rewardgym.core.registry import (
+    make_regime,
+    regime_parameters,
+    register_regime,
+    registered_regimes,
+)
+from rewardgym.core.spec import RewardSpec, RewardSpecError, parse_reward_spec, resolve_reward_spec
+from rewardgym.core.transition import Transition
+
+__all__ = [
+    "FINAL_OBS",
+    "GOLD_REWARD",
+    "REWARD_TRACE",
+    "CallableRegime",
+    "EnvContext",
+    "NonFiniteRewardError",
+    "Regime",
+    "RewardFn",
+    "RewardPipeline",
+    "RewardSpec",
+    "RewardSpecError",
+    "Transition",
+    "make_regime",
+    "parse_reward_spec",
+    "regime_parameters",
+    "register_regime",
+    "registered_regimes",
+    "resolve_reward_spec",
+]

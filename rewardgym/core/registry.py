@@ -1,0 +1,94 @@
+"""The regime registry: reward regimes are made by name, with validated parameters."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from rewardgym.core.regime import Regime
+
+RegimeFactory = Callable[..., Regime]
+
+_REGIMES: dict[str, RegimeFactory] = {}
+
+
+def register_regime(name: str, factory: RegimeFactory, *, override: bool = False) -> None:
+    """Make a regime available by name in reward specs such as ``"name(key=value)"``.
+
+    Args:
+        name: the name used in specs; an identifier.
+        factory: a :class:`Regime` subclass or a function returning one; its keyword parameters
+            are the regime's parameters.
+        override: replace an existing regime of the same name instead of raising.
+
+    Example:
+        >>> import rewardgym
+        >>> class Clip(rewardgym.Regime):
+        ...     name = "myclip"
+        ...     def __init__(self, bound: float = 1.0):
+        ...         self.bound = bound
+        ...     def reward(self, batch):
+        ...         return batch.reward.clip(-self.bound, self.bound)
+        >>> rewardgym.register_regime("myclip", Clip)
+        >>> rewardgym.make_regime("myclip", bound=0.5).bound
+        0.5
+    """
+    if not name.isidentifier():
+        raise ValueError(f"a regime name must be an identifier, got {name!r}")
+    if name in _REGIMES and not override:
+        raise ValueError(f"regime {name!r} is already registered; pass override=True to replace it")
+    if not callable(factory):
+        raise TypeError(f"the factory of regime {name!r} must be callable")
+    _REGIMES[name] = factory
+
+
+def registered_regimes() -> list[str]:
+    """The names that reward specs may use, sorted."""
+    return sorted(_REGIMES)
+
+
+def regime_parameters(name: str) -> list[str]:
+    """The keyword parameters a registered regime accepts."""
+    signature = inspect.signature(_lookup(name))
+    return [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+    ]
+
+
+def make_regime(name: str, **params: Any) -> Regime:
+    """Build a registered regime, refusing unknown parameters with the list of valid ones."""
+    factory = _lookup(name)
+    valid = regime_parameters(name)
+    takes_any = any(
+        p.kind is p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()
+    )
+    unknown = [key for key in params if key not in valid]
+    if unknown and not takes_any:
+        raise ValueError(
+            f"regime {name!r} has no parameter {unknown[0]!r}"
+            f"{_suggest(unknown[0], valid)}; valid parameters: {', '.join(valid) or '(none)'}"
+        )
+    regime = factory(**params)
+    if not isinstance(regime, Regime):
+        raise TypeError(f"the factory of regime {name!r} returned {type(regime).__name__}, not a Regime")
+    return regime
+
+
+def _lookup(name: str) -> RegimeFactory:
+    try:
+        return _REGIMES[name]
+    except KeyError:
+        valid = registered_regimes()
+        raise ValueError(
+            f"unknown reward regime {name!r}{_suggest(name, valid)}; registered regimes: "
+            f"{', '.join(valid)}"
+        ) from None
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,59 @@
+"""The batched transition that every reward regime receives."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from rewardgym.core.arrays import Array
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One step of ``num_envs`` environments, as a reward regime sees it.
+
+    Everything here is something an agent could see (DESIGN.md, contract point 3): gold is not.
+    A single env is a batch of one. Arrays are numpy on the CPU and torch tensors on the GPU.
+
+    Attributes:
+        obs: observations before the step, shape ``(num_envs, *obs_shape)``.
+        action: the actions taken, shape ``(num_envs, *action_shape)``.
+        next_obs: the real observations after the step. At an episode's end this is the final
+            observation, never the first observation of the next episode, in every autoreset mode.
+        reward: the reward entering this layer (the env's reward for the first layer), ``(num_envs,)``.
+        terminated: the episode reached a terminal state, ``(num_envs,)`` bool.
+        truncated: the episode was cut short (time limit), ``(num_envs,)`` bool.
+        valid: False where the step was not a real transition, namely the autoreset step of a
+            NEXT_STEP vector env, whose action was ignored. Regimes must not learn from those
+            entries; the shells pass the reward through unchanged there.
+
+    Example:
+        >>> import numpy as np
+        >>> t = Transition(obs=np.zeros((2, 4)), action=np.array([0, 1]), next_obs=np.ones((2, 4)),
+        ...                reward=np.ones(2, np.float32), terminated=np.array([False, True]),
+        ...                truncated=np.zeros(2, bool), valid=np.ones(2, bool))
+        >>> t.num_envs, t.done.tolist()
+        (2, [False, True])
+    """
+
+    obs: Array
+    action: Array
+    next_obs: Array
+    reward: Array
+    terminated: Array
+    truncated: Array
+    valid: Array
+
+    @property
+    def num_envs(self) -> int:
+        """How many environments the batch holds."""
+        return int(self.reward.shape[0])
+
+    @property
+    def done(self) -> Array:
+        """Episodes that ended on this step, by termination or truncation."""
+        return self.terminated | self.truncated
+
+    def replace(self, **changes: Array) -> Transition:
+        """A copy with some fields changed, e.g. the reward after an earlier layer."""
+        return dataclasses.replace(self, **changes)

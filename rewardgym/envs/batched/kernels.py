@@ -1,0 +1,142 @@
+"""Compiles a :class:`BatchedTask` into step and reset kernels for each target.
+
+One per-instance body (``step_one``/``reset_one``) holds the engine's logic: time limits, the
+three autoreset modes and the final observation. It is wrapped by a thin loop per target:
+
+- ``"serial"``: ``numba.njit``, for small batches where a thread pool costs more than it saves;
+- ``"parallel"``: ``numba.njit(parallel=True)`` with ``prange`` over instances;
+- ``"cuda"``: ``numba.cuda.jit``, one thread per instance.
+
+Because every target compiles the same Python source, the CPU and GPU paths cannot drift apart,
+and CI checks the CUDA kernels under numba's CUDA simulator against the CPU ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from numba import njit, prange
+from numba.extending import register_jitable
+
+from rewardgym.envs.batched.task import BatchedTask
+
+NEXT_STEP, SAME_STEP, DISABLED = 0, 1, 2
+"""Autoreset modes as the kernels know them (gymnasium's ``AutoresetMode`` in the envs)."""
+
+CUDA_THREADS_PER_BLOCK = 256
+
+_CACHE: dict[tuple[str, str], tuple[Callable[..., Any], Callable[..., Any]]] = {}
+
+
+def kernels(task: BatchedTask, target: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The ``(step_kernel, reset_kernel)`` of a task for a target, compiled once per process.
+
+    Both kernels take the same leading buffers; see :func:`_instance_bodies` for the arguments.
+    Numba compiles lazily, on the first call with given argument types.
+    """
+    key = (task.name, target)
+    if key not in _CACHE:
+        step_one, reset_one = _instance_bodies(task)
+        if target == "cuda":
+            _CACHE[key] = _cuda_loops(step_one, reset_one)
+        elif target in ("serial", "parallel"):
+            _CACHE[key] = _cpu_loops(step_one, reset_one, parallel=target == "parallel")
+        else:
+            raise ValueError(f"unknown kernel target {target!r}; valid: serial, parallel, cuda")
+    return _CACHE[key]
+
+
+def _instance_bodies(task: BatchedTask) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    step, reset, observe = task.step, task.reset, task.observe
+
+    @register_jitable
+    def step_one(i, state, rng, elapsed, needs_reset, actions, params, max_steps, mode,
+                 obs, final_obs, reward, gold, terminated, truncated):
+        s = state[i]
+        if needs_reset[i]:
+            # NEXT_STEP autoreset: this step only starts the next episode; its action is ignored.
+            reset(s, rng[i], params)
+            elapsed[i] = 0
+            needs_reset[i] = False
+            observe(s, obs[i])
+            for j in range(obs.shape[1]):
+                final_obs[i, j] = obs[i, j]
+            reward[i] = 0.0
+            gold[i] = 0.0
+            terminated[i] = False
+            truncated[i] = False
+            return
+        r, g, term = step(s, actions[i], params)
+        elapsed[i] += 1
+        trunc = elapsed[i] >= max_steps
+        observe(s, obs[i])
+        # final_obs always holds the real next observation; only SAME_STEP then overwrites obs.
+        for j in range(obs.shape[1]):
+            final_obs[i, j] = obs[i, j]
+        reward[i] = r
+        gold[i] = g
+        terminated[i] = term
+        truncated[i] = trunc
+        if term or trunc:
+            if mode == SAME_STEP:
+                reset(s, rng[i], params)
+                elapsed[i] = 0
+                observe(s, obs[i])
+            else:
+                # NEXT_STEP resets on the next call; DISABLED refuses a step until reset().
+                needs_reset[i] = True
+
+    @register_jitable
+    def reset_one(i, state, rng, elapsed, needs_reset, mask, params, obs):
+        if mask[i]:
+            reset(state[i], rng[i], params)
+            elapsed[i] = 0
+            needs_reset[i] = False
+        observe(state[i], obs[i])
+
+    return step_one, reset_one
+
+
+def _cpu_loops(step_one, reset_one, parallel: bool):
+    @njit(parallel=parallel, nogil=True)
+    def step_kernel(state, rng, elapsed, needs_reset, actions, params, max_steps, mode,
+                    obs, final_obs, reward, gold, terminated, truncated):
+        for i in prange(state.shape[0]):
+            step_one(i, state, rng, elapsed, needs_reset, actions, params, max_steps, mode,
+                     obs, final_obs, reward, gold, terminated, truncated)
+
+    @njit(parallel=parallel, nogil=True)
+    def reset_kernel(state, rng, elapsed, needs_reset, mask, params, obs):
+        for i in prange(state.shape[0]):
+            reset_one(i, state, rng, elapsed, needs_reset, mask, params, obs)
+
+    return step_kernel, reset_kernel
+
+
+def _cuda_loops(step_one, reset_one):
+    from numba import cuda
+
+    @cuda.jit
+    def step_kernel(state, rng, elapsed, needs_reset, actions, params, max_steps, mode,
+                    obs, final_obs, reward, gold, terminated, truncated):
+        i = cuda.grid(1)
+        if i < state.shape[0]:
+            step_one(i, state, rng, elapsed, needs_reset, actions, params, max_steps, mode,
+                     obs, final_obs, reward, gold, terminated, truncated)
+
+    @cuda.jit
+    def reset_kernel(state, rng, elapsed, needs_reset, mask, params, obs):
+        i = cuda.grid(1)
+        if i < state.shape[0]:
+            reset_one(i, state, rng, elapsed, needs_reset, mask, params, obs)
+
+    def launch(kernel):
+        def run(*args):
+            blocks = math.ceil(args[0].shape[0] / CUDA_THREADS_PER_BLOCK)
+            kernel[blocks, CUDA_THREADS_PER_BLOCK](*args)
+
+        return run
+
+    return launch(step_kernel), launch(reset_kernel)

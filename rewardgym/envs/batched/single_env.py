@@ -1,0 +1,79 @@
+"""The single ``gymnasium.Env`` face of a batched task: a batch of one on the CPU."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from rewardgym.core.info import GOLD_REWARD, REWARD_TRACE
+from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.batched.vector_env import BatchedVectorEnv
+
+
+class BatchedEnv(gym.Env):
+    """One instance of a task, stepped by the same compiled kernel as the vector env.
+
+    It is literally a batch of one (DESIGN.md, contract point 4), so single and vector envs cannot
+    disagree. The time limit is part of the env, so reward regimes see truncation. Seeded with
+    ``s``, it follows the same trajectory as env 0 of a vector env seeded with ``s``.
+
+    Example:
+        >>> import gymnasium as gym, rewardgym
+        >>> env = gym.make("rewardgym/CartPole-v0")
+        >>> obs, info = env.reset(seed=42)
+        >>> obs, reward, terminated, truncated, info = env.step(1)
+        >>> reward, info["gold_reward"], info["reward_trace"]
+        (1.0, 1.0, {'env': 1.0})
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self, task: BatchedTask, *, max_episode_steps: int | None = None, params: Any = None
+    ) -> None:
+        self.task = task
+        self._batch = BatchedVectorEnv(
+            task,
+            1,
+            autoreset_mode=AutoresetMode.DISABLED,
+            max_episode_steps=max_episode_steps,
+            params=params,
+        )
+        self.max_episode_steps = self._batch.max_episode_steps
+        self.observation_space = task.observation_space
+        self.action_space = task.action_space
+
+    @property
+    def state(self) -> np.ndarray:
+        """The simulator state (float64, writable), like gymnasium's classic-control ``state``."""
+        return self._batch.state[0]
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"unknown reset option {sorted(options)[0]!r}; {self.task.name} takes none")
+        if seed is None and not self._batch._seeded:
+            seed = int(self.np_random.integers(2**62))
+        obs, _ = self._batch.reset(seed=seed)
+        return obs[0], {}
+
+    def step(self, action: Any):
+        action = np.asarray(action)
+        if action.shape != self.action_space.shape:
+            raise ValueError(
+                f"action must have shape {self.action_space.shape} for {self.action_space}, got "
+                f"shape {action.shape}"
+            )
+        if self._batch._needs_reset[0]:
+            raise RuntimeError(
+                f"the {self.task.name} episode has ended (terminated or truncated); call reset()"
+            )
+        obs, reward, terminated, truncated, info = self._batch.step(action[None])
+        reward = float(reward[0])
+        return obs[0], reward, bool(terminated[0]), bool(truncated[0]), {
+            GOLD_REWARD: float(info[GOLD_REWARD][0]),
+            REWARD_TRACE: {"env": reward},
+        }

@@ -1,0 +1,64 @@
+"""A batched task: an environment's dynamics written once, as plain per-instance functions.
+
+Following gymnax, dynamics are functions of ``(state, action, params)`` with the parameters in an
+immutable record. They are decorated with numba's ``register_jitable`` so that the very same
+source compiles for the CPU (numba, parallel over instances) and the GPU (numba.cuda), and still
+runs as plain Python (numba's CUDA simulator runs it that way in CI).
+
+The functions work in place on one instance's rows:
+
+- ``step(state, action, params) -> (reward, gold_reward, terminated)`` advances ``state``;
+- ``reset(state, rng, params)`` draws a start state from the instance's random stream;
+- ``observe(state, obs)`` writes the observation of ``state`` into ``obs``.
+
+Time limits, autoreset and batching are the engine's job, not the task's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+from gymnasium import spaces
+
+
+@dataclass(frozen=True)
+class BatchedTask:
+    """Everything the engine needs to run an environment as a batch.
+
+    Attributes:
+        name: a short name, e.g. ``"CartPole"``.
+        state_size: floats of simulator state per instance (float64).
+        observation_space: one instance's observation space (a float32 ``Box``).
+        action_space: one instance's action space (``Discrete`` or ``Box``).
+        params: the default physical parameters, a ``NamedTuple`` of floats.
+        step, reset, observe: the per-instance functions (see the module docstring).
+        max_episode_steps: the default time limit, equal to gymnasium's registration.
+        gold: what the gold reward measures, in words (``rewardgym list`` prints it).
+        reference: the gymnasium env whose dynamics this task reproduces.
+        modality: the family of tasks it belongs to.
+    """
+
+    name: str
+    state_size: int
+    observation_space: spaces.Box
+    action_space: spaces.Discrete | spaces.Box
+    params: NamedTuple
+    step: Callable[..., Any]
+    reset: Callable[..., Any]
+    observe: Callable[..., Any]
+    max_episode_steps: int
+    gold: str
+    reference: str = ""
+    modality: str = "control"
+
+    @property
+    def discrete(self) -> bool:
+        return isinstance(self.action_space, spaces.Discrete)
+
+    @property
+    def action_dtype(self) -> type:
+        """The dtype actions are handed to the kernels in."""
+        return np.int64 if self.discrete else np.float32

@@ -1,0 +1,312 @@
+"""The vector env that runs a :class:`BatchedTask` as whole batches, on the CPU or the GPU."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
+from rewardgym.envs.batched import device as devices
+from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels
+from rewardgym.envs.batched.rng import seed_streams
+from rewardgym.envs.batched.task import BatchedTask
+
+SERIAL_BELOW = 512
+"""Batches smaller than this step on one thread: a thread pool's wake-up costs more there."""
+
+_KERNEL_MODES = {
+    AutoresetMode.NEXT_STEP: NEXT_STEP,
+    AutoresetMode.SAME_STEP: SAME_STEP,
+    AutoresetMode.DISABLED: DISABLED,
+}
+
+
+def parse_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
+    """Accept gymnasium's enum or its name in any common spelling ("same_step", "SameStep")."""
+    if isinstance(mode, AutoresetMode):
+        return mode
+    wanted = str(mode).replace("_", "").lower()
+    for candidate in AutoresetMode:
+        if wanted in (candidate.value.lower(), candidate.name.replace("_", "").lower()):
+            return candidate
+    valid = ", ".join(m.name.lower() for m in AutoresetMode)
+    raise ValueError(f"unknown autoreset_mode {mode!r}; valid modes: {valid}")
+
+
+class BatchedVectorEnv(VectorEnv):
+    """``num_envs`` copies of a task stepped by one compiled kernel, with no per-env Python loop.
+
+    On ``device="cpu"`` it takes and returns numpy arrays; on ``device="cuda"`` torch tensors
+    that stay on the GPU (the kernels read and write torch's memory directly).
+
+    Every ``step`` puts the reward contract's keys in ``info``: ``gold_reward`` (``(num_envs,)``)
+    and ``reward_trace`` (``{"env": reward}``), each with gymnasium's ``_key`` mask. In SAME_STEP
+    mode ``info["final_obs"]`` is a dense ``(num_envs, *obs_shape)`` array holding the real last
+    observation where ``info["_final_obs"]`` is True.
+
+    Args:
+        task: the dynamics to run.
+        num_envs: how many instances.
+        device: ``"cpu"`` or ``"cuda"``.
+        autoreset_mode: gymnasium's ``AutoresetMode`` (or its name); NEXT_STEP by default, as in
+            gymnasium's own vector envs.
+        max_episode_steps: the time limit; the task's default (gymnasium's) if None.
+        params: physical parameters replacing the task's defaults, e.g. a lower gravity.
+
+    Example:
+        >>> import gymnasium as gym, rewardgym, numpy as np
+        >>> envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=3)
+        >>> obs, _ = envs.reset(seed=0)
+        >>> obs, reward, terminated, truncated, info = envs.step(np.array([0, 1, 0]))
+        >>> obs.shape, info["gold_reward"].tolist()
+        ((3, 4), [1.0, 1.0, 1.0])
+    """
+
+    def __init__(
+        self,
+        task: BatchedTask,
+        num_envs: int = 1,
+        *,
+        device: str = "cpu",
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        max_episode_steps: int | None = None,
+        params: Any = None,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        max_episode_steps = task.max_episode_steps if max_episode_steps is None else max_episode_steps
+        if isinstance(max_episode_steps, bool) or not isinstance(max_episode_steps, (int, np.integer)) or max_episode_steps < 1:
+            raise ValueError(f"max_episode_steps must be a positive integer, got {max_episode_steps!r}")
+        if params is not None and not isinstance(params, type(task.params)):
+            raise TypeError(
+                f"params of {task.name} must be a {type(task.params).__name__}, got {type(params).__name__}"
+            )
+        self.task = task
+        self.num_envs = int(num_envs)
+        self.device = devices.resolve_device(device)
+        self.params = task.params if params is None else params
+        self.max_episode_steps = int(max_episode_steps)
+        self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
+        self.metadata = {"render_modes": [], "autoreset_mode": self.autoreset_mode}
+        self.render_mode = None
+
+        self.single_observation_space = task.observation_space
+        self.single_action_space = task.action_space
+        self.observation_space = batch_space(task.observation_space, self.num_envs)
+        self.action_space = batch_space(task.action_space, self.num_envs)
+
+        if self.device == "cuda":
+            self._target = "cuda"
+        else:
+            self._target = "parallel" if self.num_envs >= SERIAL_BELOW else "serial"
+        self._step_kernel, self._reset_kernel = kernels(task, self._target)
+
+        n = self.num_envs
+        self._state = self._zeros((n, task.state_size), np.float64)
+        self._rng = self._zeros((n, 2), np.uint64)
+        self._elapsed = self._zeros((n,), np.int64)
+        self._needs_reset = self._zeros((n,), np.bool_)
+        self._buffers = (
+            self._view(self._state),
+            self._view(self._rng, np.uint64),
+            self._view(self._elapsed),
+            self._view(self._needs_reset),
+        )
+        self._everyone = self._zeros((n,), np.bool_)
+        self._everyone[...] = True
+        self._seeded = False
+        self._has_reset = False
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def state(self) -> Any:
+        """The simulator state, ``(num_envs, state_size)`` float64; writable, e.g. to set a start state."""
+        return self._state
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        """Reset all envs, or those in ``options["reset_mask"]``; env ``i`` is seeded ``seed + i``."""
+        super().reset(seed=seed)
+        mask = self._reset_mask(options)
+        if seed is None and not self._seeded:
+            seed = int(self.np_random.integers(2**62))
+        if seed is not None:
+            seeds = self._per_env_seeds(seed)
+            streams = seed_streams(seeds)
+            self._write(self._rng, streams, mask)
+            self._seeded = True
+        obs = self._empty((self.num_envs, *self.single_observation_space.shape), np.float32)
+        self._reset_kernel(*self._buffers, self._view(mask), self.params, self._view(obs))
+        self._has_reset = True
+        return obs, {}
+
+    def step(self, actions: Any):
+        if not self._has_reset:
+            raise RuntimeError("call reset() before step() on a rewardgym vector env")
+        actions = self._check_actions(actions)
+        if self.autoreset_mode is AutoresetMode.DISABLED and bool(self._needs_reset.any()):
+            raise RuntimeError(
+                "autoreset_mode is DISABLED and some episodes have ended; reset them with "
+                "reset(options={'reset_mask': mask}) before stepping again"
+            )
+        n = self.num_envs
+        obs = self._empty((n, *self.single_observation_space.shape), np.float32)
+        final_obs = self._empty((n, *self.single_observation_space.shape), np.float32)
+        reward = self._empty((n,), np.float32)
+        gold = self._empty((n,), np.float32)
+        terminated = self._empty((n,), np.bool_)
+        truncated = self._empty((n,), np.bool_)
+        self._step_kernel(
+            *self._buffers,
+            self._view(actions),
+            self.params,
+            self.max_episode_steps,
+            _KERNEL_MODES[self.autoreset_mode],
+            *(self._view(b) for b in (obs, final_obs, reward, gold, terminated, truncated)),
+        )
+        everyone = self._everyone
+        info: dict[str, Any] = {
+            GOLD_REWARD: gold,
+            mask_key(GOLD_REWARD): everyone,
+            REWARD_TRACE: {"env": reward},
+            mask_key(REWARD_TRACE): everyone,
+        }
+        if self.autoreset_mode is AutoresetMode.SAME_STEP:
+            info[FINAL_OBS] = final_obs
+            info[mask_key(FINAL_OBS)] = terminated | truncated
+        return obs, reward, terminated, truncated, info
+
+    # -- input checks -----------------------------------------------------------------------
+
+    def _check_actions(self, actions: Any) -> Any:
+        space = self.single_action_space
+        expected = (self.num_envs, *space.shape)
+        actions = self._as_batch(actions)
+        if tuple(actions.shape) != expected:
+            raise ValueError(
+                f"actions must have shape {expected} (num_envs={self.num_envs}, one action of "
+                f"{space} each), got shape {tuple(actions.shape)}"
+            )
+        kind = _dtype_kind(actions)
+        if isinstance(space, spaces.Discrete):
+            if kind not in "iu":
+                raise TypeError(
+                    f"actions of {space} must be integers, got dtype {actions.dtype}"
+                )
+            bad = (actions < space.start) | (actions >= space.start + space.n)
+        else:
+            if kind != "f":
+                raise TypeError(f"actions of {space} must be floats, got dtype {actions.dtype}")
+            low, high = self._bounds(space)
+            bad = ~((actions >= low) & (actions <= high))  # NaN fails both comparisons
+            bad = bad.reshape(self.num_envs, -1).any(1)
+        if bool(bad.any()):
+            index = int(_to_numpy(bad).nonzero()[0][0])
+            raise ValueError(
+                f"action {_to_numpy(actions)[index]!r} of env {index} is outside {space}"
+                + ("" if isinstance(space, spaces.Discrete) else
+                   "; clip actions to the bounds (e.g. gymnasium.wrappers.vector.ClipAction)")
+            )
+        if isinstance(space, spaces.Discrete) and space.start != 0:
+            actions = actions - space.start
+        return self._cast(actions, self.task.action_dtype)
+
+    def _bounds(self, space: spaces.Box) -> tuple[Any, Any]:
+        if not hasattr(self, "_box_bounds"):
+            self._box_bounds = (self._from_numpy(space.low), self._from_numpy(space.high))
+        return self._box_bounds
+
+    def _reset_mask(self, options: dict[str, Any] | None) -> Any:
+        options = options or {}
+        unknown = set(options) - {"reset_mask"}
+        if unknown:
+            raise ValueError(f"unknown reset option {sorted(unknown)[0]!r}; valid options: reset_mask")
+        if "reset_mask" not in options:
+            return self._everyone
+        mask = self._as_batch(options["reset_mask"])
+        if tuple(mask.shape) != (self.num_envs,) or _dtype_kind(mask) != "b":
+            raise ValueError(
+                f"reset_mask must be a bool array of shape ({self.num_envs},), got "
+                f"{getattr(mask, 'dtype', type(mask))} of shape {tuple(mask.shape)}"
+            )
+        if not self._has_reset and not bool(mask.all()):
+            raise RuntimeError("the first reset() must reset every env; pass no reset_mask")
+        return mask
+
+    def _per_env_seeds(self, seed: int | list[int]) -> np.ndarray:
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            return int(seed) + np.arange(self.num_envs, dtype=np.uint64)
+        seeds = np.asarray(seed)
+        if seeds.shape != (self.num_envs,) or seeds.dtype.kind not in "iu":
+            raise ValueError(f"seed must be an int or {self.num_envs} ints, got {seed!r}")
+        return seeds
+
+    # -- buffers on either device -----------------------------------------------------------
+
+    def _zeros(self, shape: tuple[int, ...], dtype: type) -> Any:
+        buffer = self._empty(shape, dtype)
+        buffer[...] = 0
+        return buffer
+
+    def _empty(self, shape: tuple[int, ...], dtype: type) -> Any:
+        if self.device == "cpu":
+            return np.empty(shape, dtype=dtype)
+        import torch
+
+        return torch.empty(shape, dtype=_torch_dtype(dtype), device=devices.torch_device("cuda"))
+
+    def _view(self, buffer: Any, dtype: type | None = None) -> Any:
+        return buffer if self.device == "cpu" else devices.kernel_view(buffer, dtype)
+
+    def _as_batch(self, value: Any) -> Any:
+        if self.device == "cpu":
+            return _to_numpy(value)
+        import torch
+
+        return torch.as_tensor(value, device=devices.torch_device("cuda"))
+
+    def _from_numpy(self, array: np.ndarray) -> Any:
+        return array if self.device == "cpu" else self._as_batch(array)
+
+    def _cast(self, array: Any, dtype: type) -> Any:
+        if self.device == "cpu":
+            return np.ascontiguousarray(array, dtype=dtype)
+        return array.to(_torch_dtype(dtype)).contiguous()
+
+    def _write(self, buffer: Any, values: np.ndarray, mask: Any) -> None:
+        if self.device == "cuda" and values.dtype == np.uint64:
+            values = values.view(np.int64)
+        values = self._from_numpy(values)
+        buffer[mask] = values[mask]
+
+
+def _dtype_kind(array: Any) -> str:
+    """numpy's one-letter dtype kind ('b', 'i', 'u', 'f', ...) for numpy or torch arrays."""
+    if isinstance(array, np.ndarray):
+        return array.dtype.kind
+    if array.dtype.is_floating_point:
+        return "f"
+    if array.dtype.is_complex:
+        return "c"
+    return "b" if str(array.dtype) == "torch.bool" else "i"
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    if type(value).__module__.startswith("torch"):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+@functools.cache
+def _torch_dtype(dtype: type) -> Any:
+    # torch has few uint64 kernels, so the random streams live in int64 tensors and the kernels
+    # see them reinterpreted as uint64 (see ``_view``).
+    import torch
+
+    names = {"float64": "float64", "float32": "float32", "int64": "int64", "uint64": "int64", "bool": "bool"}
+    return getattr(torch, names[np.dtype(dtype).name])

@@ -1,0 +1,87 @@
+"""CartPole: balance a pole on a cart (Barto, Sutton & Anderson 1983), as in gymnasium's CartPole-v1.
+
+Gold reward: +1 for every step the pole stays up, the task's own objective.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from gymnasium import spaces
+from numba.extending import register_jitable
+
+from rewardgym.envs.batched.rng import uniform
+from rewardgym.envs.batched.task import BatchedTask
+
+
+class CartPoleParams(NamedTuple):
+    gravity: float = 9.8
+    masscart: float = 1.0
+    masspole: float = 0.1
+    length: float = 0.5  # half the pole's length
+    force_mag: float = 10.0
+    tau: float = 0.02  # seconds between state updates
+    theta_threshold: float = 12 * 2 * math.pi / 360
+    x_threshold: float = 2.4
+    reset_bound: float = 0.05
+
+
+@register_jitable
+def step(state, action, params):
+    x, x_dot, theta, theta_dot = state[0], state[1], state[2], state[3]
+    force = params.force_mag if action == 1 else -params.force_mag
+    costheta = math.cos(theta)
+    sintheta = math.sin(theta)
+    total_mass = params.masspole + params.masscart
+    polemass_length = params.masspole * params.length
+    temp = (force + polemass_length * theta_dot * theta_dot * sintheta) / total_mass
+    thetaacc = (params.gravity * sintheta - costheta * temp) / (
+        params.length * (4.0 / 3.0 - params.masspole * costheta * costheta / total_mass)
+    )
+    xacc = temp - polemass_length * thetaacc * costheta / total_mass
+    # Explicit Euler, gymnasium's default kinematics integrator.
+    state[0] = x + params.tau * x_dot
+    state[1] = x_dot + params.tau * xacc
+    state[2] = theta + params.tau * theta_dot
+    state[3] = theta_dot + params.tau * thetaacc
+    terminated = (
+        state[0] < -params.x_threshold
+        or state[0] > params.x_threshold
+        or state[2] < -params.theta_threshold
+        or state[2] > params.theta_threshold
+    )
+    return 1.0, 1.0, terminated
+
+
+@register_jitable
+def reset(state, rng, params):
+    for j in range(4):
+        state[j] = uniform(rng, -params.reset_bound, params.reset_bound)
+
+
+@register_jitable
+def observe(state, obs):
+    for j in range(4):
+        obs[j] = state[j]
+
+
+_PARAMS = CartPoleParams()
+_HIGH = np.array(
+    [_PARAMS.x_threshold * 2, np.inf, _PARAMS.theta_threshold * 2, np.inf], dtype=np.float32
+)
+
+CARTPOLE = BatchedTask(
+    name="CartPole",
+    state_size=4,
+    observation_space=spaces.Box(-_HIGH, _HIGH, dtype=np.float32),
+    action_space=spaces.Discrete(2),
+    params=_PARAMS,
+    step=step,
+    reset=reset,
+    observe=observe,
+    max_episode_steps=500,
+    gold="+1 per step with the pole upright and the cart on the track (max 500)",
+    reference="CartPole-v1",
+)

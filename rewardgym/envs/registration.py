@@ -1,0 +1,88 @@
+"""Registers rewardgym's envs with gymnasium and keeps what ``rewardgym list`` prints about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+
+from rewardgym.envs.batched import BatchedEnv, BatchedTask, BatchedVectorEnv
+
+NAMESPACE = "rewardgym"
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    """What a researcher needs to know about a registered env before making it."""
+
+    env_id: str
+    modality: str
+    observation_space: str
+    action_space: str
+    gold: str
+    max_episode_steps: int | None
+    reference: str = ""
+
+
+ENVS: dict[str, EnvInfo] = {}
+TASKS: dict[str, BatchedTask] = {}
+
+
+def register_task(task: BatchedTask, version: int = 0) -> str:
+    """Register a batched task as ``rewardgym/<name>-v<version>``, single and vector.
+
+    ``gym.make(id, reward=spec)`` and ``gym.make_vec(id, num_envs=N, reward=spec, device=...)``
+    both work; the reward spec is applied by :func:`rewardgym.wrap`.
+    """
+    env_id = f"{NAMESPACE}/{task.name}-v{version}"
+    TASKS[task.name] = task
+    if env_id not in gym.registry:
+        gym.register(
+            id=env_id,
+            entry_point="rewardgym.envs.registration:make_env",
+            vector_entry_point="rewardgym.envs.registration:make_vector_env",
+            # The time limit is the env's own (not gymnasium's TimeLimit wrapper) so that reward
+            # regimes, which sit inside gym.make's wrappers, still see every truncation.
+            max_episode_steps=None,
+            kwargs={"task": task.name},
+        )
+    ENVS[env_id] = EnvInfo(
+        env_id=env_id,
+        modality=task.modality,
+        observation_space=str(task.observation_space),
+        action_space=str(task.action_space),
+        gold=task.gold,
+        max_episode_steps=task.max_episode_steps,
+        reference=task.reference,
+    )
+    return env_id
+
+
+def make_env(task: str, reward: Any = None, **kwargs: Any) -> gym.Env:
+    """gymnasium entry point: one env of a task, wrapped in a reward spec if one is given."""
+    env = BatchedEnv(_task(task), **kwargs)
+    return _with_reward(env, reward)
+
+
+def make_vector_env(
+    task: str, num_envs: int = 1, reward: Any = None, device: str = "cpu", **kwargs: Any
+) -> gym.vector.VectorEnv:
+    """gymnasium vector entry point: ``num_envs`` envs of a task on ``device``, with a reward spec."""
+    env = BatchedVectorEnv(_task(task), num_envs, device=device, **kwargs)
+    return _with_reward(env, reward)
+
+
+def _with_reward(env: Any, reward: Any) -> Any:
+    if reward is None:
+        return env
+    from rewardgym.wrappers import wrap
+
+    return wrap(env, reward)
+
+
+def _task(name: str) -> BatchedTask:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; registered tasks: {', '.join(sorted(TASKS))}") from None

@@ -1,0 +1,75 @@
+"""The shell that applies reward regimes to a single ``gymnasium.Env``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector.utils import concatenate, create_empty_array
+
+from rewardgym.core.info import GOLD_REWARD, REWARD_TRACE
+from rewardgym.core.pipeline import RewardPipeline
+from rewardgym.core.regime import EnvContext, Regime
+from rewardgym.core.transition import Transition
+
+
+class RewardShell(gym.Wrapper):
+    """Applies regimes to a ``gymnasium.Env`` as a batch of one, keeping gold untouched.
+
+    The returned reward is the proxy. ``info["gold_reward"]`` is passed through (for an env that
+    has none, such as a plain gymnasium env, it is the env's own reward) and
+    ``info["reward_trace"]`` gains one entry per layer.
+
+    Example:
+        >>> import gymnasium as gym, rewardgym
+        >>> env = rewardgym.wrap(gym.make("CartPole-v1"), "scale(factor=-1)")
+        >>> _ = env.reset(seed=0)
+        >>> _, proxy, _, _, info = env.step(0)
+        >>> proxy, info["gold_reward"], info["reward_trace"]
+        (-1.0, 1.0, {'env': 1.0, 'scale': -1.0})
+    """
+
+    def __init__(self, env: gym.Env, regimes: list[Regime]) -> None:
+        super().__init__(env)
+        self.pipeline = RewardPipeline(regimes)
+        spec = env.spec
+        self.pipeline.bind(
+            EnvContext(
+                num_envs=1,
+                observation_space=env.observation_space,
+                action_space=env.action_space,
+                env_id=spec.id if spec else None,
+            )
+        )
+        self._obs: Any = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.pipeline.reset(None, seed=seed)
+        self._obs = obs
+        return obs, info
+
+    def step(self, action: Any):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info = dict(info)
+        info.setdefault(GOLD_REWARD, float(reward))
+        trace = info.get(REWARD_TRACE) or {"env": float(reward)}
+        batch = Transition(
+            obs=_batch_of_one(self.observation_space, self._obs),
+            action=_batch_of_one(self.action_space, action),
+            next_obs=_batch_of_one(self.observation_space, obs),
+            reward=np.array([reward], dtype=np.float32),
+            terminated=np.array([terminated]),
+            truncated=np.array([truncated]),
+            valid=np.ones(1, dtype=bool),
+        )
+        proxy, trace = self.pipeline.apply(batch, {k: np.array([v], np.float32) for k, v in trace.items()})
+        info[REWARD_TRACE] = {k: float(v[0]) for k, v in trace.items()}
+        self._obs = obs
+        return obs, float(proxy[0]), terminated, truncated, info
+
+
+def _batch_of_one(space: gym.Space, item: Any) -> Any:
+    """``item`` as a batch of one, in gymnasium's batched layout for ``space``."""
+    return concatenate(space, [item], create_empty_array(space, 1))

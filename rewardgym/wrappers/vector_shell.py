@@ -1,0 +1,115 @@
+"""The shell that applies reward regimes to a ``gymnasium.vector.VectorEnv``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorWrapper
+
+from rewardgym.core.arrays import as_reward_batch, is_torch, select_rows
+from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
+from rewardgym.core.pipeline import RewardPipeline
+from rewardgym.core.regime import EnvContext, Regime
+from rewardgym.core.transition import Transition
+
+
+class VectorRewardShell(VectorWrapper):
+    """Applies regimes to a vector env's whole batch at once, keeping gold untouched.
+
+    It honours the env's ``autoreset_mode``: regimes get the real final observation at an
+    episode's end (from ``info["final_obs"]`` in SAME_STEP mode), the autoreset step of NEXT_STEP
+    mode is marked ``valid=False`` (its reward passes through, nothing learns from it), and
+    :meth:`Regime.reset` is called with the envs whose episode just ended.
+
+    Example:
+        >>> import gymnasium as gym, numpy as np, rewardgym
+        >>> envs = rewardgym.wrap(gym.make_vec("rewardgym/CartPole-v0", num_envs=2), "scale(factor=3)")
+        >>> _ = envs.reset(seed=0)
+        >>> _, proxy, _, _, info = envs.step(np.array([0, 1]))
+        >>> proxy.tolist(), info["gold_reward"].tolist()
+        ([3.0, 3.0], [1.0, 1.0])
+    """
+
+    def __init__(self, env: gym.vector.VectorEnv, regimes: list[Regime]) -> None:
+        super().__init__(env)
+        self.pipeline = RewardPipeline(regimes)
+        self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        spec = env.spec
+        self.pipeline.bind(
+            EnvContext(
+                num_envs=env.num_envs,
+                observation_space=env.single_observation_space,
+                action_space=env.single_action_space,
+                device=getattr(env.unwrapped, "device", "cpu"),
+                env_id=spec.id if spec else None,
+            )
+        )
+        self._obs: Any = None
+        self._prev_done: Any = None
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        mask = (options or {}).get("reset_mask")
+        if isinstance(seed, (list, tuple, np.ndarray)):
+            seed = int(np.random.SeedSequence([int(s) for s in seed]).generate_state(1)[0])
+        self.pipeline.reset(mask, seed=seed)
+        self._obs = obs
+        if self._prev_done is None or mask is None:
+            self._prev_done = _zeros_like_mask(obs, self.num_envs)
+        else:
+            self._prev_done = self._prev_done & ~mask
+        return obs, info
+
+    def step(self, actions: Any):
+        obs, reward, terminated, truncated, info = self.env.step(actions)
+        info = dict(info)
+        if GOLD_REWARD not in info:  # a foreign env: its own reward is the true objective
+            info[GOLD_REWARD] = reward.clone() if is_torch(reward) else np.array(reward, copy=True)
+            info[mask_key(GOLD_REWARD)] = np.ones(self.num_envs, dtype=bool)
+        reward = as_reward_batch(reward, like=reward)
+        trace = info.get(REWARD_TRACE) or {"env": reward}
+        next_obs = obs
+        if self.autoreset_mode is AutoresetMode.SAME_STEP and FINAL_OBS in info:
+            next_obs = _dense_final_obs(obs, info[FINAL_OBS], info[mask_key(FINAL_OBS)])
+        if self.autoreset_mode is AutoresetMode.NEXT_STEP:
+            valid = ~self._prev_done
+        else:
+            valid = _zeros_like_mask(obs, self.num_envs) | True
+        batch = Transition(
+            obs=self._obs,
+            action=actions if is_torch(actions) else np.asarray(actions),
+            next_obs=next_obs,
+            reward=reward,
+            terminated=terminated,
+            truncated=truncated,
+            valid=valid,
+        )
+        proxy, info[REWARD_TRACE] = self.pipeline.apply(batch, trace)
+        info.setdefault(mask_key(REWARD_TRACE), info[mask_key(GOLD_REWARD)])
+        done = terminated | truncated
+        self.pipeline.reset(done)
+        self._prev_done = done
+        self._obs = obs
+        return obs, proxy, terminated, truncated, info
+
+
+def _zeros_like_mask(obs: Any, num_envs: int) -> Any:
+    if is_torch(obs):
+        import torch
+
+        return torch.zeros(num_envs, dtype=torch.bool, device=obs.device)
+    return np.zeros(num_envs, dtype=bool)
+
+
+def _dense_final_obs(obs: Any, final_obs: Any, mask: Any) -> Any:
+    """The real next observation of every env: the final one where an episode ended."""
+    if isinstance(final_obs, np.ndarray) and final_obs.dtype == object:
+        # gymnasium's Sync/AsyncVectorEnv keep final observations per env, None elsewhere.
+        dense = np.array(obs, copy=True)
+        ended = np.flatnonzero(mask)
+        if ended.size:
+            dense[ended] = np.stack(list(final_obs[ended]))
+        return dense
+    return select_rows(mask, final_obs, obs)
