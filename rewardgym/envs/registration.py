@@ -50,13 +50,20 @@ def register_task(task: BatchedTask, version: int = 0) -> str:
     ENVS[env_id] = EnvInfo(
         env_id=env_id,
         modality=task.modality,
-        observation_space=str(task.observation_space),
-        action_space=str(task.action_space),
+        observation_space=describe_space(task.observation_space),
+        action_space=describe_space(task.action_space),
         gold=task.gold,
         max_episode_steps=task.max_episode_steps,
         reference=task.reference,
     )
     return env_id
+
+
+def describe_space(space: gym.Space) -> str:
+    """A one-line description of a space, short enough for a table."""
+    if isinstance(space, gym.spaces.Box):
+        return f"Box{space.shape} {space.dtype}"
+    return str(space)
 
 
 def make_env(task: str, reward: Any = None, **kwargs: Any) -> gym.Env:

@@ -17,7 +17,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from numba import njit, prange
+# A module-level import: numba's CUDA simulator finds ``cuda`` in a kernel's globals to swap in
+# its per-thread fake, which it cannot do for a name bound in a closure.
+from numba import cuda, njit, prange
 from numba.extending import register_jitable
 
 from rewardgym.envs.batched.task import BatchedTask
@@ -27,18 +29,22 @@ NEXT_STEP, SAME_STEP, DISABLED = 0, 1, 2
 
 CUDA_THREADS_PER_BLOCK = 256
 
-_CACHE: dict[tuple[str, str], tuple[Callable[..., Any], Callable[..., Any]]] = {}
+_CACHE: dict[tuple[str, str, tuple], tuple[Callable[..., Any], Callable[..., Any]]] = {}
 
 
-def kernels(task: BatchedTask, target: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """The ``(step_kernel, reset_kernel)`` of a task for a target, compiled once per process.
+def kernels(
+    task: BatchedTask, target: str, params: tuple | None = None
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The ``(step_kernel, reset_kernel)`` of a task for a target and parameters, built once.
 
-    Both kernels take the same leading buffers; see :func:`_instance_bodies` for the arguments.
+    The physical parameters are compiled in as constants: typing a NamedTuple argument costs
+    numba's dispatcher microseconds on every call, which small batches would pay on every step.
     Numba compiles lazily, on the first call with given argument types.
     """
-    key = (task.name, target)
+    params = task.params if params is None else params
+    key = (task.name, target, params)
     if key not in _CACHE:
-        step_one, reset_one = _instance_bodies(task)
+        step_one, reset_one = _instance_bodies(task, params)
         if target == "cuda":
             _CACHE[key] = _cuda_loops(step_one, reset_one)
         elif target in ("serial", "parallel"):
@@ -48,11 +54,11 @@ def kernels(task: BatchedTask, target: str) -> tuple[Callable[..., Any], Callabl
     return _CACHE[key]
 
 
-def _instance_bodies(task: BatchedTask) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., Any], Callable[..., Any]]:
     step, reset, observe = task.step, task.reset, task.observe
 
     @register_jitable
-    def step_one(i, state, rng, elapsed, needs_reset, actions, params, max_steps, mode,
+    def step_one(i, state, rng, elapsed, needs_reset, actions, max_steps, mode,
                  obs, final_obs, reward, gold, terminated, truncated):
         s = state[i]
         if needs_reset[i]:
@@ -89,7 +95,7 @@ def _instance_bodies(task: BatchedTask) -> tuple[Callable[..., Any], Callable[..
                 needs_reset[i] = True
 
     @register_jitable
-    def reset_one(i, state, rng, elapsed, needs_reset, mask, params, obs):
+    def reset_one(i, state, rng, elapsed, needs_reset, mask, obs):
         if mask[i]:
             reset(state[i], rng[i], params)
             elapsed[i] = 0
@@ -101,41 +107,40 @@ def _instance_bodies(task: BatchedTask) -> tuple[Callable[..., Any], Callable[..
 
 def _cpu_loops(step_one, reset_one, parallel: bool):
     @njit(parallel=parallel, nogil=True)
-    def step_kernel(state, rng, elapsed, needs_reset, actions, params, max_steps, mode,
+    def step_kernel(state, rng, elapsed, needs_reset, actions, max_steps, mode,
                     obs, final_obs, reward, gold, terminated, truncated):
         for i in prange(state.shape[0]):
-            step_one(i, state, rng, elapsed, needs_reset, actions, params, max_steps, mode,
+            step_one(i, state, rng, elapsed, needs_reset, actions, max_steps, mode,
                      obs, final_obs, reward, gold, terminated, truncated)
 
     @njit(parallel=parallel, nogil=True)
-    def reset_kernel(state, rng, elapsed, needs_reset, mask, params, obs):
+    def reset_kernel(state, rng, elapsed, needs_reset, mask, obs):
         for i in prange(state.shape[0]):
-            reset_one(i, state, rng, elapsed, needs_reset, mask, params, obs)
+            reset_one(i, state, rng, elapsed, needs_reset, mask, obs)
 
     return step_kernel, reset_kernel
 
 
 def _cuda_loops(step_one, reset_one):
-    from numba import cuda
-
     @cuda.jit
-    def step_kernel(state, rng, elapsed, needs_reset, actions, params, max_steps, mode,
+    def step_kernel(state, rng, elapsed, needs_reset, actions, max_steps, mode,
                     obs, final_obs, reward, gold, terminated, truncated):
         i = cuda.grid(1)
         if i < state.shape[0]:
-            step_one(i, state, rng, elapsed, needs_reset, actions, params, max_steps, mode,
+            step_one(i, state, rng, elapsed, needs_reset, actions, max_steps, mode,
                      obs, final_obs, reward, gold, terminated, truncated)
 
     @cuda.jit
-    def reset_kernel(state, rng, elapsed, needs_reset, mask, params, obs):
+    def reset_kernel(state, rng, elapsed, needs_reset, mask, obs):
         i = cuda.grid(1)
         if i < state.shape[0]:
-            reset_one(i, state, rng, elapsed, needs_reset, mask, params, obs)
+            reset_one(i, state, rng, elapsed, needs_reset, mask, obs)
 
     def launch(kernel):
         def run(*args):
-            blocks = math.ceil(args[0].shape[0] / CUDA_THREADS_PER_BLOCK)
-            kernel[blocks, CUDA_THREADS_PER_BLOCK](*args)
+            num_envs = args[0].shape[0]
+            threads = min(CUDA_THREADS_PER_BLOCK, num_envs)
+            kernel[math.ceil(num_envs / threads), threads](*args)
 
         return run
 

@@ -104,7 +104,7 @@ class BatchedVectorEnv(VectorEnv):
             self._target = "cuda"
         else:
             self._target = "parallel" if self.num_envs >= SERIAL_BELOW else "serial"
-        self._step_kernel, self._reset_kernel = kernels(task, self._target)
+        self._step_kernel, self._reset_kernel = kernels(task, self._target, self.params)
 
         n = self.num_envs
         self._state = self._zeros((n, task.state_size), np.float64)
@@ -141,7 +141,7 @@ class BatchedVectorEnv(VectorEnv):
             self._write(self._rng, streams, mask)
             self._seeded = True
         obs = self._empty((self.num_envs, *self.single_observation_space.shape), np.float32)
-        self._reset_kernel(*self._buffers, self._view(mask), self.params, self._view(obs))
+        self._reset_kernel(*self._buffers, self._view(mask), self._view(obs))
         self._has_reset = True
         return obs, {}
 
@@ -164,7 +164,6 @@ class BatchedVectorEnv(VectorEnv):
         self._step_kernel(
             *self._buffers,
             self._view(actions),
-            self.params,
             self.max_episode_steps,
             _KERNEL_MODES[self.autoreset_mode],
             *(self._view(b) for b in (obs, final_obs, reward, gold, terminated, truncated)),
@@ -208,7 +207,7 @@ class BatchedVectorEnv(VectorEnv):
         if bool(bad.any()):
             index = int(_to_numpy(bad).nonzero()[0][0])
             raise ValueError(
-                f"action {_to_numpy(actions)[index]!r} of env {index} is outside {space}"
+                f"action {_to_numpy(actions)[index].tolist()} of env {index} is outside {space}"
                 + ("" if isinstance(space, spaces.Discrete) else
                    "; clip actions to the bounds (e.g. gymnasium.wrappers.vector.ClipAction)")
             )

@@ -36,9 +36,10 @@ def step(state, action, params):
     sintheta = math.sin(theta)
     total_mass = params.masspole + params.masscart
     polemass_length = params.masspole * params.length
-    temp = (force + polemass_length * theta_dot * theta_dot * sintheta) / total_mass
+    # Squares grouped as gymnasium's np.square(...) so float rounding matches bit for bit.
+    temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
     thetaacc = (params.gravity * sintheta - costheta * temp) / (
-        params.length * (4.0 / 3.0 - params.masspole * costheta * costheta / total_mass)
+        params.length * (4.0 / 3.0 - params.masspole * (costheta * costheta) / total_mass)
     )
     xacc = temp - polemass_length * thetaacc * costheta / total_mass
     # Explicit Euler, gymnasium's default kinematics integrator.

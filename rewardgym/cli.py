@@ -1,0 +1,122 @@
+"""The ``rewardgym`` command line: ``rewardgym list`` and ``rewardgym demo``.
+
+``train``, ``sweep`` and ``report`` arrive with the agents and sweep engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+import gymnasium as gym
+import numpy as np
+
+from rewardgym.core.spec import RewardSpec
+from rewardgym.envs import ENVS
+
+
+def list_envs() -> str:
+    """A table of every registered env: modality, spaces, time limit and what gold measures."""
+    headers = ("id", "modality", "observation space", "action space", "steps", "gold reward")
+    rows = [
+        (e.env_id, e.modality, e.observation_space, e.action_space, str(e.max_episode_steps or "-"), e.gold)
+        for e in sorted(ENVS.values(), key=lambda e: e.env_id)
+    ]
+    return _table(headers, rows)
+
+
+def demo_returns(
+    env_id: str, reward: RewardSpec, *, num_envs: int = 256, episodes: int = 512, seed: int = 0
+) -> dict[str, float]:
+    """Mean proxy and gold episode returns of a uniformly random policy under a reward spec.
+
+    Example:
+        >>> r = demo_returns("rewardgym/CartPole-v0", "scale(factor=-1)", num_envs=8, episodes=8)
+        >>> r["proxy"] == -r["gold"]
+        True
+    """
+    envs = gym.make_vec(env_id, num_envs=num_envs, reward=reward, autoreset_mode="same_step")
+    envs.reset(seed=seed)
+    envs.action_space.seed(seed)
+    proxy_sum = np.zeros(num_envs)
+    gold_sum = np.zeros(num_envs)
+    proxy_returns: list[np.ndarray] = []
+    gold_returns: list[np.ndarray] = []
+    steps, start = 0, time.perf_counter()
+    while sum(len(r) for r in gold_returns) < episodes:
+        _, proxy, terminated, truncated, info = envs.step(envs.action_space.sample())
+        proxy_sum += proxy
+        gold_sum += info["gold_reward"]
+        done = terminated | truncated
+        proxy_returns.append(proxy_sum[done])
+        gold_returns.append(gold_sum[done])
+        proxy_sum[done] = 0.0
+        gold_sum[done] = 0.0
+        steps += num_envs
+    elapsed = time.perf_counter() - start
+    return {
+        "proxy": float(np.concatenate(proxy_returns)[:episodes].mean()),
+        "gold": float(np.concatenate(gold_returns)[:episodes].mean()),
+        "episodes": float(episodes),
+        "steps_per_s": steps / elapsed,
+    }
+
+
+def demo(env_ids: Sequence[str], rewards: Sequence[str], num_envs: int, episodes: int, seed: int) -> str:
+    """Proxy and gold returns of a random policy for each env under each reward spec."""
+    rows = []
+    for env_id in env_ids:
+        for spec in rewards:
+            result = demo_returns(
+                env_id, None if spec == "none" else spec, num_envs=num_envs, episodes=episodes, seed=seed
+            )
+            rows.append(
+                (env_id, spec, f"{result['proxy']:.2f}", f"{result['gold']:.2f}", f"{result['steps_per_s']:,.0f}")
+            )
+    headers = ("env", "reward", "proxy return", "gold return", "steps/s")
+    return _table(headers, rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rewardgym", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="print every registered env with its spaces and gold reward")
+    run = commands.add_parser(
+        "demo", help="random-policy proxy and gold returns under reward regimes (the quick check)"
+    )
+    run.add_argument("--env", action="append", help="env id (repeatable); default: every env")
+    run.add_argument(
+        "--reward",
+        action="append",
+        help="reward spec (repeatable); 'none' for the env's own reward. "
+        "Default: none, scale(factor=0.5), scale(factor=-1)",
+    )
+    run.add_argument("--num-envs", type=int, default=256)
+    run.add_argument("--episodes", type=int, default=512)
+    run.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        print(list_envs())
+        return 0
+    env_ids = args.env or sorted(ENVS)
+    unknown = [env_id for env_id in env_ids if env_id not in ENVS]
+    if unknown:
+        parser.error(f"unknown env {unknown[0]!r}; registered envs: {', '.join(sorted(ENVS))}")
+    rewards = args.reward or ["none", "scale(factor=0.5)", "scale(factor=-1)"]
+    print(demo(env_ids, rewards, args.num_envs, args.episodes, args.seed))
+    return 0
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)) for row in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Acrobot: swing a two-link robot's tip above a line by torquing the middle joint (Sutton 1996),
+as in gymnasium's Acrobot-v1 (the book's dynamics, one RK4 step of 0.2 s).
+
+Gold reward: -1 for every step until the tip is above the line, the task's own objective.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from gymnasium import spaces
+from numba.extending import register_jitable
+
+from rewardgym.envs.batched.rng import uniform
+from rewardgym.envs.batched.task import BatchedTask
+
+
+class AcrobotParams(NamedTuple):
+    dt: float = 0.2
+    link_length_1: float = 1.0
+    link_mass_1: float = 1.0
+    link_mass_2: float = 1.0
+    link_com_pos_1: float = 0.5
+    link_com_pos_2: float = 0.5
+    link_moi: float = 1.0
+    max_vel_1: float = 4 * math.pi
+    max_vel_2: float = 9 * math.pi
+    torque: float = 1.0  # actions 0, 1, 2 apply -torque, 0, +torque
+    g: float = 9.8
+    reset_bound: float = 0.1
+
+
+@register_jitable
+def dsdt(theta1, theta2, dtheta1, dtheta2, a, params):
+    """The state's time derivative under torque ``a`` (the book's equations, as gymnasium's)."""
+    m1 = params.link_mass_1
+    m2 = params.link_mass_2
+    l1 = params.link_length_1
+    lc1 = params.link_com_pos_1
+    lc2 = params.link_com_pos_2
+    I1 = params.link_moi  # noqa: N806 (the physics' name)
+    I2 = params.link_moi  # noqa: N806
+    g = params.g
+    # Squares are written as products so that every target computes them alike: numba compiles
+    # ``x**2`` to ``x * x``, but the CUDA simulator (like gymnasium itself) calls libm's ``pow``,
+    # which is off by an ulp now and then.
+    d1 = m1 * (lc1 * lc1) + m2 * (l1 * l1 + lc2 * lc2 + 2 * l1 * lc2 * math.cos(theta2)) + I1 + I2
+    d2 = m2 * (lc2 * lc2 + l1 * lc2 * math.cos(theta2)) + I2
+    phi2 = m2 * lc2 * g * math.cos(theta1 + theta2 - math.pi / 2.0)
+    phi1 = (
+        -m2 * l1 * lc2 * (dtheta2 * dtheta2) * math.sin(theta2)
+        - 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * math.sin(theta2)
+        + (m1 * lc1 + m2 * l1) * g * math.cos(theta1 - math.pi / 2)
+        + phi2
+    )
+    ddtheta2 = (
+        a + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * math.sin(theta2) - phi2
+    ) / (m2 * (lc2 * lc2) + I2 - (d2 * d2) / d1)
+    ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
+    return dtheta1, dtheta2, ddtheta1, ddtheta2
+
+
+@register_jitable
+def wrap(x, m, M):  # noqa: N803 (gymnasium's signature)
+    """``x`` wrapped around into ``[m, M]``."""
+    diff = M - m
+    while x > M:
+        x = x - diff
+    while x < m:
+        x = x + diff
+    return x
+
+
+@register_jitable
+def step(state, action, params):
+    torque = (action - 1) * params.torque
+    y0, y1, y2, y3 = state[0], state[1], state[2], state[3]
+    # One classic RK4 step over [0, dt], the same arithmetic as gymnasium's rk4 on [0, dt].
+    dt = params.dt - 0.0
+    dt2 = dt / 2.0
+    k10, k11, k12, k13 = dsdt(y0, y1, y2, y3, torque, params)
+    k20, k21, k22, k23 = dsdt(
+        y0 + dt2 * k10, y1 + dt2 * k11, y2 + dt2 * k12, y3 + dt2 * k13, torque, params
+    )
+    k30, k31, k32, k33 = dsdt(
+        y0 + dt2 * k20, y1 + dt2 * k21, y2 + dt2 * k22, y3 + dt2 * k23, torque, params
+    )
+    k40, k41, k42, k43 = dsdt(
+        y0 + dt * k30, y1 + dt * k31, y2 + dt * k32, y3 + dt * k33, torque, params
+    )
+    scale = dt / 6.0
+    state[0] = wrap(y0 + scale * (k10 + 2 * k20 + 2 * k30 + k40), -math.pi, math.pi)
+    state[1] = wrap(y1 + scale * (k11 + 2 * k21 + 2 * k31 + k41), -math.pi, math.pi)
+    state[2] = min(max(y2 + scale * (k12 + 2 * k22 + 2 * k32 + k42), -params.max_vel_1), params.max_vel_1)
+    state[3] = min(max(y3 + scale * (k13 + 2 * k23 + 2 * k33 + k43), -params.max_vel_2), params.max_vel_2)
+    terminated = -math.cos(state[0]) - math.cos(state[1] + state[0]) > 1.0
+    reward = 0.0 if terminated else -1.0
+    return reward, reward, terminated
+
+
+@register_jitable
+def reset(state, rng, params):
+    # gymnasium draws the start state in float64 and keeps it as float32.
+    for j in range(4):
+        state[j] = np.float32(uniform(rng, -params.reset_bound, params.reset_bound))
+
+
+@register_jitable
+def observe(state, obs):
+    obs[0] = math.cos(state[0])
+    obs[1] = math.sin(state[0])
+    obs[2] = math.cos(state[1])
+    obs[3] = math.sin(state[1])
+    obs[4] = state[2]
+    obs[5] = state[3]
+
+
+_PARAMS = AcrobotParams()
+_HIGH = np.array([1.0, 1.0, 1.0, 1.0, _PARAMS.max_vel_1, _PARAMS.max_vel_2], dtype=np.float32)
+
+ACROBOT = BatchedTask(
+    name="Acrobot",
+    state_size=4,
+    observation_space=spaces.Box(-_HIGH, _HIGH, dtype=np.float32),
+    action_space=spaces.Discrete(3),
+    params=_PARAMS,
+    step=step,
+    reset=reset,
+    observe=observe,
+    max_episode_steps=500,
+    gold="-1 per step until the tip swings above the line (fewer steps is better; min -500)",
+    reference="Acrobot-v1",
+)

@@ -1,0 +1,90 @@
+"""Pendulum: swing a pendulum up and hold it upright, as in gymnasium's Pendulum-v1.
+
+Gold reward: minus the cost ``angle**2 + 0.1 * speed**2 + 0.001 * torque**2`` of every step (the
+angle normalised to [-pi, pi)), the task's own objective. It never terminates, only truncates.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from gymnasium import spaces
+from numba.extending import register_jitable
+
+from rewardgym.envs.batched.rng import uniform
+from rewardgym.envs.batched.task import BatchedTask
+
+
+class PendulumParams(NamedTuple):
+    max_speed: float = 8.0
+    max_torque: float = 2.0
+    dt: float = 0.05
+    g: float = 10.0
+    m: float = 1.0
+    l: float = 1.0  # noqa: E741 (gymnasium's name)
+    reset_angle: float = math.pi
+    reset_speed: float = 1.0
+
+
+@register_jitable
+def _f32(x):
+    """``x`` rounded to float32, held as a float64."""
+    return np.float64(np.float32(x))
+
+
+@register_jitable
+def angle_normalize(x):
+    return ((x + math.pi) % (2 * math.pi)) - math.pi
+
+
+# The torque is float32, and under NumPy 2's promotion rules (NEP 50) gymnasium computes
+# ``0.001 * u**2`` and ``3.0 / (m * l**2) * u`` in float32. Each such product is done in float64
+# (exact for float32 inputs) and rounded once, which equals the float32 product.
+@register_jitable
+def step(state, action, params):
+    th, thdot = state[0], state[1]
+    u = min(max(np.float64(action[0]), -params.max_torque), params.max_torque)
+    angle = angle_normalize(th)
+    # Squares as products, alike on every target (see acrobot.dsdt).
+    costs = angle * angle + 0.1 * (thdot * thdot) + _f32(_f32(0.001) * _f32(u * u))
+    torque_accel = _f32(_f32(3.0 / (params.m * (params.l * params.l))) * u)
+    newthdot = thdot + (3 * params.g / (2 * params.l) * math.sin(th) + torque_accel) * params.dt
+    newthdot = min(max(newthdot, -params.max_speed), params.max_speed)
+    state[0] = th + newthdot * params.dt
+    state[1] = newthdot
+    return -costs, -costs, False
+
+
+@register_jitable
+def reset(state, rng, params):
+    state[0] = uniform(rng, -params.reset_angle, params.reset_angle)
+    state[1] = uniform(rng, -params.reset_speed, params.reset_speed)
+
+
+@register_jitable
+def observe(state, obs):
+    obs[0] = math.cos(state[0])
+    obs[1] = math.sin(state[0])
+    obs[2] = state[1]
+
+
+_PARAMS = PendulumParams()
+_HIGH = np.array([1.0, 1.0, _PARAMS.max_speed], dtype=np.float32)
+
+PENDULUM = BatchedTask(
+    name="Pendulum",
+    state_size=2,
+    observation_space=spaces.Box(-_HIGH, _HIGH, dtype=np.float32),
+    action_space=spaces.Box(
+        -_PARAMS.max_torque, _PARAMS.max_torque, shape=(1,), dtype=np.float32
+    ),
+    params=_PARAMS,
+    step=step,
+    reset=reset,
+    observe=observe,
+    max_episode_steps=200,
+    gold="-(angle**2 + 0.1 * speed**2 + 0.001 * torque**2) per step: upright, still, frugal is 0",
+    reference="Pendulum-v1",
+)

@@ -1,0 +1,84 @@
+"""The pipeline: layer order, the trace, pass-through on autoreset steps, NaN refusal, updates."""
+
+import numpy as np
+import pytest
+
+from rewardgym.core.pipeline import NonFiniteRewardError, RewardPipeline
+from rewardgym.core.regime import CallableRegime, Regime
+from rewardgym.core.transition import Transition
+from rewardgym.wrappers.scale import Scale
+
+
+def batch(reward, valid=None):
+    reward = np.asarray(reward, dtype=np.float32)
+    n = reward.shape[0]
+    return Transition(
+        obs=np.zeros((n, 2)), action=np.zeros(n, np.int64), next_obs=np.ones((n, 2)), reward=reward,
+        terminated=np.zeros(n, bool), truncated=np.zeros(n, bool),
+        valid=np.ones(n, bool) if valid is None else np.asarray(valid),
+    )
+
+
+def test_layers_apply_left_to_right_and_the_trace_explains_each():
+    pipe = RewardPipeline([Scale(2.0), CallableRegime(lambda b: b.reward + 1, name="plus_one"), Scale(-1.0)])
+    reward, trace = pipe.apply(batch([1.0, 2.0]), {"env": np.array([1.0, 2.0], np.float32)})
+    np.testing.assert_array_equal(reward, [-3.0, -5.0])
+    assert list(trace) == ["env", "scale", "plus_one", "scale#2"]
+    np.testing.assert_array_equal(trace["plus_one"], [3.0, 5.0])
+    assert reward.dtype == np.float32
+
+
+def test_autoreset_entries_pass_through_untouched():
+    pipe = RewardPipeline([Scale(10.0)])
+    reward, _ = pipe.apply(batch([1.0, 1.0, 1.0], valid=[True, False, True]))
+    np.testing.assert_array_equal(reward, [10.0, 1.0, 10.0])
+
+
+def test_nan_is_refused_and_the_guilty_layer_named():
+    pipe = RewardPipeline([Scale(1.0), CallableRegime(lambda b: b.reward * np.nan, name="broken"), Scale(2.0)])
+    with pytest.raises(NonFiniteRewardError, match="'broken' produced NaN"):
+        pipe.apply(batch([1.0, 2.0]))
+
+
+def test_wrong_shape_is_refused():
+    pipe = RewardPipeline([CallableRegime(lambda b: 1.0, name="scalar")])
+    with pytest.raises(ValueError, match="'scalar' returned shape \\(\\) for a batch of 2 envs"):
+        pipe.apply(batch([1.0, 2.0]))
+
+
+class Recorder(Regime):
+    name = "recorder"
+
+    def __init__(self):
+        self.updates, self.resets = [], []
+
+    def reward(self, b):
+        return b.reward
+
+    def update(self, b):
+        self.updates.append(b.reward.copy())
+        return {}
+
+    def reset(self, mask=None, *, seed=None):
+        self.resets.append((mask, seed))
+
+
+def test_update_runs_only_while_training_and_sees_the_layer_input():
+    recorder = Recorder()
+    pipe = RewardPipeline([Scale(3.0), recorder])
+    pipe.apply(batch([1.0]))
+    recorder.train(False)
+    pipe.apply(batch([1.0]))
+    assert len(recorder.updates) == 1
+    np.testing.assert_array_equal(recorder.updates[0], [3.0])
+
+
+def test_each_layer_gets_its_own_reproducible_seed():
+    first, second = Recorder(), Recorder()
+    pipe = RewardPipeline([first, second])
+    pipe.reset(seed=7)
+    pipe.reset(seed=7)
+    assert first.resets[0] == first.resets[1]
+    assert first.resets[0][1] != second.resets[0][1]
+    pipe.reset()
+    assert first.resets[-1] == (None, None)

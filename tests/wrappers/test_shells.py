@@ -1,0 +1,157 @@
+"""The shells: gold untouched, the trace, real final observations, autoreset steps, resets."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import rewardgym
+from rewardgym.core.pipeline import NonFiniteRewardError
+from rewardgym.core.regime import Regime
+
+
+class Recorder(Regime):
+    """Passes the reward through and keeps every batch and reset it was given."""
+
+    name = "recorder"
+
+    def __init__(self):
+        self.batches, self.resets, self.context = [], [], None
+
+    def bind(self, context):
+        self.context = context
+
+    def reward(self, batch):
+        self.batches.append(batch)
+        return batch.reward
+
+    def reset(self, mask=None, *, seed=None):
+        self.resets.append((None if mask is None else np.array(mask), seed))
+
+
+def layer_seed(seed, layer):
+    """The seed the pipeline derives for its layer ``layer`` from the env's seed."""
+    return int(np.random.SeedSequence([seed, layer]).generate_state(1)[0])
+
+
+def cartpole_fell(obs):
+    """CartPole's termination condition, on observations."""
+    return (np.abs(obs[..., 0]) > 2.4) | (np.abs(obs[..., 2]) > 12 * 2 * np.pi / 360)
+
+
+def test_make_applies_the_spec_and_keeps_gold():
+    env = gym.make("rewardgym/CartPole-v0", reward="scale(factor=0)")
+    env.reset(seed=0)
+    _, proxy, _, _, info = env.step(1)
+    assert proxy == 0.0
+    assert info["gold_reward"] == 1.0
+    assert info["reward_trace"] == {"env": 1.0, "scale": 0.0}
+
+
+def test_single_shell_hands_regimes_a_batch_of_one():
+    recorder = Recorder()
+    env = rewardgym.wrap(gym.make("rewardgym/CartPole-v0"), recorder)
+    obs0, _ = env.reset(seed=3)
+    assert recorder.context.num_envs == 1 and recorder.context.env_id == "rewardgym/CartPole-v0"
+    assert recorder.resets == [(None, layer_seed(3, 0))]
+    obs1, *_ = env.step(np.int64(1))
+    (b,) = recorder.batches
+    assert b.obs.shape == (1, 4) and b.next_obs.shape == (1, 4) and b.action.tolist() == [1]
+    np.testing.assert_array_equal(b.obs[0], obs0)
+    np.testing.assert_array_equal(b.next_obs[0], obs1)
+
+
+def test_nested_shells_extend_one_trace():
+    env = rewardgym.wrap(gym.make("rewardgym/CartPole-v0", reward="scale(factor=2)"), "scale(factor=3)")
+    env.reset(seed=0)
+    _, proxy, _, _, info = env.step(0)
+    assert proxy == 6.0
+    assert info["reward_trace"] == {"env": 1.0, "scale": 2.0, "scale#2": 6.0}
+    assert info["gold_reward"] == 1.0
+
+
+def test_a_nan_reward_is_never_passed_on():
+    env = gym.make("rewardgym/CartPole-v0", reward=lambda batch: batch.reward * np.nan)
+    env.reset(seed=0)
+    with pytest.raises(NonFiniteRewardError, match="'custom' produced NaN"):
+        env.step(0)
+
+
+def test_foreign_envs_get_their_own_reward_as_gold():
+    env = rewardgym.wrap(gym.make("CartPole-v1"), "scale(factor=-1)")
+    env.reset(seed=0)
+    _, proxy, _, _, info = env.step(0)
+    assert (proxy, info["gold_reward"], info["reward_trace"]) == (-1.0, 1.0, {"env": 1.0, "scale": -1.0})
+    envs = rewardgym.wrap(gym.make_vec("CartPole-v1", num_envs=3, vectorization_mode="sync"), "scale(factor=2)")
+    envs.reset(seed=0)
+    _, proxy, _, _, info = envs.step(np.array([0, 1, 0]))
+    np.testing.assert_array_equal(proxy, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(info["gold_reward"], [1.0, 1.0, 1.0])
+
+
+def test_wrap_refuses_what_it_cannot_shell():
+    with pytest.raises(TypeError, match="gymnasium.Env or gymnasium.vector.VectorEnv"):
+        rewardgym.wrap(object(), "scale")
+
+
+def run_vector(mode, steps=120, num_envs=6, vectorization_mode=None):
+    recorder = Recorder()
+    kwargs = {"autoreset_mode": mode}
+    if vectorization_mode == "sync":
+        base = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="sync",
+                            vector_kwargs=kwargs)
+    else:
+        base = gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, **kwargs)
+    envs = rewardgym.wrap(base, recorder)
+    envs.reset(seed=1)
+    rng = np.random.default_rng(0)
+    outputs = []
+    for _ in range(steps):
+        outputs.append(envs.step(rng.integers(0, 2, num_envs)))
+    return recorder, outputs
+
+
+@pytest.mark.parametrize("source", ["rewardgym", "sync"])
+def test_next_step_mode_marks_autoreset_steps_invalid_and_gives_real_final_obs(source):
+    recorder, outputs = run_vector(AutoresetMode.NEXT_STEP, vectorization_mode=source)
+    ended_any = False
+    for t, (batch, (obs, _, terminated, truncated, _)) in enumerate(zip(recorder.batches, outputs)):
+        done = terminated | truncated
+        assert np.all(cartpole_fell(batch.next_obs[terminated]))
+        if t > 0:
+            prev_done = outputs[t - 1][2] | outputs[t - 1][3]
+            np.testing.assert_array_equal(batch.valid, ~prev_done)
+            ended_any |= prev_done.any()
+        np.testing.assert_array_equal(recorder.resets[t + 1][0], done)
+    assert ended_any
+
+
+@pytest.mark.parametrize("source", ["rewardgym", "sync"])
+def test_same_step_mode_hands_regimes_the_final_obs_not_the_reset_obs(source):
+    recorder, outputs = run_vector(AutoresetMode.SAME_STEP, vectorization_mode=source)
+    ended = 0
+    for batch, (obs, _, terminated, truncated, info) in zip(recorder.batches, outputs):
+        assert batch.valid.all()
+        assert np.all(cartpole_fell(batch.next_obs[terminated]))
+        assert not np.any(cartpole_fell(obs[terminated]))  # the returned obs already restarted
+        ended += terminated.sum()
+    assert ended > 0
+
+
+def test_vector_shell_reset_passes_seed_and_mask():
+    recorder = Recorder()
+    envs = rewardgym.wrap(gym.make_vec("rewardgym/CartPole-v0", num_envs=3, autoreset_mode="disabled"), recorder)
+    envs.reset(seed=5)
+    mask = np.array([True, False, True])
+    envs.reset(options={"reset_mask": mask})
+    assert recorder.resets[0] == (None, layer_seed(5, 0))
+    np.testing.assert_array_equal(recorder.resets[1][0], mask)
+
+
+def test_make_vec_with_reward_applies_it_batched():
+    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=4, reward="scale(factor=0.5)")
+    envs.reset(seed=0)
+    _, proxy, _, _, info = envs.step(np.zeros(4, np.int64))
+    np.testing.assert_array_equal(proxy, [0.5] * 4)
+    np.testing.assert_array_equal(info["gold_reward"], [1.0] * 4)
+    assert list(info["reward_trace"]) == ["env", "scale"]
