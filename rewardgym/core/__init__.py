@@ -1,5 +1,6 @@
 """The reward contract: transitions, regimes, specs, the pipeline and the info keys."""
 
+from rewardgym.core.checks import VectorEnvCheckError, check_vector_env
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE
 from rewardgym.core.pipeline import NonFiniteRewardError, RewardPipeline
 from rewardgym.core.regime import CallableRegime, EnvContext, Regime, RewardFn
@@ -25,6 +26,8 @@ __all__ = [
     "RewardSpec",
     "RewardSpecError",
     "Transition",
+    "VectorEnvCheckError",
+    "check_vector_env",
     "make_regime",
     "parse_reward_spec",
     "regime_parameters",

@@ -193,3 +193,15 @@ def test_cuda_without_a_gpu_is_refused_by_name():
     if result.returncode == 0:
         pytest.skip("this machine has a usable GPU")
     assert "device='cuda' was requested but" in result.stderr
+
+
+def test_seeds_may_be_numpy_ints_or_one_per_env():
+    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=3)
+    by_int, _ = envs.reset(seed=5)
+    by_numpy, _ = envs.reset(seed=np.int64(5))
+    by_list, _ = envs.reset(seed=[5, 6, 7])
+    np.testing.assert_array_equal(by_int, by_numpy)
+    np.testing.assert_array_equal(by_int, by_list)
+    for bad in ([1, 2], -1, [0, -1, 2]):
+        with pytest.raises(ValueError, match="seed must be an int or 3 ints, all >= 0"):
+            envs.reset(seed=bad)

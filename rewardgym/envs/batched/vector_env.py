@@ -131,12 +131,13 @@ class BatchedVectorEnv(VectorEnv):
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         """Reset all envs, or those in ``options["reset_mask"]``; env ``i`` is seeded ``seed + i``."""
-        super().reset(seed=seed)
+        seeds = None if seed is None else self._per_env_seeds(seed)
+        # gymnasium's own generator (``np_random``) takes one Python int: env 0's seed.
+        super().reset(seed=None if seeds is None else int(seeds[0]))
         mask = self._reset_mask(options)
-        if seed is None and not self._seeded:
-            seed = int(self.np_random.integers(2**62))
-        if seed is not None:
-            seeds = self._per_env_seeds(seed)
+        if seeds is None and not self._seeded:
+            seeds = self._per_env_seeds(int(self.np_random.integers(2**62)))
+        if seeds is not None:
             streams = seed_streams(seeds)
             self._write(self._rng, streams, mask)
             self._seeded = True
@@ -239,11 +240,12 @@ class BatchedVectorEnv(VectorEnv):
 
     def _per_env_seeds(self, seed: int | list[int]) -> np.ndarray:
         if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            return int(seed) + np.arange(self.num_envs, dtype=np.uint64)
-        seeds = np.asarray(seed)
-        if seeds.shape != (self.num_envs,) or seeds.dtype.kind not in "iu":
-            raise ValueError(f"seed must be an int or {self.num_envs} ints, got {seed!r}")
-        return seeds
+            seeds = int(seed) + np.arange(self.num_envs, dtype=np.int64)
+        else:
+            seeds = np.asarray(seed)
+        if seeds.shape != (self.num_envs,) or seeds.dtype.kind not in "iu" or (seeds < 0).any():
+            raise ValueError(f"seed must be an int or {self.num_envs} ints, all >= 0, got {seed!r}")
+        return seeds.astype(np.uint64)
 
     # -- buffers on either device -----------------------------------------------------------
 
