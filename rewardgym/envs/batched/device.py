@@ -66,5 +66,23 @@ def kernel_view(buffer: Any, dtype: Any = None) -> Any:
     else:
         from numba import cuda
 
-        view = cuda.as_cuda_array(buffer)
+        # No sync: the kernels run on torch's current stream (kernel_stream), after any torch
+        # work that wrote the buffer, so waiting for that stream here would only stall the host.
+        view = cuda.as_cuda_array(buffer, sync=False)
     return view if dtype is None else view.view(dtype)
+
+
+_STREAMS: dict[int, Any] = {}
+
+
+def kernel_stream() -> Any:
+    """The CUDA stream kernels launch on: torch's current one, so torch and numba work stay ordered."""
+    if cuda_simulated():
+        return 0
+    import torch
+    from numba import cuda
+
+    handle = torch.cuda.current_stream().cuda_stream
+    if handle not in _STREAMS:
+        _STREAMS[handle] = cuda.external_stream(handle)
+    return _STREAMS[handle]

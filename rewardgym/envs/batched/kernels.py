@@ -22,6 +22,7 @@ from typing import Any
 from numba import cuda, njit, prange
 from numba.extending import register_jitable
 
+from rewardgym.envs.batched.device import kernel_stream
 from rewardgym.envs.batched.task import BatchedTask
 
 NEXT_STEP, SAME_STEP, DISABLED = 0, 1, 2
@@ -57,7 +58,7 @@ def kernels(
 def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., Any], Callable[..., Any]]:
     step, reset, observe = task.step, task.reset, task.observe
 
-    @register_jitable
+    @register_jitable(inline="always")
     def step_one(i, state, rng, elapsed, needs_reset, actions, max_steps, mode,
                  obs, final_obs, reward, gold, terminated, truncated):
         s = state[i]
@@ -67,8 +68,6 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
             elapsed[i] = 0
             needs_reset[i] = False
             observe(s, obs[i])
-            for j in range(obs.shape[1]):
-                final_obs[i, j] = obs[i, j]
             reward[i] = 0.0
             gold[i] = 0.0
             terminated[i] = False
@@ -78,9 +77,10 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
         elapsed[i] += 1
         trunc = elapsed[i] >= max_steps
         observe(s, obs[i])
-        # final_obs always holds the real next observation; only SAME_STEP then overwrites obs.
-        for j in range(obs.shape[1]):
-            final_obs[i, j] = obs[i, j]
+        if mode == SAME_STEP:
+            # final_obs holds every env's real next observation; then obs moves on where it ends.
+            for j in range(obs.shape[1]):
+                final_obs[i, j] = obs[i, j]
         reward[i] = r
         gold[i] = g
         terminated[i] = term
@@ -94,7 +94,7 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
                 # NEXT_STEP resets on the next call; DISABLED refuses a step until reset().
                 needs_reset[i] = True
 
-    @register_jitable
+    @register_jitable(inline="always")
     def reset_one(i, state, rng, elapsed, needs_reset, mask, obs):
         if mask[i]:
             reset(state[i], rng[i], params)
@@ -105,15 +105,20 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
     return step_one, reset_one
 
 
+# The kernels allocate nothing, so numba's reference counting (NRT) has nothing to do; without it
+# the row views (state[i], obs[i]) cost no atomic increments, which made a step 3-5x slower.
+_CPU_OPTIONS = {"nogil": True, "_nrt": False}
+
+
 def _cpu_loops(step_one, reset_one, parallel: bool):
-    @njit(parallel=parallel, nogil=True)
+    @njit(parallel=parallel, **_CPU_OPTIONS)
     def step_kernel(state, rng, elapsed, needs_reset, actions, max_steps, mode,
                     obs, final_obs, reward, gold, terminated, truncated):
         for i in prange(state.shape[0]):
             step_one(i, state, rng, elapsed, needs_reset, actions, max_steps, mode,
                      obs, final_obs, reward, gold, terminated, truncated)
 
-    @njit(parallel=parallel, nogil=True)
+    @njit(parallel=parallel, **_CPU_OPTIONS)
     def reset_kernel(state, rng, elapsed, needs_reset, mask, obs):
         for i in prange(state.shape[0]):
             reset_one(i, state, rng, elapsed, needs_reset, mask, obs)
@@ -140,7 +145,7 @@ def _cuda_loops(step_one, reset_one):
         def run(*args):
             num_envs = args[0].shape[0]
             threads = min(CUDA_THREADS_PER_BLOCK, num_envs)
-            kernel[math.ceil(num_envs / threads), threads](*args)
+            kernel[math.ceil(num_envs / threads), threads, kernel_stream()](*args)
 
         return run
 

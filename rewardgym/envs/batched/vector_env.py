@@ -12,6 +12,7 @@ from gymnasium.vector.utils import batch_space
 
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
 from rewardgym.envs.batched import device as devices
+from rewardgym.envs.batched.actions import first_invalid
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels
 from rewardgym.envs.batched.rng import seed_streams
 from rewardgym.envs.batched.task import BatchedTask
@@ -119,6 +120,9 @@ class BatchedVectorEnv(VectorEnv):
         )
         self._everyone = self._zeros((n,), np.bool_)
         self._everyone[...] = True
+        self._no_final_obs = self._zeros((1, *task.observation_space.shape), np.float32)
+        self._kernel_mode = _KERNEL_MODES[self.autoreset_mode]
+        self._action_dtype = task.action_dtype
         self._seeded = False
         self._has_reset = False
 
@@ -156,18 +160,22 @@ class BatchedVectorEnv(VectorEnv):
                 "reset(options={'reset_mask': mask}) before stepping again"
             )
         n = self.num_envs
-        obs = self._empty((n, *self.single_observation_space.shape), np.float32)
-        final_obs = self._empty((n, *self.single_observation_space.shape), np.float32)
+        obs_shape = (n, *self.single_observation_space.shape)
+        same_step = self.autoreset_mode is AutoresetMode.SAME_STEP
+        # Fresh outputs every step, so a caller may keep them; the kernel writes final_obs only
+        # in SAME_STEP mode, and otherwise gets a one-row stand-in.
+        obs = self._empty(obs_shape, np.float32)
+        final_obs = self._empty(obs_shape, np.float32) if same_step else self._no_final_obs
         reward = self._empty((n,), np.float32)
         gold = self._empty((n,), np.float32)
         terminated = self._empty((n,), np.bool_)
         truncated = self._empty((n,), np.bool_)
+        outputs = (obs, final_obs, reward, gold, terminated, truncated)
+        if self.device == "cuda":
+            outputs = tuple(devices.kernel_view(b) for b in outputs)
+            actions = devices.kernel_view(actions)
         self._step_kernel(
-            *self._buffers,
-            self._view(actions),
-            self.max_episode_steps,
-            _KERNEL_MODES[self.autoreset_mode],
-            *(self._view(b) for b in (obs, final_obs, reward, gold, terminated, truncated)),
+            *self._buffers, actions, self.max_episode_steps, self._kernel_mode, *outputs
         )
         everyone = self._everyone
         info: dict[str, Any] = {
@@ -176,7 +184,7 @@ class BatchedVectorEnv(VectorEnv):
             REWARD_TRACE: {"env": reward},
             mask_key(REWARD_TRACE): everyone,
         }
-        if self.autoreset_mode is AutoresetMode.SAME_STEP:
+        if same_step:
             info[FINAL_OBS] = final_obs
             info[mask_key(FINAL_OBS)] = terminated | truncated
         return obs, reward, terminated, truncated, info
@@ -193,33 +201,20 @@ class BatchedVectorEnv(VectorEnv):
                 f"{space} each), got shape {tuple(actions.shape)}"
             )
         kind = _dtype_kind(actions)
-        if isinstance(space, spaces.Discrete):
-            if kind not in "iu":
-                raise TypeError(
-                    f"actions of {space} must be integers, got dtype {actions.dtype}"
-                )
-            bad = (actions < space.start) | (actions >= space.start + space.n)
-        else:
-            if kind != "f":
-                raise TypeError(f"actions of {space} must be floats, got dtype {actions.dtype}")
-            low, high = self._bounds(space)
-            bad = ~((actions >= low) & (actions <= high))  # NaN fails both comparisons
-            bad = bad.reshape(self.num_envs, -1).any(1)
-        if bool(bad.any()):
-            index = int(_to_numpy(bad).nonzero()[0][0])
+        if isinstance(space, spaces.Discrete) and kind not in "iu":
+            raise TypeError(f"actions of {space} must be integers, got dtype {actions.dtype}")
+        if isinstance(space, spaces.Box) and kind != "f":
+            raise TypeError(f"actions of {space} must be floats, got dtype {actions.dtype}")
+        index = first_invalid(actions, space)
+        if index >= 0:
             raise ValueError(
-                f"action {_to_numpy(actions)[index].tolist()} of env {index} is outside {space}"
+                f"action {_to_numpy(actions[index]).tolist()} of env {index} is outside {space}"
                 + ("" if isinstance(space, spaces.Discrete) else
                    "; clip actions to the bounds (e.g. gymnasium.wrappers.vector.ClipAction)")
             )
         if isinstance(space, spaces.Discrete) and space.start != 0:
             actions = actions - space.start
-        return self._cast(actions, self.task.action_dtype)
-
-    def _bounds(self, space: spaces.Box) -> tuple[Any, Any]:
-        if not hasattr(self, "_box_bounds"):
-            self._box_bounds = (self._from_numpy(space.low), self._from_numpy(space.high))
-        return self._box_bounds
+        return self._cast(actions, self._action_dtype)
 
     def _reset_mask(self, options: dict[str, Any] | None) -> Any:
         options = options or {}
