@@ -38,8 +38,10 @@ def demo_returns(
         True
     """
     envs = gym.make_vec(env_id, num_envs=num_envs, reward=reward, autoreset_mode="same_step")
-    envs.reset(seed=seed)
     envs.action_space.seed(seed)
+    envs.reset(seed=seed)
+    envs.step(envs.action_space.sample())  # numba compiles on the first step: keep it off the clock
+    envs.reset(seed=seed)
     proxy_sum = np.zeros(num_envs)
     gold_sum = np.zeros(num_envs)
     proxy_returns: list[np.ndarray] = []
