@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
+from numba.extending import register_jitable
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,10 @@ class BatchedTask:
     def action_dtype(self) -> type:
         """The dtype actions are handed to the kernels in."""
         return np.int64 if self.discrete else np.float32
+
+
+@register_jitable
+def observe_state(state, obs):
+    """The ``observe`` of tasks whose observation is their state (CartPole, MountainCar)."""
+    for j in range(obs.shape[0]):
+        obs[j] = state[j]

@@ -10,6 +10,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from rewardgym.core.arrays import to_numpy
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.actions import first_invalid
@@ -120,6 +121,8 @@ class BatchedVectorEnv(VectorEnv):
         )
         self._everyone = self._zeros((n,), np.bool_)
         self._everyone[...] = True
+        if self.device == "cpu":
+            self._everyone.flags.writeable = False  # shared by every step's info masks
         self._no_final_obs = self._zeros((1, *task.observation_space.shape), np.float32)
         self._kernel_mode = _KERNEL_MODES[self.autoreset_mode]
         self._action_dtype = task.action_dtype
@@ -208,7 +211,7 @@ class BatchedVectorEnv(VectorEnv):
         index = first_invalid(actions, space)
         if index >= 0:
             raise ValueError(
-                f"action {_to_numpy(actions[index]).tolist()} of env {index} is outside {space}"
+                f"action {to_numpy(actions[index]).tolist()} of env {index} is outside {space}"
                 + ("" if isinstance(space, spaces.Discrete) else
                    "; clip actions to the bounds (e.g. gymnasium.wrappers.vector.ClipAction)")
             )
@@ -261,7 +264,7 @@ class BatchedVectorEnv(VectorEnv):
 
     def _as_batch(self, value: Any) -> Any:
         if self.device == "cpu":
-            return _to_numpy(value)
+            return to_numpy(value)
         import torch
 
         return torch.as_tensor(value, device=devices.torch_device("cuda"))
@@ -290,12 +293,6 @@ def _dtype_kind(array: Any) -> str:
     if array.dtype.is_complex:
         return "c"
     return "b" if str(array.dtype) == "torch.bool" else "i"
-
-
-def _to_numpy(value: Any) -> np.ndarray:
-    if type(value).__module__.startswith("torch"):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 @functools.cache

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from numba.extending import register_jitable
 
 from rewardgym.envs.batched.rng import uniform
-from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.batched.task import BatchedTask, observe_state
 
 
 class CartPoleParams(NamedTuple):
@@ -62,12 +62,6 @@ def reset(state, rng, params):
         state[j] = uniform(rng, -params.reset_bound, params.reset_bound)
 
 
-@register_jitable
-def observe(state, obs):
-    for j in range(4):
-        obs[j] = state[j]
-
-
 _PARAMS = CartPoleParams()
 _HIGH = np.array(
     [_PARAMS.x_threshold * 2, np.inf, _PARAMS.theta_threshold * 2, np.inf], dtype=np.float32
@@ -81,7 +75,7 @@ CARTPOLE = BatchedTask(
     params=_PARAMS,
     step=step,
     reset=reset,
-    observe=observe,
+    observe=observe_state,
     max_episode_steps=500,
     gold="+1 per step with the pole upright and the cart on the track (max 500)",
     reference="CartPole-v1",

@@ -14,8 +14,8 @@ import numpy as np
 from gymnasium import spaces
 from numba.extending import register_jitable
 
-from rewardgym.envs.batched.rng import uniform
-from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.batched.task import BatchedTask, observe_state
+from rewardgym.envs.control.mountain_car import reset
 
 
 class ContinuousMountainCarParams(NamedTuple):
@@ -83,18 +83,6 @@ def step(state, action, params):
     return reward, reward, terminated
 
 
-@register_jitable
-def reset(state, rng, params):
-    state[0] = uniform(rng, params.reset_low, params.reset_high)
-    state[1] = 0.0
-
-
-@register_jitable
-def observe(state, obs):
-    obs[0] = state[0]
-    obs[1] = state[1]
-
-
 _PARAMS = ContinuousMountainCarParams()
 
 MOUNTAIN_CAR_CONTINUOUS = BatchedTask(
@@ -110,8 +98,8 @@ MOUNTAIN_CAR_CONTINUOUS = BatchedTask(
     ),
     params=_PARAMS,
     step=step,
-    reset=reset,
-    observe=observe,
+    reset=reset,  # the discrete mountain car's start distribution
+    observe=observe_state,
     max_episode_steps=999,
     gold="+100 on reaching the flag, minus 0.1 * throttle**2 per step",
     reference="MountainCarContinuous-v0",

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from numba.extending import register_jitable
 
 from rewardgym.envs.batched.rng import uniform
-from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.batched.task import BatchedTask, observe_state
 
 
 class MountainCarParams(NamedTuple):
@@ -50,12 +50,6 @@ def reset(state, rng, params):
     state[1] = 0.0
 
 
-@register_jitable
-def observe(state, obs):
-    obs[0] = state[0]
-    obs[1] = state[1]
-
-
 _PARAMS = MountainCarParams()
 
 MOUNTAIN_CAR = BatchedTask(
@@ -70,7 +64,7 @@ MOUNTAIN_CAR = BatchedTask(
     params=_PARAMS,
     step=step,
     reset=reset,
-    observe=observe,
+    observe=observe_state,
     max_episode_steps=200,
     gold="-1 per step until the car reaches the flag (fewer steps is better; min -200)",
     reference="MountainCar-v0",
