@@ -5,6 +5,7 @@ from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE
 from rewardgym.core.pipeline import NonFiniteRewardError, RewardPipeline
 from rewardgym.core.regime import CallableRegime, EnvContext, Regime, RewardFn
 from rewardgym.core.registry import (
+    make_kind,
     make_regime,
     regime_parameters,
     register_regime,
@@ -28,6 +29,7 @@ __all__ = [
     "Transition",
     "VectorEnvCheckError",
     "check_vector_env",
+    "make_kind",
     "make_regime",
     "parse_reward_spec",
     "regime_parameters",

@@ -21,6 +21,10 @@ GOLD_REWARD = "gold_reward"
 REWARD_TRACE = "reward_trace"
 """Maps each layer's name to the reward after that layer, in order, starting with ``"env"``."""
 
+REGIME_INFO = "regime_info"
+"""Maps a layer's name to what it reports about the step (e.g. an attack's budget spent), for the
+layers that report something (:meth:`rewardgym.Regime.info`)."""
+
 FINAL_OBS = "final_obs"
 """Vector envs in SAME_STEP autoreset mode: the real last observation of an episode that ended."""
 

@@ -6,6 +6,8 @@ adapt their env's step to a :class:`Transition` and hand it here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from rewardgym.core.arrays import Array, any_nan, as_reward_batch, is_torch, where
@@ -28,7 +30,7 @@ class RewardPipeline:
         >>> batch = Transition(np.zeros((1, 1)), np.zeros(1), np.zeros((1, 1)),
         ...                    np.ones(1, np.float32), np.zeros(1, bool), np.zeros(1, bool),
         ...                    np.ones(1, bool))
-        >>> reward, trace = pipe.apply(batch, {"env": batch.reward})
+        >>> reward, trace, _ = pipe.apply(batch, {"env": batch.reward})
         >>> reward.tolist(), {k: v.tolist() for k, v in trace.items()}
         ([6.0], {'env': [1.0], 'scale': [2.0], 'scale#2': [6.0]})
     """
@@ -50,11 +52,13 @@ class RewardPipeline:
 
     def apply(
         self, batch: Transition, trace: dict[str, Array] | None = None
-    ) -> tuple[Array, dict[str, Array]]:
-        """The proxy reward of the batch, and ``trace`` extended with the reward after each layer.
+    ) -> tuple[Array, dict[str, Array], dict[str, dict[str, Any]]]:
+        """The proxy reward of the batch, ``trace`` extended with the reward after each layer, and
+        what each layer reports (:meth:`Regime.info`, only for layers that report something).
 
         A layer whose name is already in the trace (a second ``scale``, say) is keyed ``name#2``.
         """
+        reports: dict[str, dict[str, Any]] = {}
         reward = batch.reward
         trace = dict(trace or {})
         layers: dict[str, Array] = {}
@@ -73,6 +77,9 @@ class RewardPipeline:
             # Autoreset steps are not transitions: their reward passes through untouched.
             reward = new if every_step_real else where(batch.valid, new, reward)
             trace[name] = layers[name] = reward
+            report = regime.info()
+            if report:
+                reports[name] = report
             if regime.training:
                 regime.update(layer_input)
         if layers and any_nan(reward):
@@ -81,7 +88,7 @@ class RewardPipeline:
                 f"reward layer {first!r} produced NaN; rewardgym never passes a NaN reward on "
                 "silently. Check the regime's parameters and inputs."
             )
-        return reward, trace
+        return reward, trace, reports
 
 
 def _unused_key(name: str, taken: dict[str, Array]) -> str:

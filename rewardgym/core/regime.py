@@ -36,7 +36,7 @@ class Regime:
 
     A subclass implements :meth:`reward`; the rest has sensible defaults. The shells call, in
     order: :meth:`bind` once, :meth:`reset` when episodes begin, then on every step
-    :meth:`reward` and, while :attr:`training`, :meth:`update`.
+    :meth:`reward`, :meth:`info` and, while :attr:`training`, :meth:`update`.
 
     Regimes see only what an agent could see (the :class:`Transition`). The one allowed exception
     is a labeler that simulates a human, which must say so in its docstring.
@@ -78,6 +78,14 @@ class Regime:
         """Learn online from a batch (entries with ``valid=False`` must be skipped).
 
         Returns metrics to log, if any.
+        """
+        return {}
+
+    def info(self) -> dict[str, Any]:
+        """What the layer reports about the step it just computed, e.g. an attack's spent budget.
+
+        The shells put it in ``info["regime_info"][layer_name]`` when it is not empty. Values are
+        per-env batches ``(num_envs,)`` or scalars.
         """
         return {}
 

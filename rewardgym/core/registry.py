@@ -51,10 +51,13 @@ def registered_regimes() -> list[str]:
 
 def regime_parameters(name: str) -> list[str]:
     """The keyword parameters a registered regime accepts."""
-    signature = inspect.signature(_lookup(name))
+    return _keyword_parameters(_lookup(name))
+
+
+def _keyword_parameters(factory: RegimeFactory) -> list[str]:
     return [
         p.name
-        for p in signature.parameters.values()
+        for p in inspect.signature(factory).parameters.values()
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
     ]
 
@@ -75,6 +78,40 @@ def make_regime(name: str, **params: Any) -> Regime:
     regime = factory(**params)
     if not isinstance(regime, Regime):
         raise TypeError(f"the factory of regime {name!r} returned {type(regime).__name__}, not a Regime")
+    return regime
+
+
+def make_kind(family: str, kinds: dict[str, RegimeFactory], kind: str, params: dict[str, Any]) -> Regime:
+    """Build the ``kind`` variant of a regime family, refusing unknown kinds and parameters by name.
+
+    A family (``noisy``, ``shaped``, ...) is registered as a function ``family(kind=..., **params)``
+    that calls this with its table of kinds; each kind is a :class:`Regime` class whose keyword
+    parameters are the ones that kind accepts.
+
+    Example:
+        >>> from rewardgym.wrappers.scale import Scale
+        >>> make_kind("demo", {"scale": Scale}, "scale", {"factor": 2.0}).factor
+        2.0
+        >>> make_kind("demo", {"scale": Scale}, "scale", {"sigma": 1.0})
+        Traceback (most recent call last):
+        ...
+        ValueError: demo(kind='scale') has no parameter 'sigma'; its parameters: factor
+    """
+    if kind not in kinds:
+        raise ValueError(
+            f"unknown kind {kind!r} of regime {family!r}{_suggest(str(kind), list(kinds))}; "
+            f"valid kinds: {', '.join(kinds)}"
+        )
+    factory = kinds[kind]
+    valid = _keyword_parameters(factory)
+    for key in params:
+        if key not in valid:
+            raise ValueError(
+                f"{family}(kind={kind!r}) has no parameter {key!r}{_suggest(key, valid)}; "
+                f"its parameters: {', '.join(valid) or '(none)'}"
+            )
+    regime = factory(**params)
+    regime.name = family
     return regime
 
 

@@ -27,6 +27,8 @@ class EnvInfo:
 
 ENVS: dict[str, EnvInfo] = {}
 TASKS: dict[str, BatchedTask] = {}
+ENV_IDS: dict[str, str] = {}
+"""The registered id of each task, by task name."""
 
 
 def register_task(task: BatchedTask, version: int = 0) -> str:
@@ -37,6 +39,7 @@ def register_task(task: BatchedTask, version: int = 0) -> str:
     """
     env_id = f"{NAMESPACE}/{task.name}-v{version}"
     TASKS[task.name] = task
+    ENV_IDS[task.name] = env_id
     if env_id not in gym.registry:
         gym.register(
             id=env_id,
@@ -69,7 +72,7 @@ def describe_space(space: gym.Space) -> str:
 def make_env(task: str, reward: Any = None, **kwargs: Any) -> gym.Env:
     """gymnasium entry point: one env of a task, wrapped in a reward spec if one is given."""
     env = BatchedEnv(_task(task), **kwargs)
-    return _with_reward(env, reward)
+    return _with_reward(env, reward, task)
 
 
 def make_vector_env(
@@ -77,14 +80,17 @@ def make_vector_env(
 ) -> gym.vector.VectorEnv:
     """gymnasium vector entry point: ``num_envs`` envs of a task on ``device``, with a reward spec."""
     env = BatchedVectorEnv(_task(task), num_envs, device=device, **kwargs)
-    return _with_reward(env, reward)
+    return _with_reward(env, reward, task)
 
 
-def _with_reward(env: Any, reward: Any) -> Any:
+def _with_reward(env: Any, reward: Any, task: str) -> Any:
     if reward is None:
         return env
     from rewardgym.wrappers import wrap
 
+    # gymnasium sets the spec only after the entry point returns, but regimes are bound now and
+    # may need the id (built-in potentials are chosen by env).
+    env.spec = gym.spec(ENV_IDS[task])
     return wrap(env, reward)
 
 

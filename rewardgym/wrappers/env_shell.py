@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector.utils import concatenate, create_empty_array
 
-from rewardgym.core.info import GOLD_REWARD, REWARD_TRACE
+from rewardgym.core.info import GOLD_REWARD, REGIME_INFO, REWARD_TRACE
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
@@ -65,8 +65,14 @@ class RewardShell(gym.Wrapper):
             truncated=np.array([truncated]),
             valid=np.ones(1, dtype=bool),
         )
-        proxy, trace = self.pipeline.apply(batch, {k: np.array([v], np.float32) for k, v in trace.items()})
+        proxy, trace, reports = self.pipeline.apply(
+            batch, {k: np.array([v], np.float32) for k, v in trace.items()}
+        )
         info[REWARD_TRACE] = {k: float(v[0]) for k, v in trace.items()}
+        if reports:
+            info[REGIME_INFO] = {
+                layer: {k: _unbatch(v) for k, v in report.items()} for layer, report in reports.items()
+            }
         self._obs = obs
         return obs, float(proxy[0]), terminated, truncated, info
 
@@ -79,3 +85,10 @@ def _batch_of_one(space: gym.Space, item: Any) -> Any:
     if isinstance(space, _ARRAY_SPACES):
         return np.asarray(item)[None]  # a view: the common case, and 10x cheaper than below
     return concatenate(space, [item], create_empty_array(space, 1))
+
+
+def _unbatch(value: Any) -> Any:
+    """A batch-of-one value as a plain number; anything else as it is."""
+    if isinstance(value, np.ndarray) and value.shape == (1,):
+        return value[0].item()
+    return value

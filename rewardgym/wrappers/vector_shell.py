@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorWrapper
 
 from rewardgym.core.arrays import as_reward_batch, is_torch, select_rows
-from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
+from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REGIME_INFO, REWARD_TRACE, mask_key
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
@@ -86,7 +86,9 @@ class VectorRewardShell(VectorWrapper):
             truncated=truncated,
             valid=valid,
         )
-        proxy, info[REWARD_TRACE] = self.pipeline.apply(batch, trace)
+        proxy, info[REWARD_TRACE], reports = self.pipeline.apply(batch, trace)
+        if reports:
+            info[REGIME_INFO] = reports
         info.setdefault(mask_key(REWARD_TRACE), info[mask_key(GOLD_REWARD)])
         done = terminated | truncated
         self.pipeline.reset(done)

@@ -21,7 +21,7 @@ def batch(reward, valid=None):
 
 def test_layers_apply_left_to_right_and_the_trace_explains_each():
     pipe = RewardPipeline([Scale(2.0), CallableRegime(lambda b: b.reward + 1, name="plus_one"), Scale(-1.0)])
-    reward, trace = pipe.apply(batch([1.0, 2.0]), {"env": np.array([1.0, 2.0], np.float32)})
+    reward, trace, _ = pipe.apply(batch([1.0, 2.0]), {"env": np.array([1.0, 2.0], np.float32)})
     np.testing.assert_array_equal(reward, [-3.0, -5.0])
     assert list(trace) == ["env", "scale", "plus_one", "scale#2"]
     np.testing.assert_array_equal(trace["plus_one"], [3.0, 5.0])
@@ -30,7 +30,7 @@ def test_layers_apply_left_to_right_and_the_trace_explains_each():
 
 def test_autoreset_entries_pass_through_untouched():
     pipe = RewardPipeline([Scale(10.0)])
-    reward, _ = pipe.apply(batch([1.0, 1.0, 1.0], valid=[True, False, True]))
+    reward, _, _ = pipe.apply(batch([1.0, 1.0, 1.0], valid=[True, False, True]))
     np.testing.assert_array_equal(reward, [10.0, 1.0, 10.0])
 
 
@@ -82,3 +82,19 @@ def test_each_layer_gets_its_own_reproducible_seed():
     assert first.resets[0][1] != second.resets[0][1]
     pipe.reset()
     assert first.resets[-1] == (None, None)
+
+
+class Reporter(Regime):
+    name = "reporter"
+
+    def reward(self, b):
+        return b.reward
+
+    def info(self):
+        return {"spent": np.array([0.5, 1.5])}
+
+
+def test_layers_that_report_are_collected_by_name():
+    _, _, reports = RewardPipeline([Scale(2.0), Reporter()]).apply(batch([1.0, 2.0]))
+    assert list(reports) == ["reporter"]
+    np.testing.assert_array_equal(reports["reporter"]["spent"], [0.5, 1.5])

@@ -155,3 +155,31 @@ def test_make_vec_with_reward_applies_it_batched():
     np.testing.assert_array_equal(proxy, [0.5] * 4)
     np.testing.assert_array_equal(info["gold_reward"], [1.0] * 4)
     assert list(info["reward_trace"]) == ["env", "scale"]
+
+
+class Spender(Regime):
+    name = "spender"
+
+    def reward(self, batch):
+        self.spent = batch.reward * 0.25
+        return batch.reward
+
+    def info(self):
+        return {"spent": self.spent}
+
+
+def test_regime_reports_reach_info_on_single_and_vector_envs():
+    env = gym.make("rewardgym/CartPole-v0", reward=Spender())
+    env.reset(seed=0)
+    assert env.step(0)[4]["regime_info"] == {"spender": {"spent": 0.25}}
+    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=2, reward=[Spender(), "scale"])
+    envs.reset(seed=0)
+    info = envs.step(np.zeros(2, np.int64))[4]
+    assert list(info["regime_info"]) == ["spender"]
+    np.testing.assert_array_equal(info["regime_info"]["spender"]["spent"], [0.25, 0.25])
+
+
+def test_regimes_made_by_id_know_their_env():
+    recorder = Recorder()
+    gym.make_vec("rewardgym/Pendulum-v0", num_envs=2, reward=recorder)
+    assert recorder.context.env_id == "rewardgym/Pendulum-v0" and recorder.context.num_envs == 2
