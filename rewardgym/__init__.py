@@ -13,8 +13,10 @@ Example:
 
 from rewardgym import envs
 from rewardgym.core import (
+    EPISODE_RETURNS,
     FINAL_OBS,
     GOLD_REWARD,
+    REGIME_INFO,
     REWARD_TRACE,
     CallableRegime,
     EnvContext,
@@ -31,8 +33,10 @@ from rewardgym.wrappers import wrap
 __version__ = "0.1.0"
 
 __all__ = [
+    "EPISODE_RETURNS",
     "FINAL_OBS",
     "GOLD_REWARD",
+    "REGIME_INFO",
     "REWARD_TRACE",
     "CallableRegime",
     "EnvContext",

@@ -1,7 +1,7 @@
 """The reward contract: transitions, regimes, specs, the pipeline and the info keys."""
 
 from rewardgym.core.checks import VectorEnvCheckError, check_vector_env
-from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE
+from rewardgym.core.info import EPISODE_RETURNS, FINAL_OBS, GOLD_REWARD, REGIME_INFO, REWARD_TRACE
 from rewardgym.core.pipeline import NonFiniteRewardError, RewardPipeline
 from rewardgym.core.regime import CallableRegime, EnvContext, Regime, RewardFn
 from rewardgym.core.registry import (
@@ -15,8 +15,10 @@ from rewardgym.core.spec import RewardSpec, RewardSpecError, parse_reward_spec, 
 from rewardgym.core.transition import Transition
 
 __all__ = [
+    "EPISODE_RETURNS",
     "FINAL_OBS",
     "GOLD_REWARD",
+    "REGIME_INFO",
     "REWARD_TRACE",
     "CallableRegime",
     "EnvContext",

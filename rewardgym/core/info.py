@@ -25,6 +25,9 @@ REGIME_INFO = "regime_info"
 """Maps a layer's name to what it reports about the step (e.g. an attack's budget spent), for the
 layers that report something (:meth:`rewardgym.Regime.info`)."""
 
+EPISODE_RETURNS = "episode_returns"
+"""At an episode's end: its proxy and gold returns, their gap and its length (the monitor)."""
+
 FINAL_OBS = "final_obs"
 """Vector envs in SAME_STEP autoreset mode: the real last observation of an episode that ended."""
 

@@ -9,18 +9,21 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector.utils import concatenate, create_empty_array
 
-from rewardgym.core.info import GOLD_REWARD, REGIME_INFO, REWARD_TRACE
+from rewardgym.core.info import EPISODE_RETURNS, GOLD_REWARD, REGIME_INFO, REWARD_TRACE
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
+from rewardgym.wrappers.monitor import EpisodeReturns
 
 
 class RewardShell(gym.Wrapper):
     """Applies regimes to a ``gymnasium.Env`` as a batch of one, keeping gold untouched.
 
     The returned reward is the proxy. ``info["gold_reward"]`` is passed through (for an env that
-    has none, such as a plain gymnasium env, it is the env's own reward) and
-    ``info["reward_trace"]`` gains one entry per layer.
+    has none, such as a plain gymnasium env, it is the env's own reward),
+    ``info["reward_trace"]`` gains one entry per layer, and the step that ends an episode carries
+    its proxy and gold returns in ``info["episode_returns"]`` (see :mod:`rewardgym.wrappers.monitor`).
+    ``rewardgym.wrap(env, None)`` adds only that monitoring.
 
     Example:
         >>> import gymnasium as gym, rewardgym
@@ -44,10 +47,12 @@ class RewardShell(gym.Wrapper):
             )
         )
         self._obs: Any = None
+        self._episode = EpisodeReturns()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
         self.pipeline.reset(None, seed=seed)
+        self._episode.reset(np.zeros(1))
         self._obs = obs
         return obs, info
 
@@ -73,6 +78,12 @@ class RewardShell(gym.Wrapper):
             info[REGIME_INFO] = {
                 layer: {k: _unbatch(v) for k, v in report.items()} for layer, report in reports.items()
             }
+        episode = self._episode.step(
+            proxy, np.array([info[GOLD_REWARD]]), batch.valid, np.array([terminated or truncated])
+        )
+        if episode is not None:
+            info[EPISODE_RETURNS] = {k: float(v[0]) for k, v in episode.items()}
+            info[EPISODE_RETURNS]["length"] = int(episode["length"][0])
         self._obs = obs
         return obs, float(proxy[0]), terminated, truncated, info
 

@@ -9,10 +9,18 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorWrapper
 
 from rewardgym.core.arrays import as_reward_batch, is_torch, select_rows
-from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REGIME_INFO, REWARD_TRACE, mask_key
+from rewardgym.core.info import (
+    EPISODE_RETURNS,
+    FINAL_OBS,
+    GOLD_REWARD,
+    REGIME_INFO,
+    REWARD_TRACE,
+    mask_key,
+)
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
+from rewardgym.wrappers.monitor import EpisodeReturns
 
 
 class VectorRewardShell(VectorWrapper):
@@ -21,7 +29,9 @@ class VectorRewardShell(VectorWrapper):
     It honours the env's ``autoreset_mode``: regimes get the real final observation at an
     episode's end (from ``info["final_obs"]`` in SAME_STEP mode), the autoreset step of NEXT_STEP
     mode is marked ``valid=False`` (its reward passes through, nothing learns from it), and
-    :meth:`Regime.reset` is called with the envs whose episode just ended.
+    :meth:`Regime.reset` is called with the envs whose episode just ended. Episodes that end
+    report their proxy and gold returns in ``info["episode_returns"]`` (mask
+    ``info["_episode_returns"]``; see :mod:`rewardgym.wrappers.monitor`).
 
     Example:
         >>> import gymnasium as gym, numpy as np, rewardgym
@@ -48,6 +58,7 @@ class VectorRewardShell(VectorWrapper):
         )
         self._obs: Any = None
         self._prev_done: Any = None
+        self._episode = EpisodeReturns()
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
@@ -56,10 +67,12 @@ class VectorRewardShell(VectorWrapper):
             seed = int(np.random.SeedSequence([int(s) for s in seed]).generate_state(1)[0])
         self.pipeline.reset(mask, seed=seed)
         self._obs = obs
+        everyone = _zeros_like_mask(obs, self.num_envs)
         if self._prev_done is None or mask is None:
-            self._prev_done = _zeros_like_mask(obs, self.num_envs)
+            self._prev_done = everyone
         else:
             self._prev_done = self._prev_done & ~mask
+        self._episode.reset(everyone, mask)
         return obs, info
 
     def step(self, actions: Any):
@@ -91,6 +104,9 @@ class VectorRewardShell(VectorWrapper):
             info[REGIME_INFO] = reports
         info.setdefault(mask_key(REWARD_TRACE), info[mask_key(GOLD_REWARD)])
         done = terminated | truncated
+        episode = self._episode.step(proxy, info[GOLD_REWARD], valid, done)
+        if episode is not None:
+            info[EPISODE_RETURNS], info[mask_key(EPISODE_RETURNS)] = episode, done
         self.pipeline.reset(done)
         self._prev_done = done
         self._obs = obs
