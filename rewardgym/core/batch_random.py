@@ -45,7 +45,8 @@ class BatchRandom:
             import torch
 
             return low + (high - low) * torch.rand(size, generator=self.torch(like.device), device=like.device)
-        return self._numpy.uniform(low, high, size).astype(np.float32)
+        # Drawn in float32 directly: a float64 draw cast to float32 can round up to 1.0.
+        return (low + (high - low) * self._numpy.random(size, dtype=np.float32)).astype(np.float32)
 
     def normal(self, like: Array, scale: float = 1.0, shape: tuple[int, ...] | None = None) -> Array:
         """Normal with mean 0 and standard deviation ``scale``."""
