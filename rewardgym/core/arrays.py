@@ -69,3 +69,50 @@ def to_numpy(x: Array) -> np.ndarray:
     if is_torch(x):
         return x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+def zeros(like: Array, shape: tuple[int, ...] | None = None, dtype: str | None = None) -> Array:
+    """Zeros of ``shape`` and ``dtype`` (default: ``like``'s) in ``like``'s kind and device."""
+    shape = tuple(like.shape) if shape is None else shape
+    if is_torch(like):
+        import torch
+
+        torch_dtype = like.dtype if dtype is None else getattr(torch, dtype)
+        return torch.zeros(shape, dtype=torch_dtype, device=like.device)
+    return np.zeros(shape, dtype=like.dtype if dtype is None else dtype)
+
+
+def float64(x: Array) -> Array:
+    """``x`` as float64, of the same kind (numpy or torch) and device."""
+    if is_torch(x):
+        import torch
+
+        return x.to(torch.float64)
+    return np.asarray(x, dtype=np.float64)
+
+
+def minimum(a: Array, b: Array | float) -> Array:
+    """Elementwise minimum of a batch ``a`` and a batch or number ``b`` (cast to ``a``'s dtype)."""
+    if is_torch(a):
+        import torch
+
+        return torch.minimum(a, torch.as_tensor(b, dtype=a.dtype, device=a.device))
+    return np.minimum(a, b)
+
+
+def mask_like(mask: Array, like: Array) -> Array:
+    """``mask`` as a bool batch of ``like``'s kind and device (a user's reset mask may be numpy)."""
+    if is_torch(like):
+        import torch
+
+        if is_torch(mask):
+            return mask.to(device=like.device, dtype=torch.bool)
+        return torch.as_tensor(np.asarray(mask, dtype=bool), device=like.device)
+    return to_numpy(mask).astype(bool)
+
+
+def take_per_row(x: Array, column: Array) -> Array:
+    """``x[i, column[i]]`` for every row ``i`` of a 2-d batch."""
+    if is_torch(x):
+        return x.gather(1, column.reshape(-1, 1)).reshape(-1)
+    return np.take_along_axis(x, column.reshape(-1, 1), axis=1).reshape(-1)

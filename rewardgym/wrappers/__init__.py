@@ -27,10 +27,10 @@ def wrap(env: gym.Env | gym.vector.VectorEnv, reward: RewardSpec) -> gym.Env | g
 
     Example:
         >>> import gymnasium as gym, rewardgym
-        >>> env = rewardgym.wrap(gym.make("rewardgym/MountainCar-v0"), "scale(factor=0.1)")
+        >>> env = rewardgym.wrap(gym.make("rewardgym/MountainCar-v0"), "scale(factor=0.5)")
         >>> _ = env.reset(seed=0)
         >>> env.step(2)[1]
-        -0.1
+        -0.5
     """
     regimes = resolve_reward_spec(reward)
     if isinstance(env, gym.vector.VectorEnv):

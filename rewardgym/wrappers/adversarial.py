@@ -53,11 +53,21 @@ from typing import Any, Union
 import numpy as np
 from gymnasium import spaces
 
-from rewardgym.core.arrays import Array, is_torch, to_numpy, where
+from rewardgym.core.arrays import (
+    Array,
+    float64,
+    is_torch,
+    minimum,
+    take_per_row,
+    to_numpy,
+    where,
+    zeros,
+)
 from rewardgym.core.batch_random import BatchRandom
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.registry import make_kind, register_regime
 from rewardgym.core.transition import Transition
+from rewardgym.core.validation import check_number
 
 PolicyFn = Callable[[Array], Any]
 """A policy over a batch: ``obs_batch -> actions (num_envs,)`` (or, for a learner, scores)."""
@@ -92,13 +102,16 @@ class RewardPoisoning(Regime):
     name = "adversarial"
 
     def __init__(self, delta_max: float = 1.0, budget: float | None = None, rate: float = 1.0) -> None:
-        self.delta_max = _number("delta_max", delta_max, "a finite number >= 0")
+        self.delta_max = check_number(delta_max, "adversarial(delta_max=...)", low=0.0)
         if budget is None:
             budget = math.inf
-        self.budget = _number(
-            "budget", budget, "a number >= 0, or None (or inf) for no limit", allow_inf=True
+        self.budget = check_number(
+            budget, "adversarial(budget=...)", low=0.0, allow_inf=True,
+            valid="a number >= 0, or None (or inf) for no limit",
         )
-        self.rate = _number("rate", rate, "a probability in [0, 1]", high=1.0)
+        self.rate = check_number(
+            rate, "adversarial(rate=...)", low=0.0, high=1.0, valid="a probability in [0, 1]"
+        )
         self.context: EnvContext | None = None
         self._rng = BatchRandom()
         self._spent: Array | None = None
@@ -137,14 +150,14 @@ class RewardPoisoning(Regime):
     def reward(self, batch: Transition) -> Array:
         reward = batch.reward
         if self._spent is None or tuple(self._spent.shape) != tuple(reward.shape):
-            self._spent = _zeros64(reward)
+            self._spent = zeros(reward, dtype="float64")
         aimed = self.aimed_delta(batch)
         attacked = (self._rng.uniform(like=reward) < self.rate) & batch.valid
         remaining = _clip_low(self.budget - self._spent, 0.0)
-        size = _minimum(abs(aimed), remaining) * attacked
+        size = minimum(abs(aimed), remaining) * attacked
         delta = _sign(aimed) * size
         # The min keeps the books within the budget even where rounding would nudge them over.
-        self._spent = _minimum(self._spent + size, self.budget)
+        self._spent = minimum(self._spent + size, self.budget)
         self._report = {
             "spent": self._spent,
             "remaining": _clip_low(self.budget - self._spent, 0.0),
@@ -202,10 +215,10 @@ class Untargeted(RewardPoisoning):
         self._mean = self._count = None
 
     def aimed_delta(self, batch: Transition) -> Array:
-        reward = _float64(batch.reward)
+        reward = float64(batch.reward)
         if self.center == "mean":
             if self._mean is None or tuple(self._mean.shape) != tuple(reward.shape):
-                self._mean, self._count = _zeros64(reward), _zeros64(reward)
+                self._mean, self._count = zeros(reward), zeros(reward)  # float64, as reward
             # Autoreset steps carry no real reward, so they leave the mean alone.
             count = self._count + batch.valid
             mean = self._mean + where(batch.valid, (reward - self._mean) / _clip_low(count, 1.0), 0.0)
@@ -258,7 +271,8 @@ class Targeted(RewardPoisoning):
         return _actions(batch.action) == self.target(batch.obs, like=batch.action)
 
     def aimed_delta(self, batch: Transition) -> Array:
-        return where(self.on_target(batch), self.delta_max, -self.delta_max) + _zeros64(batch.reward)
+        aimed = where(self.on_target(batch), self.delta_max, -self.delta_max)
+        return aimed + zeros(batch.reward, dtype="float64")
 
 
 class Adaptive(Targeted):
@@ -322,7 +336,7 @@ class Adaptive(Targeted):
                 f"{learner_policy!r}"
             )
         self.learner_policy = learner_policy
-        self.margin = _number("margin", margin, "a finite number >= 0")
+        self.margin = check_number(margin, "adversarial(margin=...)", low=0.0)
 
     def learner_follows_target(self, batch: Transition) -> Array:
         """Where the learner's current preference in ``batch.obs`` is already pi-dagger's action."""
@@ -334,8 +348,8 @@ class Adaptive(Targeted):
         n_actions = self.target.n_actions
         if preference.ndim == 2 and preference.shape[0] == n and preference.shape[1] == n_actions:
             column = target - self.target.start
-            scores = _float64(preference)
-            chosen = _take_rows(scores, column)
+            scores = float64(preference)
+            chosen = take_per_row(scores, column)
             others = where(_one_hot(column, n_actions, like=scores), -math.inf, scores).max(1)
             others = others.values if is_torch(others) else others
             return chosen - others > self.margin
@@ -451,34 +465,8 @@ class _TargetPolicy:
         return _actions(actions)
 
 
-def _number(name: str, value: Any, valid: str, *, high: float = math.inf, allow_inf: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if ok:
-        value = float(value)
-        ok = value == value and 0.0 <= value <= high and (allow_inf or math.isfinite(value))
-    if not ok:
-        raise ValueError(f"adversarial({name}=...) must be {valid}, got {value!r}")
-    return value
-
-
 def _is_int(text: str) -> bool:
     return text.strip().lstrip("-").isdigit()
-
-
-def _zeros64(like: Array) -> Array:
-    if is_torch(like):
-        import torch
-
-        return torch.zeros(like.shape, dtype=torch.float64, device=like.device)
-    return np.zeros(like.shape, dtype=np.float64)
-
-
-def _float64(x: Array) -> Array:
-    if is_torch(x):
-        import torch
-
-        return x.to(torch.float64)
-    return np.asarray(x, dtype=np.float64)
 
 
 def _cast_like(x: Array, like: Array) -> Array:
@@ -503,14 +491,6 @@ def _as_kind(x: Any, like: Array) -> Array:
     return to_numpy(x) if is_torch(x) else np.asarray(x)
 
 
-def _minimum(a: Array, b: Array | float) -> Array:
-    if is_torch(a):
-        import torch
-
-        return torch.minimum(a, torch.as_tensor(b, dtype=a.dtype, device=a.device))
-    return np.minimum(a, b)
-
-
 def _clip_low(x: Array, low: float) -> Array:
     return x.clamp(min=low) if is_torch(x) else np.maximum(x, low)
 
@@ -521,13 +501,6 @@ def _clip(x: Array, bound: float) -> Array:
 
 def _sign(x: Array) -> Array:
     return x.sign() if is_torch(x) else np.sign(x)
-
-
-def _take_rows(scores: Array, column: Array) -> Array:
-    """``scores[i, column[i]]`` for every row ``i``."""
-    if is_torch(scores):
-        return scores.gather(1, column.reshape(-1, 1)).reshape(-1)
-    return np.take_along_axis(scores, column.reshape(-1, 1), axis=1).reshape(-1)
 
 
 def _one_hot(column: Array, n: int, like: Array) -> Array:

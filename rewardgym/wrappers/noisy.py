@@ -39,11 +39,21 @@ from typing import Any
 
 import numpy as np
 
-from rewardgym.core.arrays import Array, is_torch, to_numpy, where
+from rewardgym.core.arrays import (
+    Array,
+    float64,
+    is_torch,
+    mask_like,
+    take_per_row,
+    to_numpy,
+    where,
+    zeros,
+)
 from rewardgym.core.batch_random import BatchRandom
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.registry import make_kind, register_regime
 from rewardgym.core.transition import Transition
+from rewardgym.core.validation import check_number
 from rewardgym.envs.batched.rng import splitmix64
 
 __all__ = [
@@ -62,34 +72,6 @@ __all__ = [
 
 # ----------------------------------------------------------------------------------------------
 # Parameter checks: every refusal names the kind, the parameter, the value and the valid range.
-
-
-def _number(
-    kind: str,
-    name: str,
-    value: Any,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        ok = False
-    else:
-        value = float(value)
-        ok = math.isfinite(value)
-        ok = ok and (low is None or (value > low if low_open else value >= low))
-        ok = ok and (high is None or (value < high if high_open else value <= high))
-    if not ok:
-        if low is not None and high is not None:
-            valid = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        elif low is not None:
-            valid = f"a finite number {'>' if low_open else '>='} {low:g}"
-        else:
-            valid = "a finite number"
-        raise ValueError(f"noisy(kind={kind!r}): {name} must be {valid}, got {value!r}")
-    return float(value)
 
 
 def _integer(kind: str, name: str, value: Any, *, low: int) -> int:
@@ -113,7 +95,7 @@ def _resolution(kind: str, value: Any) -> float | np.ndarray:
                 f"numbers > 0 (one bin width per observation dimension), got {value!r}"
             )
         return widths
-    return _number(kind, "resolution", value, low=0.0, low_open=True)
+    return check_number(value, f"noisy(kind={kind!r}): resolution", low=0.0, low_open=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -138,14 +120,6 @@ class _Constants:
         return self._torch[key]
 
 
-def _zeros(like: Array, shape: tuple[int, ...], dtype: str) -> Array:
-    if is_torch(like):
-        import torch
-
-        return torch.zeros(shape, dtype=getattr(torch, dtype), device=like.device)
-    return np.zeros(shape, dtype=dtype)
-
-
 def _full_like(like: Array, value: float) -> Array:
     if is_torch(like):
         import torch
@@ -154,27 +128,9 @@ def _full_like(like: Array, value: float) -> Array:
     return np.full_like(like, value)
 
 
-def _mask_like(mask: Array, like: Array) -> Array:
-    """``mask`` as a bool batch of ``like``'s kind and device (a user's reset_mask may be numpy)."""
-    if is_torch(like):
-        import torch
-
-        if is_torch(mask):
-            return mask.to(device=like.device, dtype=torch.bool)
-        return torch.as_tensor(np.asarray(mask, dtype=bool), device=like.device)
-    return to_numpy(mask).astype(bool)
-
-
 def _take(table: Array, index: Array) -> Array:
     """``table[index]`` along the first axis (torch's index_select beats its fancy indexing)."""
     return table.index_select(0, index) if is_torch(table) else table[index]
-
-
-def _read_slot(buffer: Array, slot: Array) -> Array:
-    """``buffer[i, slot[i]]`` for every row i."""
-    if is_torch(buffer):
-        return buffer.gather(1, slot[:, None])[:, 0]
-    return buffer[np.arange(buffer.shape[0]), slot]
 
 
 def _write_slot(buffer: Array, slot: Array, value: Array) -> None:
@@ -183,14 +139,6 @@ def _write_slot(buffer: Array, slot: Array, value: Array) -> None:
         buffer.scatter_(1, slot[:, None], value[:, None])
     else:
         buffer[np.arange(buffer.shape[0]), slot] = value
-
-
-def _flat_float64(x: Array, n: int) -> Array:
-    if is_torch(x):
-        import torch
-
-        return x.reshape(n, -1).to(torch.float64)
-    return np.asarray(x).reshape(n, -1).astype(np.float64)
 
 
 # SplitMix64 on the GPU: torch has no uint64 arithmetic, but int64 add, multiply and xor wrap to
@@ -221,7 +169,7 @@ _BIN_LIMIT = float(2**62)  # bin indices are clipped here, so an absurd observat
 
 def _bins(x: Array, resolution: float | np.ndarray, n: int) -> Array:
     """Integer bin indices ``floor(x / resolution)`` of each env's flattened row, int64 ``(n, d)``."""
-    flat = _flat_float64(x, n)
+    flat = float64(x).reshape(n, -1)
     if is_torch(flat):
         import torch
 
@@ -315,7 +263,7 @@ class Gaussian(_Noise):
 
     def __init__(self, sigma: float = 0.1) -> None:
         super().__init__()
-        self.sigma = _number(self.kind, "sigma", sigma, low=0.0)
+        self.sigma = check_number(sigma, f"noisy(kind={self.kind!r}): sigma", low=0.0)
 
     def reward(self, batch: Transition) -> Array:
         return batch.reward + self.rng.normal(like=batch.reward, scale=self.sigma)
@@ -344,8 +292,8 @@ class StudentT(_Noise):
 
     def __init__(self, df: float = 3.0, scale: float = 0.1) -> None:
         super().__init__()
-        self.df = _number(self.kind, "df", df, low=0.0, low_open=True)
-        self.scale = _number(self.kind, "scale", scale, low=0.0)
+        self.df = check_number(df, f"noisy(kind={self.kind!r}): df", low=0.0, low_open=True)
+        self.scale = check_number(scale, f"noisy(kind={self.kind!r}): scale", low=0.0)
 
     def reward(self, batch: Transition) -> Array:
         r = batch.reward
@@ -400,7 +348,7 @@ class Laplace(_Noise):
 
     def __init__(self, scale: float = 0.1) -> None:
         super().__init__()
-        self.scale = _number(self.kind, "scale", scale, low=0.0)
+        self.scale = check_number(scale, f"noisy(kind={self.kind!r}): scale", low=0.0)
 
     def reward(self, batch: Transition) -> Array:
         r = batch.reward
@@ -637,10 +585,14 @@ class Flip(_LevelNoise):
         warmup: int = 1000,
         estimate_every: int = 50,
     ) -> None:
-        self.e_plus = _number(self.kind, "e_plus", e_plus, low=0.0, high=0.5, high_open=True)
-        self.e_minus = _number(self.kind, "e_minus", e_minus, low=0.0, high=0.5, high_open=True)
-        self.low = _number(self.kind, "low", low)
-        self.high = _number(self.kind, "high", high)
+        self.e_plus = check_number(
+            e_plus, f"noisy(kind={self.kind!r}): e_plus", low=0.0, high=0.5, high_open=True
+        )
+        self.e_minus = check_number(
+            e_minus, f"noisy(kind={self.kind!r}): e_minus", low=0.0, high=0.5, high_open=True
+        )
+        self.low = check_number(low, f"noisy(kind={self.kind!r}): low")
+        self.high = check_number(high, f"noisy(kind={self.kind!r}): high")
         if not self.high > self.low:
             raise ValueError(
                 f"noisy(kind='flip'): high must be greater than low, got low={low!r}, high={high!r}"
@@ -785,8 +737,8 @@ class Dropout(_Noise):
 
     def __init__(self, p: float = 0.1, fill: float = 0.0) -> None:
         super().__init__()
-        self.p = _number(self.kind, "p", p, low=0.0, high=1.0)
-        self.fill = _number(self.kind, "fill", fill)
+        self.p = check_number(p, f"noisy(kind={self.kind!r}): p", low=0.0, high=1.0)
+        self.fill = check_number(fill, f"noisy(kind={self.kind!r}): fill")
         self._dropped: Any = None
 
     def reward(self, batch: Transition) -> Array:
@@ -848,7 +800,7 @@ class Delay(_Noise):
             self._buffer[:] = 0
             self._step[:] = 0
             return
-        mask = _mask_like(mask, self._buffer)
+        mask = mask_like(mask, self._buffer)
         self._buffer[mask] = 0
         self._step[mask] = 0
 
@@ -857,8 +809,8 @@ class Delay(_Noise):
         n = r.shape[0]
         width = 1 if self.k == "episode" else self.k
         if self._buffer is None or tuple(self._buffer.shape) != (n, width):
-            self._buffer = _zeros(r, (n, width), "float32")
-            self._step = _zeros(r, (n,), "int64")
+            self._buffer = zeros(r, (n, width), "float32")
+            self._step = zeros(r, (n,), "int64")
         valid = batch.valid
         ended = valid & batch.done
         zero = _full_like(r, 0.0)
@@ -868,7 +820,7 @@ class Delay(_Noise):
             self._buffer[:, 0] = where(ended, zero, total)
             return paid
         slot = self._step % self.k
-        due = _read_slot(self._buffer, slot)  # the reward of step t - k, or 0 early in the episode
+        due = take_per_row(self._buffer, slot)  # the reward of step t - k, or 0 early in the episode
         _write_slot(self._buffer, slot, where(valid, r, due))
         paid = where(valid, due, zero)
         if self.flush:
@@ -915,7 +867,7 @@ class Persistent(_Noise):
 
     def __init__(self, sigma: float = 0.1, resolution: float | Sequence[float] = 0.1) -> None:
         super().__init__()
-        self.sigma = _number(self.kind, "sigma", sigma, low=0.0)
+        self.sigma = check_number(sigma, f"noisy(kind={self.kind!r}): sigma", low=0.0)
         self.resolution = _resolution(self.kind, resolution)
         self._table_seed = int(np.random.SeedSequence().generate_state(2, np.uint64)[0])
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 from rewardgym.core.arrays import Array
 from rewardgym.core.regime import Regime
 from rewardgym.core.transition import Transition
+from rewardgym.core.validation import check_number
 
 
 class Scale(Regime):
@@ -27,9 +26,7 @@ class Scale(Regime):
     name = "scale"
 
     def __init__(self, factor: float = 1.0) -> None:
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor):
-            raise ValueError(f"scale(factor=...) must be a finite number, got {factor!r}")
-        self.factor = float(factor)
+        self.factor = check_number(factor, "scale(factor=...)")
 
     def reward(self, batch: Transition) -> Array:
         return batch.reward * self.factor

@@ -34,11 +34,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rewardgym.core.arrays import Array, as_reward_batch, is_torch, where
+from rewardgym.core.arrays import Array, as_reward_batch, is_torch, mask_like, minimum, where, zeros
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.registry import make_kind, register_regime
 from rewardgym.core.spec import RewardSpec, resolve_reward_spec
 from rewardgym.core.transition import Transition
+from rewardgym.core.validation import check_number, is_real
 from rewardgym.envs.control.cartpole import CartPoleParams
 from rewardgym.envs.control.continuous_mountain_car import ContinuousMountainCarParams
 from rewardgym.envs.control.mountain_car import MountainCarParams
@@ -186,17 +187,6 @@ BUILTIN_POTENTIALS: dict[str, BuiltinPotential] = {
 # ---------------------------------------------------------------------------------------------
 
 
-def _is_number(value: Any) -> bool:
-    real = isinstance(value, (int, float, np.integer, np.floating))
-    return real and not isinstance(value, (bool, np.bool_))
-
-
-def _finite(kind: str, name: str, value: Any) -> float:
-    if not _is_number(value) or not math.isfinite(value):
-        raise ValueError(f"shaped(kind={kind!r}) parameter {name}={value!r} must be a finite number")
-    return float(value)
-
-
 def _potential_arg(kind: str, potential: Any) -> Potential | str | None:
     if potential is None or callable(potential):
         return potential
@@ -217,7 +207,7 @@ class _PotentialRegime(Regime):
 
     def __init__(self, potential: Potential | str | None, scale: float) -> None:
         self.potential = _potential_arg(self.kind, potential)
-        self.scale = _finite(self.kind, "scale", scale)
+        self.scale = check_number(scale, f"shaped(kind={self.kind!r}) parameter scale={scale!r}")
         self._function: Potential | None = None
         self._function_name = ""
         if callable(self.potential):
@@ -312,12 +302,15 @@ class PotentialShaping(_PotentialRegime):
         self, potential: Potential | str | None = None, gamma: float = 0.99, scale: float = 1.0
     ) -> None:
         super().__init__(potential, scale)
-        if not _is_number(gamma) or not 0.0 < gamma <= 1.0:
-            raise ValueError(
-                f"shaped(kind='potential') parameter gamma={gamma!r} must be in (0, 1] and equal the "
-                "agent's discount (only then does potential-based shaping keep optimal policies)"
-            )
-        self.gamma = float(gamma)
+        self.gamma = check_number(
+            gamma,
+            f"shaped(kind='potential') parameter gamma={gamma!r}",
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            valid="in (0, 1] and equal the agent's discount (only then does potential-based "
+            "shaping keep optimal policies)",
+        )
         self._shaping: Array | None = None
 
     def reward(self, batch: Transition) -> Array:
@@ -389,8 +382,7 @@ class ClipReward(Regime):
 
     def __init__(self, low: float = -1.0, high: float = 1.0) -> None:
         for key, value in (("low", low), ("high", high)):
-            if not _is_number(value) or math.isnan(value):
-                raise ValueError(f"shaped(kind='clip') parameter {key}={value!r} must be a number")
+            check_number(value, f"shaped(kind='clip') parameter {key}={value!r}", allow_inf=True)
         if not low < high:
             raise ValueError(f"shaped(kind='clip') needs low < high, got low={low!r}, high={high!r}")
         self.low, self.high = float(low), float(high)
@@ -418,7 +410,7 @@ def _log_sigmoid(x: Array) -> Array:
 
 def _references(r_ref: Any) -> tuple[float, ...]:
     values = r_ref if isinstance(r_ref, (list, tuple)) else [r_ref]
-    if not values or not all(_is_number(v) and math.isfinite(v) for v in values):
+    if not values or not all(is_real(v) and math.isfinite(v) for v in values):
         raise ValueError(
             f"shaped(kind='par') parameter r_ref={r_ref!r} must be a finite number or a non-empty "
             "list of them"
@@ -488,37 +480,10 @@ class LogSigmoidReward(Regime):
     name = "shaped"
 
     def __init__(self, r_ref: float = 0.0) -> None:
-        self.r_ref = _finite("log_sigmoid", "r_ref", r_ref)
+        self.r_ref = check_number(r_ref, f"shaped(kind='log_sigmoid') parameter r_ref={r_ref!r}")
 
     def reward(self, batch: Transition) -> Array:
         return _log_sigmoid(batch.reward - self.r_ref)
-
-
-def _zeros_like(x: Array) -> Array:
-    if is_torch(x):
-        import torch
-
-        return torch.zeros_like(x)
-    return np.zeros_like(x)
-
-
-def _minimum(a: Array, b: Array) -> Array:
-    if is_torch(a):
-        import torch
-
-        return torch.minimum(a, b)
-    return np.minimum(a, b)
-
-
-def _mask_like(mask: Array, state: Array) -> Array:
-    """``mask`` in the kind and device of ``state`` (a reset mask may come as numpy for torch state)."""
-    if is_torch(state) and not is_torch(mask):
-        import torch
-
-        return torch.as_tensor(np.asarray(mask, dtype=bool), device=state.device)
-    if not is_torch(state) and is_torch(mask):
-        return mask.detach().cpu().numpy().astype(bool)
-    return mask
 
 
 class DeltaCap(Regime):
@@ -557,7 +522,7 @@ class DeltaCap(Regime):
     name = "shaped"
 
     def __init__(self, cap: float = 1.0) -> None:
-        self.cap = _finite("delta_cap", "cap", cap)
+        self.cap = check_number(cap, f"shaped(kind='delta_cap') parameter cap={cap!r}")
         self._sum: Array | None = None
         self._removed: Array | None = None
 
@@ -565,13 +530,13 @@ class DeltaCap(Regime):
         if mask is None or self._sum is None:
             self._sum = None  # made again, in the batch's kind and device, on the next step
             return
-        self._sum = where(_mask_like(mask, self._sum), 0.0, self._sum)
+        self._sum = where(mask_like(mask, self._sum), 0.0, self._sum)
 
     def reward(self, batch: Transition) -> Array:
         reward = batch.reward
         if self._sum is None or is_torch(self._sum) != is_torch(reward):
-            self._sum = _zeros_like(reward)
-        emitted = _minimum(reward, self.cap - self._sum)
+            self._sum = zeros(reward)
+        emitted = minimum(reward, self.cap - self._sum)
         self._sum = self._sum + where(batch.valid, emitted, 0.0)
         self._removed = reward - emitted
         return emitted
@@ -637,7 +602,10 @@ class WeightedSum(Regime):
                 f"shaped(kind='weighted_sum') parameter weights={weights!r} must be a list of "
                 f"{len(terms)} numbers, one per term"
             )
-        self.weights = [_finite("weighted_sum", f"weights[{i}]", w) for i, w in enumerate(weights)]
+        self.weights = [
+            check_number(w, f"shaped(kind='weighted_sum') parameter weights[{i}]={w!r}")
+            for i, w in enumerate(weights)
+        ]
         if not isinstance(include_input, (bool, np.bool_)):
             raise ValueError(
                 f"shaped(kind='weighted_sum') parameter include_input={include_input!r} must be True or False"
