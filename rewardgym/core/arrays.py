@@ -64,6 +64,19 @@ def any_nan(x: Array) -> bool:
     return bool(np.isnan(np.add.reduce(x))) and bool(np.isnan(x).any())
 
 
+def copy(x: Array) -> Array:
+    """A copy of a numpy or torch batch."""
+    return x.clone() if is_torch(x) else x.copy()
+
+
+def fill_where(x: Array, mask: Array, value: float) -> None:
+    """Set ``x[mask] = value`` in place, without a device sync on the GPU."""
+    if is_torch(x):
+        x.masked_fill_(mask, value)
+    else:
+        np.copyto(x, value, where=mask)
+
+
 def to_numpy(x: Array) -> np.ndarray:
     """A numpy view or copy of a batch, for reporting and tests."""
     if is_torch(x):

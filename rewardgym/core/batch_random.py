@@ -55,7 +55,8 @@ class BatchRandom:
             import torch
 
             return scale * torch.randn(size, generator=self.torch(like.device), device=like.device)
-        return (scale * self._numpy.standard_normal(size)).astype(np.float32)
+        # float32 draws directly: a third cheaper than float64 draws cast down.
+        return (scale * self._numpy.standard_normal(size, dtype=np.float32)).astype(np.float32, copy=False)
 
     def numpy(self) -> np.random.Generator:
         """The numpy generator, for draws these methods do not cover (e.g. ``standard_t``)."""

@@ -28,48 +28,35 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from rewardgym.core.arrays import Array, is_torch, where
+from rewardgym.core.arrays import Array, copy, fill_where, is_torch, zeros
 
 
 class EpisodeReturns:
     """Running per-env sums of proxy and gold rewards, reported when episodes end."""
 
     def __init__(self) -> None:
-        self._proxy: Any = None
-        self._gold: Any = None
-        self._length: Any = None
+        self._sums: tuple[Array, Array, Array] | None = None  # proxy, gold, length
 
     def reset(self, like: Array, mask: Array | None = None) -> None:
         """Start new episodes: every env, or those in ``mask``. ``like`` sets kind and size."""
-        if self._proxy is None or mask is None or tuple(self._proxy.shape) != tuple(like.shape):
-            self._proxy, self._gold, self._length = _zeros(like), _zeros(like), _zeros(like)
+        if self._sums is None or mask is None or tuple(self._sums[0].shape) != tuple(like.shape):
+            self._sums = (zeros(like, dtype="float64"), zeros(like, dtype="float64"), zeros(like, dtype="float64"))
         else:
-            self._proxy, self._gold, self._length = (
-                where(mask, 0.0, self._proxy), where(mask, 0.0, self._gold), where(mask, 0.0, self._length)
-            )
+            for total in self._sums:
+                fill_where(total, mask, 0.0)
 
     def step(self, proxy: Array, gold: Array, valid: Array, done: Array) -> dict[str, Array] | None:
         """Add a step; return the totals of the episodes that ``done`` ends (None if none end)."""
-        if self._proxy is None:
+        if self._sums is None:
             self.reset(proxy)
-        self._proxy = self._proxy + proxy
-        self._gold = self._gold + gold
-        self._length = self._length + valid
+        proxy_sum, gold_sum, length = self._sums
+        # In place: the monitor runs on every step, and fresh arrays per step cost more than the sums.
+        proxy_sum += proxy
+        gold_sum += gold
+        length += valid
         # On the GPU deciding whether anything ended would cost a device sync: always report.
         if not is_torch(done) and not done.any():
             return None
-        report = {"proxy": self._proxy, "gold": self._gold, "gap": self._proxy - self._gold, "length": self._length}
+        report = {"proxy": copy(proxy_sum), "gold": copy(gold_sum), "gap": proxy_sum - gold_sum, "length": copy(length)}
         self.reset(proxy, done)
         return report
-
-
-def _zeros(like: Array) -> Array:
-    if is_torch(like):
-        import torch
-
-        return torch.zeros(like.shape, dtype=torch.float64, device=like.device)
-    return np.zeros(like.shape, dtype=np.float64)
