@@ -71,18 +71,25 @@ def _rate_at_least(min_envs: int, contender: str, threshold: float):
 SUITES: dict[str, Suite] = {
     "cpu": Suite(
         title="CartPole on the CPU",
-        contenders=["rewardgym", "rewardgym+scale", "gymnasium-vector", "gymnasium-sync", "bare-kernel"],
+        contenders=[
+            "rewardgym", "rewardgym+scale", "rewardgym+stack", "gymnasium-vector", "gymnasium-sync",
+            "bare-kernel",
+        ],
         ratios=[
             ("rg/vector", "rewardgym", "gymnasium-vector"),
             ("rg/sync", "rewardgym", "gymnasium-sync"),
             ("rg/bare", "rewardgym", "bare-kernel"),
             ("scale/rg", "rewardgym+scale", "rewardgym"),
+            ("stack/rg", "rewardgym+stack", "rewardgym"),
         ],
         targets=[
             ("rewardgym >= 5x gymnasium's vector env at 4096 envs",
              _at_least(4096, "rewardgym", "gymnasium-vector", 5.0)),
             ("rewardgym >= 50% of the bare kernel at 4096 envs",
              _at_least(4096, "rewardgym", "bare-kernel", 0.5)),
+            # "adds at most 50% to step time": stack time <= 1.5 x plain time.
+            ("shaped+noisy+adversarial adds <= 50% to step time at 4096 envs",
+             _at_least(4096, "rewardgym+stack", "rewardgym", 1 / 1.5)),
         ],
     ),
     "gpu": Suite(

@@ -5,6 +5,7 @@ measured) at each batch size N:
 
 - ``rewardgym``: ``gym.make_vec("rewardgym/CartPole-v0", num_envs=N, device="cpu")``;
 - ``rewardgym+scale``: the same through the reward shell, ``reward="scale(factor=2)"``;
+- ``rewardgym+stack``: the same under ``shaped+noisy(sigma=0.5)+adversarial(budget=0.2)``;
 - ``gymnasium-vector``: gymnasium's numpy CartPole vector env (``vector_entry_point``);
 - ``gymnasium-sync``: gymnasium's ``SyncVectorEnv`` of N CartPole-v1 envs (skipped above
   ``SYNC_MAX_ENVS``: it takes seconds to build and a second per step there);
@@ -29,7 +30,10 @@ ACTION_ROWS = 64
 """Distinct action batches per N, cycled through; enough that no contender sees a constant."""
 SEED = 0
 
-API_CONTENDERS = ["rewardgym", "rewardgym+scale", "gymnasium-vector", "gymnasium-sync"]
+STACK = "shaped+noisy(sigma=0.5)+adversarial(budget=0.2)"
+"""The three rule-based families stacked, as in the regimes issue's composition example."""
+
+API_CONTENDERS = ["rewardgym", "rewardgym+scale", "rewardgym+stack", "gymnasium-vector", "gymnasium-sync"]
 
 
 def _sizes() -> list:
@@ -52,6 +56,8 @@ def make_envs(contender: str, num_envs: int) -> gym.vector.VectorEnv:
         return gym.make_vec(
             "rewardgym/CartPole-v0", num_envs=num_envs, device="cpu", reward="scale(factor=2)"
         )
+    if contender == "rewardgym+stack":
+        return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu", reward=STACK)
     if contender == "gymnasium-vector":
         return gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
     if contender == "gymnasium-sync":
