@@ -401,6 +401,7 @@ class _TargetPolicy:
         self.fn: PolicyFn | None = None
         self.n_actions = 0
         self.start = 0
+        self.obs_start = 0  # a table's first entry is the observation space's first state
         self._tables: dict[str, Any] = {}
         if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
             self.always = int(spec)
@@ -441,6 +442,7 @@ class _TargetPolicy:
                     f"adversarial(target=[...]) lists {len(self.table)} actions, one per state, but "
                     f"the observation space is {obs_space}; a table needs Discrete({len(self.table)})"
                 )
+            self.obs_start = int(obs_space.start)
 
     def __call__(self, obs: Array, like: Array) -> Array:
         """pi-dagger's action for each observation, as int64 in the kind and device of ``like``."""
@@ -448,7 +450,7 @@ class _TargetPolicy:
         if self.always is not None:
             return _as_kind(np.full(n, self.always, np.int64), like=like)
         if self.table is not None:
-            states = _actions(_as_kind(obs, like=like))
+            states = _actions(_as_kind(obs, like=like)) - self.obs_start
             if not is_torch(like):
                 return self.table[states]
             # One copy of the table per device, so a GPU batch is looked up without a transfer.

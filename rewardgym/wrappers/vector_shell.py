@@ -80,6 +80,7 @@ class VectorRewardShell(VectorWrapper):
         info = dict(info)
         if GOLD_REWARD not in info:  # a foreign env: its own reward is the true objective
             info[GOLD_REWARD] = reward.clone() if is_torch(reward) else np.array(reward, copy=True)
+        if mask_key(GOLD_REWARD) not in info:  # gold covers every env
             info[mask_key(GOLD_REWARD)] = np.ones(self.num_envs, dtype=bool)
         reward = as_reward_batch(reward, like=reward)
         trace = info.get(REWARD_TRACE) or {"env": reward}
@@ -102,7 +103,8 @@ class VectorRewardShell(VectorWrapper):
         proxy, info[REWARD_TRACE], reports = self.pipeline.apply(batch, trace)
         if reports:
             info[REGIME_INFO] = reports
-        info.setdefault(mask_key(REWARD_TRACE), info[mask_key(GOLD_REWARD)])
+        if mask_key(REWARD_TRACE) not in info:
+            info[mask_key(REWARD_TRACE)] = info[mask_key(GOLD_REWARD)]
         done = terminated | truncated
         episode = self._episode.step(proxy, info[GOLD_REWARD], valid, done)
         if episode is not None:

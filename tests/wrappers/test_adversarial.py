@@ -364,3 +364,23 @@ def test_torch_batches_from_a_cuda_env():
 def test_docstring_examples_run():
     results = doctest.testmod(adversarial_module, optionflags=doctest.ELLIPSIS)
     assert results.attempted >= 6 and results.failed == 0
+
+
+def test_a_target_table_is_indexed_from_the_observation_spaces_first_state():
+    import gymnasium as gym
+    from gymnasium import spaces
+
+    class Shifted(gym.Env):
+        observation_space = spaces.Discrete(3, start=1)
+        action_space = spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            return 1, {}
+
+        def step(self, action):
+            return 3, 0.0, False, False, {}
+
+    env = rewardgym.wrap(Shifted(), "adversarial(kind='targeted', target=[0, 1, 1], delta_max=0.5)")
+    env.reset(seed=0)
+    assert env.step(0)[1] == 0.5  # state 1 is the table's first entry, whose target is action 0
+    assert env.step(1)[1] == 0.5  # state 3, the last entry: action 1

@@ -183,3 +183,31 @@ def test_regimes_made_by_id_know_their_env():
     recorder = Recorder()
     gym.make_vec("rewardgym/Pendulum-v0", num_envs=2, reward=recorder)
     assert recorder.context.env_id == "rewardgym/Pendulum-v0" and recorder.context.num_envs == 2
+
+
+class GoldWithoutMask(gym.vector.VectorEnv):
+    """A foreign vector env that reports gold but not gymnasium's ``_gold_reward`` mask."""
+
+    def __init__(self, num_envs=2):
+        self.num_envs = num_envs
+        self.single_observation_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+        self.single_action_space = gym.spaces.Discrete(2)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros((self.num_envs, 1), np.float32), {}
+
+    def step(self, actions):
+        reward = np.ones(self.num_envs, np.float32)
+        done = np.zeros(self.num_envs, bool)
+        return np.zeros((self.num_envs, 1), np.float32), reward, done, done, {"gold_reward": reward * 3}
+
+
+def test_a_foreign_env_with_gold_but_no_mask_gets_one():
+    envs = rewardgym.wrap(GoldWithoutMask(), "scale(factor=2)")
+    envs.reset(seed=0)
+    _, proxy, _, _, info = envs.step(np.zeros(2, np.int64))
+    np.testing.assert_array_equal(info["gold_reward"], [3.0, 3.0])
+    assert info["_gold_reward"].all() and info["_reward_trace"].all()
+    np.testing.assert_array_equal(proxy, [2.0, 2.0])
