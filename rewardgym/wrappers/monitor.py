@@ -28,6 +28,9 @@ Example:
 
 from __future__ import annotations
 
+import numpy as np
+from numba import njit
+
 from rewardgym.core.arrays import Array, copy, fill_where, is_torch, zeros
 
 
@@ -46,17 +49,48 @@ class EpisodeReturns:
                 fill_where(total, mask, 0.0)
 
     def step(self, proxy: Array, gold: Array, valid: Array, done: Array) -> dict[str, Array] | None:
-        """Add a step; return the totals of the episodes that ``done`` ends (None if none end)."""
+        """Add a step; return the totals of the episodes that ``done`` ends (None if none end).
+
+        Entries of envs whose episode goes on are 0 in the report (gymnasium's vector-info
+        convention: only the entries under the mask mean anything).
+        """
         if self._sums is None:
             self.reset(proxy)
         proxy_sum, gold_sum, length = self._sums
-        # In place: the monitor runs on every step, and fresh arrays per step cost more than the sums.
-        proxy_sum += proxy
-        gold_sum += gold
-        length += valid
-        # On the GPU deciding whether anything ended would cost a device sync: always report.
-        if not is_torch(done) and not done.any():
-            return None
-        report = {"proxy": copy(proxy_sum), "gold": copy(gold_sum), "gap": proxy_sum - gold_sum, "length": copy(length)}
-        self.reset(proxy, done)
-        return report
+        if is_torch(proxy):
+            # On the GPU deciding whether anything ended would cost a device sync: always report.
+            proxy_sum += proxy
+            gold_sum += gold
+            length += valid
+            report = [copy(proxy_sum), copy(gold_sum), proxy_sum - gold_sum, copy(length)]
+            for column in report:
+                fill_where(column, ~done, 0.0)
+            self.reset(proxy, done)
+        else:
+            report = np.empty((4, proxy.shape[0]))
+            if not _accumulate(proxy_sum, gold_sum, length, proxy, np.asarray(gold), valid, done, report):
+                return None
+        return dict(zip(("proxy", "gold", "gap", "length"), report))
+
+
+@njit(nogil=True, cache=True)
+def _accumulate(proxy_sum, gold_sum, length, proxy, gold, valid, done, report):  # pragma: no cover
+    """The CPU monitor in one compiled pass: a dozen numpy passes cost ~50 us at 4096 envs."""
+    any_done = False
+    for i in range(proxy.shape[0]):
+        proxy_sum[i] += proxy[i]
+        gold_sum[i] += gold[i]
+        length[i] += valid[i]
+        if done[i]:
+            any_done = True
+            report[0, i] = proxy_sum[i]
+            report[1, i] = gold_sum[i]
+            report[2, i] = proxy_sum[i] - gold_sum[i]
+            report[3, i] = length[i]
+            proxy_sum[i] = 0.0
+            gold_sum[i] = 0.0
+            length[i] = 0.0
+        else:
+            for column in range(4):  # element-wise: a slice would be a refcounted view per env
+                report[column, i] = 0.0
+    return any_done
