@@ -92,8 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument(
         "--reward",
         action="append",
-        help="reward spec (repeatable); 'none' for the env's own reward. "
-        "Default: none, scale(factor=0.5), scale(factor=-1)",
+        help="reward spec (repeatable); 'none' for the env's own reward. Default: none, shaped, "
+        "noisy(kind='persistent', sigma=1.0), adversarial(delta_max=1.0, budget=20.0)",
     )
     run.add_argument("--num-envs", type=int, default=256)
     run.add_argument("--episodes", type=int, default=512)
@@ -107,7 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [env_id for env_id in env_ids if env_id not in ENVS]
     if unknown:
         parser.error(f"unknown env {unknown[0]!r}; registered envs: {', '.join(sorted(ENVS))}")
-    rewards = args.reward or ["none", "scale(factor=0.5)", "scale(factor=-1)"]
+    rewards = args.reward or [
+        "none",
+        "shaped",
+        "noisy(kind='persistent', sigma=1.0)",
+        "adversarial(delta_max=1.0, budget=20.0)",
+    ]
     print(demo(env_ids, rewards, args.num_envs, args.episodes, args.seed))
     return 0
 
