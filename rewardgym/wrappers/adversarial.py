@@ -152,7 +152,9 @@ class RewardPoisoning(Regime):
         if self._spent is None or tuple(self._spent.shape) != tuple(reward.shape):
             self._spent = zeros(reward, dtype="float64")
         aimed = self.aimed_delta(batch)
-        attacked = (self._rng.uniform(like=reward) < self.rate) & batch.valid
+        attacked = batch.valid
+        if self.rate < 1.0:  # a draw per env costs a pass over the batch; rate 1 needs none
+            attacked = (self._rng.uniform(like=reward) < self.rate) & attacked
         remaining = _clip_low(self.budget - self._spent, 0.0)
         size = minimum(abs(aimed), remaining) * attacked
         delta = _sign(aimed) * size
