@@ -55,8 +55,6 @@ class BatchedEnv(gym.Env):
         super().reset(seed=seed)
         if options:
             raise ValueError(f"unknown reset option {sorted(options)[0]!r}; {self.task.name} takes none")
-        if seed is None and not self._batch._seeded:
-            seed = int(self.np_random.integers(2**62))
         obs, _ = self._batch.reset(seed=seed)
         return obs[0], {}
 
@@ -67,7 +65,7 @@ class BatchedEnv(gym.Env):
                 f"action must have shape {self.action_space.shape} for {self.action_space}, got "
                 f"shape {action.shape}"
             )
-        if self._batch._needs_reset[0]:
+        if self._batch.episode_over[0]:
             raise RuntimeError(
                 f"the {self.task.name} episode has ended (terminated or truncated); call reset()"
             )

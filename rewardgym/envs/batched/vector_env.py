@@ -136,6 +136,11 @@ class BatchedVectorEnv(VectorEnv):
         """The simulator state, ``(num_envs, state_size)`` float64; writable, e.g. to set a start state."""
         return self._state
 
+    @property
+    def episode_over(self) -> Any:
+        """Which envs' episodes have ended and not yet restarted, ``(num_envs,)`` bool."""
+        return self._needs_reset
+
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         """Reset all envs, or those in ``options["reset_mask"]``; env ``i`` is seeded ``seed + i``."""
         seeds = None if seed is None else self._per_env_seeds(seed)
