@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorWrapper
 
-from rewardgym.core.arrays import as_reward_batch, is_torch, select_rows
+from rewardgym.core.arrays import as_reward_batch, is_torch, select_rows, zeros
 from rewardgym.core.info import (
     EPISODE_RETURNS,
     FINAL_OBS,
@@ -67,12 +67,12 @@ class VectorRewardShell(VectorWrapper):
             seed = int(np.random.SeedSequence([int(s) for s in seed]).generate_state(1)[0])
         self.pipeline.reset(mask, seed=seed)
         self._obs = obs
-        everyone = _zeros_like_mask(obs, self.num_envs)
+        none_done = zeros(obs, (self.num_envs,), "bool")
         if self._prev_done is None or mask is None:
-            self._prev_done = everyone
+            self._prev_done = none_done
         else:
             self._prev_done = self._prev_done & ~mask
-        self._episode.reset(everyone, mask)
+        self._episode.reset(none_done, mask)
         return obs, info
 
     def step(self, actions: Any):
@@ -90,7 +90,7 @@ class VectorRewardShell(VectorWrapper):
         if self.autoreset_mode is AutoresetMode.NEXT_STEP:
             valid = ~self._prev_done
         else:
-            valid = _zeros_like_mask(obs, self.num_envs) | True
+            valid = zeros(obs, (self.num_envs,), "bool") | True
         batch = Transition(
             obs=self._obs,
             action=actions if is_torch(actions) else np.asarray(actions),
@@ -113,14 +113,6 @@ class VectorRewardShell(VectorWrapper):
         self._prev_done = done
         self._obs = obs
         return obs, proxy, terminated, truncated, info
-
-
-def _zeros_like_mask(obs: Any, num_envs: int) -> Any:
-    if is_torch(obs):
-        import torch
-
-        return torch.zeros(num_envs, dtype=torch.bool, device=obs.device)
-    return np.zeros(num_envs, dtype=bool)
 
 
 def _dense_final_obs(obs: Any, final_obs: Any, mask: Any) -> Any:
