@@ -1,6 +1,7 @@
 """Reward specs: the string grammar ``name(key=value, ...)+name2`` and its resolution to regimes.
 
 A spec is a :class:`Regime`, a callable of the transition batch, a string, or a list of these.
+The string ``"none"`` (like ``[]``) means the env's own reward, with no regime on top.
 Strings are parsed with :mod:`ast` and their values read with :func:`ast.literal_eval`: only
 Python literals are accepted and nothing is ever evaluated.
 
@@ -20,6 +21,10 @@ from rewardgym.core.regime import CallableRegime, Regime, RewardFn
 from rewardgym.core.registry import make_regime
 
 RewardSpec = Union[Regime, RewardFn, str, Sequence[Union[Regime, RewardFn, str]], None]
+
+
+NO_REGIME = "none"
+"""The spec string for the env's own reward (what sweeps and the CLI call the plain baseline)."""
 
 
 class RewardSpecError(ValueError):
@@ -85,12 +90,16 @@ def resolve_reward_spec(spec: RewardSpec) -> list[Regime]:
     Example:
         >>> [r.name for r in resolve_reward_spec(["scale(factor=2)", lambda batch: batch.reward])]
         ['scale', 'custom']
+        >>> resolve_reward_spec("none")
+        []
     """
     if spec is None:
         return []
     if isinstance(spec, Regime):
         return [spec]
     if isinstance(spec, str):
+        if spec.strip() == NO_REGIME:
+            return []
         return [make_regime(name, **params) for name, params in parse_reward_spec(spec)]
     if isinstance(spec, Sequence):
         return [regime for item in spec for regime in resolve_reward_spec(item)]

@@ -10,7 +10,7 @@ from rewardgym.core.arrays import Array
 class Transition(NamedTuple):
     """One step of ``num_envs`` environments, as a reward regime sees it.
 
-    Everything here is something an agent could see (DESIGN.md, contract point 3): gold is not.
+    Everything but ``gold`` is something an agent could see (DESIGN.md, contract point 3).
     A single env is a batch of one. Arrays are numpy on the CPU and torch tensors on the GPU.
 
     Attributes:
@@ -24,6 +24,9 @@ class Transition(NamedTuple):
         valid: False where the step was not a real transition, namely the autoreset step of a
             NEXT_STEP vector env, whose action was ignored. Regimes must not learn from those
             entries; the shells pass the reward through unchanged there.
+        gold: the step's gold reward ``(num_envs,)``. Only a labeler that simulates a human (the
+            synthetic preference oracle of a learned reward) may read it, and it must say so in its
+            docstring; every other regime must ignore it. None when the shell has none to give.
 
     Example:
         >>> import numpy as np
@@ -41,6 +44,7 @@ class Transition(NamedTuple):
     terminated: Array
     truncated: Array
     valid: Array
+    gold: Array | None = None
 
     @property
     def num_envs(self) -> int:

@@ -69,6 +69,7 @@ class RewardShell(gym.Wrapper):
             terminated=np.array([terminated]),
             truncated=np.array([truncated]),
             valid=np.ones(1, dtype=bool),
+            gold=np.array([info[GOLD_REWARD]], dtype=np.float64),
         )
         proxy, trace, reports = self.pipeline.apply(
             batch, {k: np.array([v], np.float32) for k, v in trace.items()}

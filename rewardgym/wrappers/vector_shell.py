@@ -99,6 +99,7 @@ class VectorRewardShell(VectorWrapper):
             terminated=terminated,
             truncated=truncated,
             valid=valid,
+            gold=info[GOLD_REWARD],
         )
         proxy, info[REWARD_TRACE], reports = self.pipeline.apply(batch, trace)
         if reports:

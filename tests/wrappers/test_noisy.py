@@ -53,7 +53,7 @@ def batch_of(reward, obs=None, next_obs=None, action=None, valid=None, terminate
 
 def as_torch(batch):
     """The same batch as torch tensors: what a device="cuda" vector env hands its regimes."""
-    return Transition(*(torch.as_tensor(np.asarray(x)) for x in batch))
+    return Transition(*(None if x is None else torch.as_tensor(np.asarray(x)) for x in batch))
 
 
 def draw(regime, batch, seed=0, steps=1):
