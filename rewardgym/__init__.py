@@ -11,7 +11,7 @@ Example:
     (2.0, 1.0)
 """
 
-from rewardgym import envs
+from rewardgym import envs, epic
 from rewardgym.core import (
     EPISODE_RETURNS,
     FINAL_OBS,
@@ -28,6 +28,7 @@ from rewardgym.core import (
     registered_regimes,
     resolve_reward_spec,
 )
+from rewardgym.epic import epic_distance
 from rewardgym.wrappers import wrap
 
 __version__ = "0.1.0"
@@ -43,6 +44,8 @@ __all__ = [
     "Regime",
     "Transition",
     "envs",
+    "epic",
+    "epic_distance",
     "make_regime",
     "parse_reward_spec",
     "register_regime",
