@@ -2,8 +2,10 @@
 
 from rewardgym.envs.control import CONTROL_TASKS
 from rewardgym.envs.registration import ENVS, EnvInfo, register_task
+from rewardgym.envs.text import register_text_envs
 
 for _task in CONTROL_TASKS:
     register_task(_task)
+register_text_envs()
 
 __all__ = ["ENVS", "EnvInfo", "register_task"]

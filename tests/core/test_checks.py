@@ -35,12 +35,18 @@ def check_without_warnings(envs: VectorEnv, **kwargs: Any) -> None:
     assert not messages, messages
 
 
+# Control tasks, plus one text task of each level (the others share their code).
+CHECKED_IDS = sorted(
+    i for i, e in rewardgym.envs.ENVS.items() if e.modality == "control"
+) + ["rewardgym/TextAdd-v0", "rewardgym/TextCompletionAdd-v0"]
+
+
 # -- rewardgym's envs and gymnasium's ---------------------------------------------------------
 
 
 @pytest.mark.parametrize("reward", [None, "scale(factor=2)"])
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
-@pytest.mark.parametrize("env_id", sorted(rewardgym.envs.ENVS))
+@pytest.mark.parametrize("env_id", CHECKED_IDS)
 def test_registered_vector_envs_pass(env_id: str, mode: AutoresetMode, reward: str | None) -> None:
     info = rewardgym.envs.ENVS[env_id]
     # Enough steps for every env to reach its time limit at least once, so autoreset is checked.

@@ -32,7 +32,8 @@ class BatchedTask:
     Attributes:
         name: a short name, e.g. ``"CartPole"``.
         state_size: floats of simulator state per instance (float64).
-        observation_space: one instance's observation space (a float32 ``Box``).
+        observation_space: one instance's observation space: a float32 ``Box``, or an integer
+            ``Box``/``MultiDiscrete`` (token ids); observations are allocated in its dtype.
         action_space: one instance's action space (``Discrete`` or ``Box``).
         params: the default physical parameters, a ``NamedTuple`` of floats.
         step, reset, observe: the per-instance functions (see the module docstring).

@@ -123,7 +123,9 @@ class BatchedVectorEnv(VectorEnv):
         self._everyone[...] = True
         if self.device == "cpu":
             self._everyone.flags.writeable = False  # shared by every step's info masks
-        self._no_final_obs = self._zeros((1, *task.observation_space.shape), np.float32)
+        # Observations come in the space's dtype: float32 for control, int64 token ids for text.
+        self._obs_dtype = task.observation_space.dtype.type
+        self._no_final_obs = self._zeros((1, *task.observation_space.shape), self._obs_dtype)
         self._kernel_mode = _KERNEL_MODES[self.autoreset_mode]
         self._action_dtype = task.action_dtype
         self._seeded = False
@@ -153,7 +155,7 @@ class BatchedVectorEnv(VectorEnv):
             streams = seed_streams(seeds)
             self._write(self._rng, streams, mask)
             self._seeded = True
-        obs = self._empty((self.num_envs, *self.single_observation_space.shape), np.float32)
+        obs = self._empty((self.num_envs, *self.single_observation_space.shape), self._obs_dtype)
         self._reset_kernel(*self._buffers, self._view(mask), self._view(obs))
         self._has_reset = True
         return obs, {}
@@ -172,8 +174,8 @@ class BatchedVectorEnv(VectorEnv):
         same_step = self.autoreset_mode is AutoresetMode.SAME_STEP
         # Fresh outputs every step, so a caller may keep them; the kernel writes final_obs only
         # in SAME_STEP mode, and otherwise gets a one-row stand-in.
-        obs = self._empty(obs_shape, np.float32)
-        final_obs = self._empty(obs_shape, np.float32) if same_step else self._no_final_obs
+        obs = self._empty(obs_shape, self._obs_dtype)
+        final_obs = self._empty(obs_shape, self._obs_dtype) if same_step else self._no_final_obs
         reward = self._empty((n,), np.float32)
         gold = self._empty((n,), np.float32)
         terminated = self._empty((n,), np.bool_)

@@ -1,0 +1,241 @@
+"""A text task's reward, under any reward spec, as the reward function each LLM trainer expects.
+
+================  ===================================================================  ==========
+trainer           call                                                                 returns
+================  ===================================================================  ==========
+TRL GRPOTrainer   ``f(prompts=..., completions=..., completion_ids=..., **columns)``   list[float]
+verl              ``compute_score(data_source, solution_str, ground_truth, extra_info)``  float
+verl (batched)    ``compute_score(data_sources, solution_strs, ground_truths, extra_infos)``  list
+OpenRLHF          ``reward_func(queries, prompts, labels)`` (queries = prompt+response)  dict
+================  ===================================================================  ==========
+
+Each function scores with :class:`~rewardgym.envs.text.rewards.CompletionReward`: the verifier's
+score, then the spec's regimes (``reward="noisy(kind='flip', e_plus=0.2)"``, a regime, a callable
+of the transition batch, or a list). It returns the *proxy*; the gold scores of its last call are
+kept in ``f.scorer.last`` for monitoring (OpenRLHF also logs their mean as ``extra_logs["gold"]``).
+
+The gold answer comes from the trainer's label (TRL's ``answer`` column, verl's
+``ground_truth``, OpenRLHF's ``labels``); without one it is solved from the prompt, which holds
+the task's compact prompt. TRL's conversational format (lists of ``{"role", "content"}``
+messages) is accepted. :func:`trl_rows`, :func:`verl_rows` and :func:`openrlhf_rows` export a
+:class:`~rewardgym.envs.text.tasks.TaskDataset` in each trainer's dataset layout.
+
+None of the trainers is a dependency (each pulls in a CUDA build of torch); the tests check
+these functions against the trainers' documented calls with :func:`inspect.signature`.
+
+Example:
+    >>> reward_func = trl_reward_func("add", "scale(factor=2)")
+    >>> reward_func(prompts=["Add the two numbers.\\n1+2=\\n"] * 2,
+    ...             completions=["<answer>3</answer>", "<answer>4</answer>"], completion_ids=None)
+    [2.0, 0.0]
+    >>> reward_func.scorer.last.gold.tolist()
+    [1.0, 0.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rewardgym.envs.text.rewards import MAX_COMPLETION_CHARS, CompletionReward, Scores
+from rewardgym.envs.text.tasks import TaskDataset, family, solve_prompts
+
+
+class _Scorer(CompletionReward):
+    """A :class:`CompletionReward` that keeps its last scores for monitoring."""
+
+    last: Scores | None = None
+
+    def __call__(self, prompts, completions, golds):  # type: ignore[override]
+        self.last = super().__call__(prompts, completions, golds)
+        return self.last
+
+
+def _scorer(task: str, reward: Any, seed: int | None, fallback: str, max_chars: int,
+            batch_size: int | None) -> _Scorer:
+    return _Scorer(task, reward, seed=seed, fallback=fallback, max_chars=max_chars, batch_size=batch_size)
+
+
+def _text(value: Any, what: str, index: int) -> str:
+    """A prompt or completion as text: a str, or TRL's conversational list of messages."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(isinstance(m, dict) for m in value):
+        content = value[-1].get("content")
+        if isinstance(content, str):
+            return content
+    raise TypeError(
+        f"{what}[{index}] must be a str or a list of {{'role', 'content'}} messages, got "
+        f"{type(value).__name__}: {value!r:.80}"
+    )
+
+
+def _golds(task: str, prompts: list[str], labels: Sequence[Any] | None, where: str) -> list[str]:
+    if labels is not None:
+        labels = list(labels)
+        if len(labels) != len(prompts):
+            raise ValueError(f"got {len(prompts)} prompts but {len(labels)} {where}")
+        return [str(label) for label in labels]
+    solved = solve_prompts(task, prompts)
+    for index, answer in enumerate(solved):
+        if answer is None:
+            raise ValueError(
+                f"prompts[{index}] holds no {task!r} prompt to solve ({prompts[index]!r:.80}); pass "
+                f"the gold answers ({where})"
+            )
+    return solved  # type: ignore[return-value]
+
+
+def trl_reward_func(
+    task: str,
+    reward: Any = None,
+    *,
+    seed: int | None = 0,
+    fallback: str = "last_token",
+    max_chars: int = MAX_COMPLETION_CHARS,
+    batch_size: int | None = None,
+) -> Callable[..., list[float]]:
+    """A reward function for TRL's ``GRPOTrainer(reward_funcs=[...])``.
+
+    TRL calls it with keyword arguments ``prompts``, ``completions``, ``completion_ids`` and
+    every other dataset column (``answer`` is the gold answer when present); it returns one float
+    per completion. Its ``__name__`` (what TRL logs) is ``rewardgym_<task>``.
+    """
+    scorer = _scorer(task, reward, seed, fallback, max_chars, batch_size)
+
+    def reward_func(prompts: Sequence[Any], completions: Sequence[Any], answer: Sequence[Any] | None = None,
+                    **kwargs: Any) -> list[float]:
+        prompt_texts = [_text(p, "prompts", i) for i, p in enumerate(prompts)]
+        texts = [_text(c, "completions", i) for i, c in enumerate(completions)]
+        golds = _golds(task, prompt_texts, answer, "the dataset's 'answer' column")
+        return scorer(prompt_texts, texts, golds).proxy.tolist()
+
+    reward_func.__name__ = reward_func.__qualname__ = f"rewardgym_{family(task).name}"
+    reward_func.scorer = scorer  # type: ignore[attr-defined]
+    return reward_func
+
+
+def verl_compute_score(
+    task: str,
+    reward: Any = None,
+    *,
+    seed: int | None = 0,
+    fallback: str = "last_token",
+    max_chars: int = MAX_COMPLETION_CHARS,
+) -> Callable[..., float]:
+    """A ``compute_score`` for verl's reward managers (``custom_reward_function.path``/``name``).
+
+    verl calls it once per response, by keyword: ``data_source``, ``solution_str`` (the decoded
+    response), ``ground_truth`` (``reward_model.ground_truth`` of the row) and ``extra_info``
+    (whose ``"question"``, when present, is the prompt the regimes see).
+    """
+    scorer = _scorer(task, reward, seed, fallback, max_chars, 1)
+
+    def compute_score(data_source: Any, solution_str: str, ground_truth: Any,
+                      extra_info: dict[str, Any] | None = None, **kwargs: Any) -> float:
+        prompt = _prompt_of(extra_info)
+        golds = _golds(task, [prompt], None if ground_truth is None else [ground_truth], "ground_truth")
+        return float(scorer([prompt], [solution_str], golds).proxy[0])
+
+    compute_score.scorer = scorer  # type: ignore[attr-defined]
+    return compute_score
+
+
+def verl_batch_compute_score(
+    task: str,
+    reward: Any = None,
+    *,
+    seed: int | None = 0,
+    fallback: str = "last_token",
+    max_chars: int = MAX_COMPLETION_CHARS,
+    batch_size: int | None = None,
+) -> Callable[..., list[float]]:
+    """A ``compute_score`` for verl's batched reward manager (``reward_model.reward_manager=batch``):
+    lists in, one float per response out."""
+    scorer = _scorer(task, reward, seed, fallback, max_chars, batch_size)
+
+    def compute_score(data_sources: Sequence[Any], solution_strs: Sequence[str], ground_truths: Sequence[Any],
+                      extra_infos: Sequence[dict[str, Any] | None] | None = None, **kwargs: Any) -> list[float]:
+        extra_infos = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
+        prompts = [_prompt_of(info) for info in extra_infos]
+        golds = _golds(task, prompts, ground_truths, "ground_truths")
+        return scorer(prompts, list(solution_strs), golds).proxy.tolist()
+
+    compute_score.scorer = scorer  # type: ignore[attr-defined]
+    return compute_score
+
+
+def _prompt_of(extra_info: Any) -> str:
+    if isinstance(extra_info, dict):
+        prompt = extra_info.get("question", extra_info.get("prompt", ""))
+        return prompt if isinstance(prompt, str) else ""
+    return ""
+
+
+def openrlhf_reward_func(
+    task: str,
+    reward: Any = None,
+    *,
+    seed: int | None = 0,
+    fallback: str = "last_token",
+    max_chars: int = MAX_COMPLETION_CHARS,
+    batch_size: int | None = None,
+) -> Callable[..., dict[str, Any]]:
+    """A ``reward_func`` for OpenRLHF's ``--remote_rm_url reward_func.py``.
+
+    OpenRLHF calls ``reward_func(queries, prompts, labels)`` positionally: ``queries`` are prompt
+    plus response, ``labels`` the ``--label_key`` column. It returns ``{"rewards", "scores",
+    "extra_logs"}``: the proxy as torch tensors (``scores`` feed its dynamic filtering, so they
+    are the proxy too: the trainer never sees gold) and the gold mean as a log.
+    """
+    scorer = _scorer(task, reward, seed, fallback, max_chars, batch_size)
+
+    def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None,
+                    **kwargs: Any) -> dict[str, Any]:
+        import torch
+
+        queries = [_text(q, "queries", i) for i, q in enumerate(queries)]
+        prompts = [_text(p, "prompts", i) for i, p in enumerate(prompts)]
+        if len(queries) != len(prompts):
+            raise ValueError(f"got {len(queries)} queries but {len(prompts)} prompts")
+        responses = [q[len(p):] if q.startswith(p) else q for q, p in zip(queries, prompts)]
+        golds = _golds(task, prompts, labels, "labels")
+        out = scorer(prompts, responses, golds)
+        rewards = torch.as_tensor(out.proxy, dtype=torch.float32)
+        return {
+            "rewards": rewards,
+            "scores": rewards.clone(),
+            "extra_logs": {"gold": torch.as_tensor(out.gold, dtype=torch.float32).mean()},
+        }
+
+    reward_func.scorer = scorer  # type: ignore[attr-defined]
+    return reward_func
+
+
+# ----------------------------------------------------------------------------------------------
+# Dataset rows in each trainer's layout.
+
+
+def trl_rows(dataset: TaskDataset) -> list[dict[str, Any]]:
+    """``{"prompt", "answer"}`` rows for ``datasets.Dataset.from_list`` and GRPOTrainer."""
+    return [{"prompt": item["question"], "answer": item["answer"]} for item in dataset]
+
+
+def verl_rows(dataset: TaskDataset, data_source: str | None = None) -> list[dict[str, Any]]:
+    """Rows in verl's RL parquet layout (``prompt`` as chat messages, ``reward_model.ground_truth``)."""
+    source = data_source or f"rewardgym/{dataset.task}"
+    return [
+        {
+            "data_source": source,
+            "prompt": [{"role": "user", "content": item["question"]}],
+            "ability": "reasoning",
+            "reward_model": {"style": "rule", "ground_truth": item["answer"]},
+            "extra_info": {"question": item["question"], **item["metadata"]},
+        }
+        for item in dataset
+    ]
+
+
+def openrlhf_rows(dataset: TaskDataset) -> list[dict[str, Any]]:
+    """``{"input", "label"}`` rows (``--input_key input --label_key label``)."""
+    return [{"input": item["question"], "label": item["answer"]} for item in dataset]

@@ -1,0 +1,297 @@
+"""Completion-level text envs, ``rewardgym/TextCompletion<Task>-v0``: one question, one answer.
+
+The observation is the question (a ``Text`` space over printable ASCII): an instruction, the
+task's compact prompt and the answer format. The action is a completion string. Each episode is
+one step: the completion is scored by the verifier (:mod:`rewardgym.envs.text.rewards`: the
+answer in the last ``<answer>...</answer>`` pair, with the documented fallback) and the episode
+terminates. Gold is that score; a reward spec puts its regimes on top, as for every env.
+
+Bad completions never crash a step: an empty one, or one longer than ``max_chars``, scores 0;
+one that is not a ``str`` raises ``TypeError`` naming the env and the type.
+
+The vector env draws each env's items from the same SplitMix64 stream and jitted generator as
+the token envs, so env ``i`` seeded ``s`` sees the same items at both levels. Its default
+autoreset mode is SAME_STEP, the natural one for one-step episodes: every step returns the next
+questions, with the answered ones in ``info["final_obs"]``. As in gymnasium, a batch of questions
+is a tuple of ``str`` (the space is a ``Tuple`` of ``Text``); ``info["final_obs"]`` is an object
+array holding a question where an episode ended and None elsewhere.
+
+Example:
+    >>> import gymnasium as gym
+    >>> from rewardgym.envs.text import register_text_envs
+    >>> _ = register_text_envs()
+    >>> env = gym.make("rewardgym/TextCompletionAdd-v0")
+    >>> question, _ = env.reset(seed=3)
+    >>> print(question)
+    Add the two numbers.
+    7+5=
+    Give only the final answer, between <answer> and </answer>.
+    >>> _, reward, terminated, truncated, info = env.step("7 + 5 is <answer>12</answer>")
+    >>> reward, terminated, truncated, info["gold_reward"]
+    (1.0, True, False, 1.0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
+from rewardgym.envs.batched import parse_autoreset_mode
+from rewardgym.envs.batched.rng import seed_streams
+from rewardgym.envs.text.rewards import (
+    MAX_COMPLETION_CHARS,
+    as_object_array,
+    check_completions,
+    check_fallback,
+    check_max_chars,
+    score_completions,
+    text_space,
+)
+from rewardgym.envs.text.tasks import family, generate_items, question
+from rewardgym.envs.text.token_env import with_reward
+
+QUESTION_MAX_CHARS = 512
+"""The observation space's bound; the longest question is under 200 characters."""
+
+
+def completion_spaces(max_chars: int = MAX_COMPLETION_CHARS) -> tuple[gym.spaces.Text, gym.spaces.Text]:
+    """``(observation_space, action_space)`` of one completion env."""
+    return text_space(QUESTION_MAX_CHARS, min_length=1), text_space(max_chars)
+
+
+def env_id(task: str) -> str:
+    """The registered id of a task's completion env, e.g. ``rewardgym/TextCompletionAdd-v0``."""
+    return f"rewardgym/TextCompletion{family(task).env_name}-v0"
+
+
+class CompletionVectorEnv(VectorEnv):
+    """``num_envs`` one-step completion episodes, scored as one batch.
+
+    Args:
+        task: the text task (``rewardgym.envs.text.TASKS``).
+        num_envs: how many envs.
+        difficulty: 1..5.
+        autoreset_mode: SAME_STEP (default), NEXT_STEP or DISABLED.
+        fallback: how answers without tags are read (``"last_token"`` or ``"none"``).
+        max_chars: completions longer than this score 0.
+
+    Example:
+        >>> envs = CompletionVectorEnv("parity", 2)
+        >>> questions, _ = envs.reset(seed=0)
+        >>> [q.splitlines()[1] for q in questions]
+        ['110=', '010=']
+        >>> _, reward, terminated, _, info = envs.step(["<answer>1</answer>", "<answer>1</answer>"])
+        >>> reward.tolist(), terminated.tolist(), [q.splitlines()[1] for q in info["final_obs"]]
+        ([0.0, 1.0], [True, True], ['110=', '010='])
+    """
+
+    def __init__(
+        self,
+        task: str,
+        num_envs: int = 1,
+        *,
+        difficulty: int = 1,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+        fallback: str = "last_token",
+        max_chars: int = MAX_COMPLETION_CHARS,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        self.family = family(task)
+        self.task = self.family.name
+        self.size = self.family.size(difficulty)
+        self.difficulty = int(difficulty)
+        self.num_envs = int(num_envs)
+        self.fallback = check_fallback(fallback)
+        self.max_chars = check_max_chars(max_chars)
+        self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
+        self.metadata = {"render_modes": [], "autoreset_mode": self.autoreset_mode}
+        self.render_mode = None
+        self.single_observation_space, self.single_action_space = completion_spaces(self.max_chars)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        n = self.num_envs
+        self._streams = np.zeros((n, 2), dtype=np.uint64)
+        self._questions: list[str] = [""] * n
+        self._answers: list[str] = [""] * n  # gold; never shown to the agent
+        self._needs_reset = np.zeros(n, dtype=bool)
+        self._everyone = np.ones(n, dtype=bool)
+        self._everyone.flags.writeable = False
+        self._seeded = False
+        self._has_reset = False
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        """New questions for all envs, or those in ``options["reset_mask"]``; env ``i`` is seeded
+        ``seed + i``."""
+        super().reset(seed=None if seed is None or not isinstance(seed, int) else seed)
+        mask = self._reset_mask(options)
+        if seed is not None:
+            self._streams[mask] = seed_streams(self._per_env_seeds(seed))[mask]
+            self._seeded = True
+        elif not self._seeded:
+            self._streams[:] = seed_streams(self._per_env_seeds(int(self.np_random.integers(2**62))))
+            self._seeded = True
+        self._draw(mask)
+        self._has_reset = True
+        return tuple(self._questions), {}
+
+    def step(self, actions: Any):
+        if not self._has_reset:
+            raise RuntimeError("call reset() before step() on a rewardgym completion env")
+        mode = self.autoreset_mode
+        if mode is AutoresetMode.DISABLED and self._needs_reset.any():
+            raise RuntimeError(
+                "autoreset_mode is DISABLED and the episodes have ended; reset them with "
+                "reset(options={'reset_mask': mask}) before stepping again"
+            )
+        completions = check_completions(actions, self.num_envs)
+        restarting = self._needs_reset.copy()  # NEXT_STEP: these only start a new episode
+        answering = ~restarting
+        gold = score_completions(completions, self._answers, fallback=self.fallback, max_chars=self.max_chars)
+        gold[restarting] = 0.0
+        answered = as_object_array(self._questions)
+        answered[restarting] = None
+        if mode is AutoresetMode.SAME_STEP:
+            self._draw(answering)
+        else:
+            self._needs_reset = answering
+            if restarting.any():
+                self._draw(restarting)
+        reward = gold.copy()
+        info: dict[str, Any] = {
+            GOLD_REWARD: gold,
+            mask_key(GOLD_REWARD): self._everyone,
+            REWARD_TRACE: {"env": reward},
+            mask_key(REWARD_TRACE): self._everyone,
+        }
+        if mode is AutoresetMode.SAME_STEP:
+            info[FINAL_OBS] = answered
+            info[mask_key(FINAL_OBS)] = answering
+        return tuple(self._questions), reward, answering, np.zeros(self.num_envs, dtype=bool), info
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _draw(self, mask: np.ndarray) -> None:
+        index = np.flatnonzero(mask)
+        if not index.size:
+            return
+        streams = self._streams[index]
+        prompts, answers = generate_items(self.task, self.size, streams)
+        self._streams[index] = streams  # generate_items advanced the copies
+        for i, prompt, answer in zip(index, prompts, answers):
+            self._questions[i] = question(self.task, prompt)
+            self._answers[i] = answer
+        self._needs_reset[index] = False
+
+    def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray:
+        options = options or {}
+        unknown = set(options) - {"reset_mask"}
+        if unknown:
+            raise ValueError(f"unknown reset option {sorted(unknown)[0]!r}; valid options: reset_mask")
+        if "reset_mask" not in options:
+            return np.ones(self.num_envs, dtype=bool)
+        mask = np.asarray(options["reset_mask"])
+        if mask.shape != (self.num_envs,) or mask.dtype != bool:
+            raise ValueError(
+                f"reset_mask must be a bool array of shape ({self.num_envs},), got {mask.dtype} of "
+                f"shape {mask.shape}"
+            )
+        if not self._has_reset and not mask.all():
+            raise RuntimeError("the first reset() must reset every env; pass no reset_mask")
+        return mask
+
+    def _per_env_seeds(self, seed: int | list[int]) -> np.ndarray:
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            seeds = int(seed) + np.arange(self.num_envs, dtype=np.int64)
+        else:
+            seeds = np.asarray(seed)
+        if seeds.shape != (self.num_envs,) or seeds.dtype.kind not in "iu" or (seeds < 0).any():
+            raise ValueError(f"seed must be an int or {self.num_envs} ints, all >= 0, got {seed!r}")
+        return seeds.astype(np.uint64)
+
+
+class CompletionEnv(gym.Env):
+    """One completion env: a vector env of one, so single and vector envs cannot disagree.
+
+    Seeded with ``s`` it asks the questions of env 0 of a vector env seeded ``s``.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        difficulty: int = 1,
+        fallback: str = "last_token",
+        max_chars: int = MAX_COMPLETION_CHARS,
+    ) -> None:
+        self._batch = CompletionVectorEnv(
+            task, 1, difficulty=difficulty, autoreset_mode=AutoresetMode.DISABLED,
+            fallback=fallback, max_chars=max_chars,
+        )
+        self.task = self._batch.task
+        self.observation_space = self._batch.single_observation_space
+        self.action_space = self._batch.single_action_space
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"unknown reset option {sorted(options)[0]!r}; completion envs take none")
+        obs, _ = self._batch.reset(seed=seed)
+        return obs[0], {}
+
+    def step(self, action: Any):
+        if not isinstance(action, str):
+            raise TypeError(
+                f"the action of {env_id(self.task)} is a completion str, got "
+                f"{type(action).__name__}: {action!r:.80}"
+            )
+        if self._batch._needs_reset[0]:
+            raise RuntimeError(f"the {env_id(self.task)} episode has ended (one step each); call reset()")
+        obs, reward, terminated, truncated, info = self._batch.step([action])
+        reward = float(reward[0])
+        return obs[0], reward, bool(terminated[0]), bool(truncated[0]), {
+            GOLD_REWARD: float(info[GOLD_REWARD][0]),
+            REWARD_TRACE: {"env": reward},
+        }
+
+
+def make_completion_env(
+    task: str,
+    difficulty: int = 1,
+    reward: Any = None,
+    fallback: str = "last_token",
+    max_chars: int = MAX_COMPLETION_CHARS,
+) -> gym.Env:
+    """gymnasium entry point of ``rewardgym/TextCompletion<Task>-v0``."""
+    env = CompletionEnv(task, difficulty=difficulty, fallback=fallback, max_chars=max_chars)
+    return with_reward(env, reward, env_id(task))
+
+
+def make_completion_vector_env(
+    task: str,
+    num_envs: int = 1,
+    difficulty: int = 1,
+    reward: Any = None,
+    autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+    fallback: str = "last_token",
+    max_chars: int = MAX_COMPLETION_CHARS,
+    device: str = "cpu",
+) -> gym.vector.VectorEnv:
+    """gymnasium vector entry point of ``rewardgym/TextCompletion<Task>-v0``."""
+    if device != "cpu":
+        raise ValueError(
+            f"completion envs run on the CPU (their observations are strings), got device={device!r}; "
+            "valid devices: cpu"
+        )
+    env = CompletionVectorEnv(
+        task, num_envs, difficulty=difficulty, autoreset_mode=autoreset_mode,
+        fallback=fallback, max_chars=max_chars,
+    )
+    return with_reward(env, reward, env_id(task))

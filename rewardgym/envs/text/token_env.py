@@ -1,0 +1,203 @@
+"""Token-level text envs, ``rewardgym/Text<Task>-v0``: write the answer one character at a time.
+
+The observation is a fixed window of token ids: ``BOS``, the prompt, then what has been generated,
+padded with ``PAD`` (a ``MultiDiscrete`` of :data:`~rewardgym.envs.text.vocab.VOCAB_SIZE` per
+slot, int64). The action is the next token, ``Discrete(VOCAB_SIZE)``. The episode ends when the
+agent writes ``EOS`` or has written ``max_new_tokens`` tokens (default: the task's longest answer
+plus one, room for the answer and EOS). Both ends are ``terminated``: the episode is over and
+scored, and the window shows how far it got, so nothing is left to bootstrap. ``truncated`` is
+only the engine's time limit, one step beyond the budget unless ``max_episode_steps`` lowers it.
+
+The reward comes at the end: the verifier's score of the tokens before EOS (1.0 if they spell
+the gold answer exactly, else 0.0); every other step pays 0. Gold is that same score.
+
+Items are drawn by the task's jitted generator from the env's SplitMix64 stream inside the
+batched kernel (:class:`~rewardgym.envs.batched.BatchedTask`), so env ``i`` of a vector env
+seeded ``s`` first sees item ``i`` of ``TaskDataset(task, seed=s)``. SB3 and batched PPO train on
+the vector env directly; SB3 one-hot encodes ``MultiDiscrete`` observations.
+
+Example:
+    >>> import gymnasium as gym, numpy as np
+    >>> from rewardgym.envs.text import register_text_envs, vocab
+    >>> _ = register_text_envs()
+    >>> env = gym.make("rewardgym/TextAdd-v0")
+    >>> obs, _ = env.reset(seed=3)
+    >>> vocab.decode(obs)
+    '7+5='
+    >>> for token in vocab.encode("12", eos=True):
+    ...     obs, reward, terminated, truncated, info = env.step(token)
+    >>> vocab.split_window(obs), reward, terminated, info["gold_reward"]
+    (('7+5=', '12'), 1.0, True, 1.0)
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+from numba.extending import register_jitable
+
+from rewardgym.envs.batched import BatchedEnv, BatchedTask, BatchedVectorEnv
+from rewardgym.envs.text.tasks import DIFFICULTIES, family
+from rewardgym.envs.text.vocab import BOS, EOS, PAD, VOCAB_SIZE
+
+
+class TokenParams(NamedTuple):
+    """The compiled-in constants of a token task (one set per task, difficulty and budget)."""
+
+    size: int
+    """The family's size at the difficulty (digits, letters or operations)."""
+    window: int
+    """Observation length: BOS, the longest prompt, and the token budget."""
+    max_new_tokens: int
+    """Tokens the agent may write, EOS included."""
+
+
+# State row of one instance (float64; token ids are exact in it):
+PROMPT_LEN, GENERATED, ANSWER_LEN, WINDOW = 0, 1, 2, 3
+"""Offsets: the prompt's length with BOS, tokens written, the gold answer's length, then the
+window (``params.window`` slots) and after it the gold answer's tokens."""
+
+
+@register_jitable
+def observe_window(state, obs):
+    for j in range(obs.shape[0]):
+        obs[j] = state[WINDOW + j]
+
+
+@register_jitable
+def answer_score(state, start, length, answer_start, answer_len):
+    """The verifier: 1.0 when ``length`` tokens from ``start`` equal the gold answer, else 0.0."""
+    if length != answer_len:
+        return 0.0
+    for k in range(length):
+        if state[start + k] != state[answer_start + k]:
+            return 0.0
+    return 1.0
+
+
+@register_jitable
+def step_token(state, action, params):
+    prompt_len = int(state[PROMPT_LEN])
+    written = int(state[GENERATED])
+    state[WINDOW + prompt_len + written] = action
+    written += 1
+    state[GENERATED] = written
+    if action == EOS or written >= params.max_new_tokens:
+        answer_len = written - 1 if action == EOS else written
+        score = answer_score(
+            state, WINDOW + prompt_len, answer_len, WINDOW + params.window, int(state[ANSWER_LEN])
+        )
+        return score, score, True
+    return 0.0, 0.0, False
+
+
+@cache
+def _reset_of(task: str):
+    """The jitted reset of a family: draw an item into the window and its answer after it."""
+    generate, solve = family(task).generate, family(task).solve
+
+    @register_jitable
+    def reset(state, rng, params):
+        for j in range(params.window):
+            state[WINDOW + j] = PAD
+        state[WINDOW] = BOS
+        prompt_len = generate(rng, params.size, state, WINDOW + 1)
+        state[ANSWER_LEN] = solve(state, WINDOW + 1, prompt_len, state, WINDOW + params.window)
+        state[PROMPT_LEN] = prompt_len + 1
+        state[GENERATED] = 0
+
+    return reset
+
+
+def check_budget(max_new_tokens: Any) -> int | None:
+    if max_new_tokens is None:
+        return None
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be a positive integer or None, got {max_new_tokens!r}")
+    return int(max_new_tokens)
+
+
+def env_id(task: str) -> str:
+    """The registered id of a task's token env, e.g. ``rewardgym/TextAdd-v0``."""
+    return f"rewardgym/Text{family(task).env_name}-v0"
+
+
+@cache
+def token_task(task: str, difficulty: int = 1, max_new_tokens: int | None = None) -> BatchedTask:
+    """The :class:`BatchedTask` of a text task at a difficulty and token budget.
+
+    Example:
+        >>> t = token_task("multiply", difficulty=2)
+        >>> t.params, t.observation_space.shape, t.action_space
+        (TokenParams(size=2, window=12, max_new_tokens=5), (12,), Discrete(47))
+    """
+    fam = family(task)
+    size = fam.size(difficulty)
+    answer_len = fam.max_answer_len(size)
+    budget = check_budget(max_new_tokens) or answer_len + 1
+    window = 1 + fam.max_prompt_len(size) + budget
+    return BatchedTask(
+        name=f"Text{fam.env_name}",
+        state_size=WINDOW + window + answer_len,
+        observation_space=spaces.MultiDiscrete(np.full(window, VOCAB_SIZE, dtype=np.int64)),
+        action_space=spaces.Discrete(VOCAB_SIZE),
+        params=TokenParams(size=size, window=window, max_new_tokens=budget),
+        step=step_token,
+        reset=_reset_of(fam.name),
+        observe=observe_window,
+        # The budget ends every episode first (terminated); this limit only fires if lowered.
+        max_episode_steps=budget + 1,
+        gold="1 at the end if the tokens before EOS spell the verifier's answer exactly, else 0",
+        reference=f"procedural '{fam.name}' task (reasoning-gym style), difficulties "
+        f"{DIFFICULTIES[0]}-{DIFFICULTIES[-1]}",
+        modality="text",
+    )
+
+
+def make_token_env(
+    task: str,
+    difficulty: int = 1,
+    max_new_tokens: int | None = None,
+    reward: Any = None,
+    max_episode_steps: int | None = None,
+) -> gym.Env:
+    """gymnasium entry point of ``rewardgym/Text<Task>-v0``, wrapped in a reward spec if given."""
+    env = BatchedEnv(token_task(task, difficulty, check_budget(max_new_tokens)), max_episode_steps=max_episode_steps)
+    return with_reward(env, reward, env_id(task))
+
+
+def make_token_vector_env(
+    task: str,
+    num_envs: int = 1,
+    difficulty: int = 1,
+    max_new_tokens: int | None = None,
+    reward: Any = None,
+    device: str = "cpu",
+    autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    max_episode_steps: int | None = None,
+) -> gym.vector.VectorEnv:
+    """gymnasium vector entry point of ``rewardgym/Text<Task>-v0``."""
+    env = BatchedVectorEnv(
+        token_task(task, difficulty, check_budget(max_new_tokens)),
+        num_envs,
+        device=device,
+        autoreset_mode=autoreset_mode,
+        max_episode_steps=max_episode_steps,
+    )
+    return with_reward(env, reward, env_id(task))
+
+
+def with_reward(env: Any, reward: Any, registered_id: str) -> Any:
+    """``env`` under a reward spec (unchanged for None), with its spec set for the regimes."""
+    if reward is None:
+        return env
+    from rewardgym.wrappers import wrap
+
+    # gymnasium sets the spec only after the entry point returns, but regimes bind now.
+    env.spec = gym.spec(registered_id)
+    return wrap(env, reward)
