@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,11 +49,11 @@ from rewardgym.core.arrays import (
     zeros,
 )
 from rewardgym.core.batch_random import BatchRandom
+from rewardgym.core.hashing import bin_indices, hash_normal, hash_rows
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.registry import make_kind, register_regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
-from rewardgym.envs.batched.rng import splitmix64
 
 __all__ = [
     "Confusion",
@@ -99,7 +98,7 @@ def _resolution(kind: str, value: Any) -> float | np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
-# Helpers shared by the kinds: constants and state where the batch lives, masks, hashing.
+# Helpers shared by the kinds: constants and state where the batch lives, masks.
 
 
 class _Constants:
@@ -139,89 +138,6 @@ def _write_slot(buffer: Array, slot: Array, value: Array) -> None:
         buffer.scatter_(1, slot[:, None], value[:, None])
     else:
         buffer[np.arange(buffer.shape[0]), slot] = value
-
-
-# SplitMix64 on the GPU: torch has no uint64 arithmetic, but int64 add, multiply and xor wrap to
-# the same bits, and a logical right shift is an arithmetic one with the sign bits masked off.
-_GOLDEN = 0x9E3779B97F4A7C15
-_MIX1 = 0xBF58476D1CE4E5B9
-_MIX2 = 0x94D049BB133111EB
-
-
-def _signed(x: int) -> int:
-    x &= (1 << 64) - 1
-    return x - (1 << 64) if x >= 1 << 63 else x
-
-
-def _shr(z: Any, s: int) -> Any:
-    return (z >> s) & ((1 << (64 - s)) - 1)
-
-
-def _splitmix64_torch(x: Any) -> Any:
-    z = x + _signed(_GOLDEN)
-    z = (z ^ _shr(z, 30)) * _signed(_MIX1)
-    z = (z ^ _shr(z, 27)) * _signed(_MIX2)
-    return z ^ _shr(z, 31)
-
-
-_BIN_LIMIT = float(2**62)  # bin indices are clipped here, so an absurd observation cannot overflow
-
-
-def _bins(x: Array, resolution: float | np.ndarray, n: int) -> Array:
-    """Integer bin indices ``floor(x / resolution)`` of each env's flattened row, int64 ``(n, d)``."""
-    flat = float64(x).reshape(n, -1)
-    if is_torch(flat):
-        import torch
-
-        width = torch.as_tensor(resolution, dtype=torch.float64, device=flat.device)
-        return torch.floor(flat / width).clamp(-_BIN_LIMIT, _BIN_LIMIT).to(torch.int64)
-    return np.clip(np.floor(flat / resolution), -_BIN_LIMIT, _BIN_LIMIT).astype(np.int64)
-
-
-def _hash_rows(bins: Array, seed: int) -> Array:
-    """One 64-bit hash per row of ``bins``, keyed by ``seed``: uint64 (numpy) or int64 (torch).
-
-    The loop runs over the row's columns (observation dimensions), never over envs.
-    """
-    n = bins.shape[0]
-    if is_torch(bins):
-        import torch
-
-        h = _splitmix64_torch(torch.full((n,), _signed(seed), dtype=torch.int64, device=bins.device))
-        for j in range(bins.shape[1]):
-            h = _splitmix64_torch(h ^ bins[:, j])
-        return h
-    with np.errstate(over="ignore"):  # uint64 wrap-around is the hash's arithmetic
-        h = splitmix64(np.full(n, seed & ((1 << 64) - 1), dtype=np.uint64))
-        for j in range(bins.shape[1]):
-            h = splitmix64(h ^ bins[:, j].view(np.uint64))
-    return h
-
-
-def _hash_uniform(h: Array) -> Array:
-    """A float64 uniform on [0, 1) from the top 53 bits of each hash."""
-    if is_torch(h):
-        import torch
-
-        return _shr(h, 11).to(torch.float64) * 2.0**-53
-    return (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
-
-
-def _hash_normal(h: Array) -> Array:
-    """A standard normal per hash (Box-Muller on two further SplitMix64 rounds), float64."""
-    if is_torch(h):
-        import torch
-
-        h1 = _splitmix64_torch(h)
-        h2 = _splitmix64_torch(h1)
-        u1, u2 = _hash_uniform(h1), _hash_uniform(h2)
-        return torch.sqrt(-2.0 * torch.log1p(-u1)) * torch.cos(2.0 * math.pi * u2)
-    with np.errstate(over="ignore"):
-        h1 = splitmix64(h)
-        h2 = splitmix64(h1)
-    u1, u2 = _hash_uniform(h1), _hash_uniform(h2)
-    # log1p(-u1) = log(1 - u1) with 1 - u1 in (0, 1]: never log(0).
-    return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * math.pi * u2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -431,7 +347,7 @@ class _LevelNoise(_Noise):
         observed = observed.clamp(max=last) if is_torch(observed) else np.minimum(observed, last)
         self._perturbed = observed != true
         if self.estimate:
-            keys = _hash_rows(_key_bins(batch, self.resolution), 0)
+            keys = hash_rows(_key_bins(batch, self.resolution), 0)
             self._pending = (keys, observed)
         return _take(self._constants.get("paid", r), observed)
 
@@ -523,8 +439,8 @@ class _LevelNoise(_Noise):
 def _key_bins(batch: Transition, resolution: float | np.ndarray) -> Array:
     """The discretized (obs, action) of each env, side by side: the state-action pair's key."""
     n = batch.num_envs
-    obs = _bins(batch.obs, resolution, n)
-    action = _bins(batch.action, resolution if np.ndim(resolution) == 0 else 1.0, n)
+    obs = bin_indices(batch.obs, resolution, n)
+    action = bin_indices(batch.action, resolution if np.ndim(resolution) == 0 else 1.0, n)
     if is_torch(obs):
         import torch
 
@@ -888,7 +804,7 @@ class Persistent(_Noise):
     def noise(self, next_obs: Array) -> Array:
         """The fixed noise ``sigma * z`` of each observation in a batch, float64."""
         n = next_obs.shape[0]
-        return self.sigma * _hash_normal(_hash_rows(_bins(next_obs, self.resolution, n), self._table_seed))
+        return self.sigma * hash_normal(hash_rows(bin_indices(next_obs, self.resolution, n), self._table_seed))
 
     def reward(self, batch: Transition) -> Array:
         r = batch.reward

@@ -18,6 +18,7 @@ from gymnasium.vector import AutoresetMode
 import rewardgym
 import rewardgym.wrappers.noisy  # registers "noisy" before the package imports it itself
 from rewardgym.core.arrays import to_numpy
+from rewardgym.core.hashing import hash_normal, hash_rows
 from rewardgym.core.transition import Transition
 from rewardgym.envs.batched.device import cuda_simulated
 from rewardgym.wrappers.noisy import (
@@ -26,8 +27,6 @@ from rewardgym.wrappers.noisy import (
     Delay,
     Flip,
     Persistent,
-    _hash_normal,
-    _hash_rows,
     noisy,
 )
 
@@ -486,8 +485,8 @@ def test_persistent_noise_is_gaussian_across_states(backend):
     noise = draw(Persistent(sigma=sigma, resolution=1.0), on(backend, batch_of(np.zeros(N), next_obs=states)))[0]
     assert abs(noise.mean()) < Z * sigma / math.sqrt(N)
     assert abs(noise.std() - sigma) < Z * sigma / math.sqrt(2 * N)
-    bits = _hash_rows(np.array([[0, 0], [1, 0], [0, 1]], np.int64), 0)
-    assert len(set(bits.tolist())) == 3 and np.all(np.isfinite(_hash_normal(bits)))
+    bits = hash_rows(np.array([[0, 0], [1, 0], [0, 1]], np.int64), 0)
+    assert len(set(bits.tolist())) == 3 and np.all(np.isfinite(hash_normal(bits)))
 
 
 def test_persistent_noise_does_not_average_out_with_repeats():
