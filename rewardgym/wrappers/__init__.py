@@ -8,7 +8,7 @@ from rewardgym.core.registry import register_regime
 from rewardgym.core.spec import RewardSpec, resolve_reward_spec
 
 # Each family module registers its family by name when imported (e.g. "noisy(sigma=0.5)").
-from rewardgym.wrappers import adversarial, intrinsic, noisy, shaped  # noqa: F401
+from rewardgym.wrappers import adversarial, intrinsic, learned, noisy, shaped  # noqa: F401
 from rewardgym.wrappers.env_shell import RewardShell
 from rewardgym.wrappers.scale import Scale
 from rewardgym.wrappers.vector_shell import VectorRewardShell
