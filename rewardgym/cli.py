@@ -1,6 +1,7 @@
-"""The ``rewardgym`` command line: ``rewardgym list`` and ``rewardgym demo``.
+"""The ``rewardgym`` command line: ``list``, ``demo``, ``train``, ``sweep`` and ``report``.
 
-``train``, ``sweep`` and ``report`` arrive with the agents and sweep engine.
+Each command's options and work live with the code they drive (``rewardgym.agents.train``,
+``rewardgym.benchmarks``); this module only assembles the parsers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Sequence
 import gymnasium as gym
 import numpy as np
 
+from rewardgym.agents.train import configure_parser as configure_train
+from rewardgym.agents.train import run_from_args as run_train
 from rewardgym.core.spec import RewardSpec
 from rewardgym.envs import ENVS
 
@@ -98,12 +101,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--num-envs", type=int, default=256)
     run.add_argument("--episodes", type=int, default=512)
     run.add_argument("--seed", type=int, default=0)
+    configure_train(
+        commands.add_parser(
+            "train", help="train a reference agent under a reward spec; prints proxy and gold returns"
+        )
+    )
     args = parser.parse_args(argv)
 
     if args.command == "list":
         print(list_envs())
         return 0
-    env_ids = args.env or sorted(ENVS)
+    if args.command == "train":
+        return run_train(args)
+    env_ids = args.env or sorted(e.env_id for e in ENVS.values() if e.modality == "control")
     unknown = [env_id for env_id in env_ids if env_id not in ENVS]
     if unknown:
         parser.error(f"unknown env {unknown[0]!r}; registered envs: {', '.join(sorted(ENVS))}")

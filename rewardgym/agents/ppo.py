@@ -1,0 +1,696 @@
+"""A compact PPO that steps rewardgym vector envs as whole batches, on the CPU or the GPU.
+
+One file, read top to bottom in the manner of CleanRL's ``ppo.py`` and
+``ppo_continuous_action.py``: a frozen :class:`PPOConfig`, an :class:`ActorCritic` (categorical
+for ``Discrete`` actions, diagonal Gaussian for ``Box`` actions), :func:`compute_gae`, and
+:func:`learn`, the training loop.
+
+What differs from CleanRL, and why:
+
+- **Whole batches, no copies.** A rewardgym vector env on ``device="cpu"`` returns numpy arrays,
+  which reach torch through ``torch.from_numpy`` (a view, no copy); on ``device="cuda"`` it returns
+  torch tensors on the GPU, which feed the networks as they are. Nothing leaves the device during
+  a rollout: the only host syncs are one per update (collecting finished episodes, and choosing
+  the valid samples in NEXT_STEP mode).
+- **Exact episode ends.** A terminated episode's last step is worth its reward alone; a truncated
+  one is bootstrapped from the value of its *real* final observation, never from the reset
+  observation the env returns in its place. Both autoreset modes are handled (see
+  :func:`learn`); :func:`compute_gae` takes the value of each step's real next observation
+  explicitly, so the same function serves both.
+- **Values after the rollout.** The policy does not change during a rollout, so the critic runs
+  once on the whole ``(num_steps * num_envs)`` batch at the end instead of once a step: the
+  per-step Python and torch overhead is the actor's alone.
+- **Observation and reward normalization** (``normalize_obs``, ``normalize_reward``) live in the
+  agent and the loop rather than in wrappers, as torch ops on the env's device; the observation
+  statistics are buffers of the agent, so :meth:`ActorCritic.predict` uses them after training.
+- **Seeded.** One ``torch.Generator`` drives the weight init, action sampling and minibatch
+  shuffles, and the envs are reset with the same seed: equal seeds give equal parameters.
+
+Example:
+    >>> import gymnasium as gym, rewardgym
+    >>> from rewardgym.agents.ppo import PPOConfig, learn
+    >>> envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=8, reward=[])
+    >>> config = PPOConfig(num_envs=8, num_steps=16)
+    >>> agent = learn(envs, total_steps=256, config=config, seed=0)
+    >>> agent.predict(envs.reset(seed=1)[0]).shape
+    (8,)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+from torch import nn
+
+from rewardgym.core.arrays import is_torch
+from rewardgym.core.info import EPISODE_RETURNS, FINAL_OBS, mask_key
+from rewardgym.core.validation import check_number
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO's settings, named and defaulted as in CleanRL (``ppo.py``) except where noted.
+
+    One update collects ``num_steps`` steps from each of ``num_envs`` envs (a batch of
+    ``num_envs * num_steps`` samples) and then takes ``update_epochs`` passes over it in
+    ``num_minibatches`` shuffled minibatches.
+
+    The defaults are general-purpose and differ from CleanRL's in the batch shape (64 envs x 32
+    steps, not 4 x 128: batched envs make many envs cheap), the learning rate (1e-3, not 2.5e-4)
+    and ``ent_coef`` (0, as CleanRL's continuous version and SB3). Per-env reference settings
+    ship in ``rewardgym/agents/hyperparams/ppo.yaml``; CartPole's is rl-baselines3-zoo's shape
+    (8 envs x 32 steps, one minibatch, 20 epochs), which needed the fewest updates there: on a
+    small network an update costs about the same whatever the batch, so the number of updates,
+    not of env steps, sets the wall-clock time.
+
+    Example:
+        >>> PPOConfig.from_dict({"num_envs": 16, "hidden_sizes": [32, 32]}).hidden_sizes
+        (32, 32)
+        >>> PPOConfig.from_dict({"lr": 0.1})
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown PPO setting(s) ['lr']; valid settings: num_envs, num_steps, ...
+    """
+
+    num_envs: int = 64
+    """Envs stepped in parallel; :func:`learn` checks that the envs it gets have this many."""
+    num_steps: int = 32
+    """Steps per env per rollout."""
+    learning_rate: float = 1e-3
+    anneal_lr: bool = True
+    """Decay the learning rate linearly to 0 over the run (CleanRL's default)."""
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    num_minibatches: int = 4
+    update_epochs: int = 4
+    norm_adv: bool = True
+    """Normalize advantages within each minibatch."""
+    clip_coef: float = 0.2
+    clip_vloss: bool = True
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float | None = None
+    """Stop an update's epochs early once the approximate KL exceeds this (None: never)."""
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    """Hidden layer widths of the actor and of the critic (two separate networks, as CleanRL)."""
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    """Box actions: initial log standard deviation of the Gaussian (state-independent)."""
+    normalize_obs: bool = False
+    """Normalize observations by running mean and variance (CleanRL's continuous version: on)."""
+    normalize_reward: bool = False
+    """Scale rewards by the running std of the discounted return (CleanRL's continuous: on)."""
+    clip_obs: float = 10.0
+    clip_reward: float = 10.0
+
+    def __post_init__(self) -> None:
+        def integer(name: str, low: int) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"PPOConfig.{name} must be an integer >= {low}, got {value!r}")
+
+        for name in ("num_envs", "num_steps", "num_minibatches"):
+            integer(name, 1)
+        integer("update_epochs", 0)
+        for name, low, high in (
+            ("learning_rate", 0.0, None), ("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0),
+            ("clip_coef", 0.0, None), ("ent_coef", None, None), ("vf_coef", 0.0, None),
+            ("max_grad_norm", 0.0, None), ("log_std_init", None, None), ("clip_obs", 0.0, None),
+            ("clip_reward", 0.0, None),
+        ):
+            check_number(getattr(self, name), f"PPOConfig.{name}", low=low, high=high)
+        if self.target_kl is not None:
+            check_number(self.target_kl, "PPOConfig.target_kl", low=0.0, low_open=True,
+                         valid="a number > 0 or None")
+        for name in ("anneal_lr", "norm_adv", "clip_vloss", "normalize_obs", "normalize_reward"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"PPOConfig.{name} must be True or False, got {getattr(self, name)!r}")
+        sizes = self.hidden_sizes
+        if isinstance(sizes, (list, tuple)) and all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in sizes
+        ):
+            object.__setattr__(self, "hidden_sizes", tuple(int(s) for s in sizes))
+        else:
+            raise ValueError(f"PPOConfig.hidden_sizes must be a list of positive integers, got {sizes!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"PPOConfig.activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        if self.num_minibatches > self.num_envs * self.num_steps:
+            raise ValueError(
+                f"PPOConfig.num_minibatches ({self.num_minibatches}) exceeds the batch size "
+                f"num_envs * num_steps = {self.num_envs * self.num_steps}"
+            )
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per update: ``num_envs * num_steps``."""
+        return self.num_envs * self.num_steps
+
+    @classmethod
+    def from_dict(cls, settings: dict[str, Any]) -> PPOConfig:
+        """A config from a dict (e.g. a YAML entry); an unknown key raises ``ValueError``."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(settings) - set(names))
+        if unknown:
+            raise ValueError(f"unknown PPO setting(s) {unknown}; valid settings: {', '.join(names)}")
+        return cls(**settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain Python values (``hidden_sizes`` as a list), e.g. for a run config."""
+        settings = dataclasses.asdict(self)
+        settings["hidden_sizes"] = list(self.hidden_sizes)
+        return settings
+
+
+# ---------------------------------------------------------------------------------------------
+# The agent
+# ---------------------------------------------------------------------------------------------
+
+
+def _layer(layer: nn.Linear, gain: float, generator: torch.Generator) -> nn.Linear:
+    """CleanRL's ``layer_init``: orthogonal weights, zero bias (from our generator, for seeding)."""
+    nn.init.orthogonal_(layer.weight, gain, generator=generator)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def _mlp(sizes: list[int], activation: str, out_gain: float, generator: torch.Generator) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (width_in, width_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        last = i == len(sizes) - 2
+        layers.append(_layer(nn.Linear(width_in, width_out), out_gain if last else math.sqrt(2), generator))
+        if not last:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+class ActorCritic(nn.Module):
+    """Separate actor and critic MLPs; a categorical policy for ``Discrete`` actions and a diagonal
+    Gaussian with a state-independent log std for ``Box`` actions (clipped to the bounds when
+    handed to the env, as CleanRL's ``ClipAction`` does).
+
+    Public methods take *raw* observations (they normalize inside when ``normalize_obs``); the
+    ``_``-prefixed ones used by :func:`learn` take normalized ones.
+
+    Example:
+        >>> import numpy as np
+        >>> from gymnasium import spaces
+        >>> agent = ActorCritic(spaces.Box(-1, 1, (3,)), spaces.Box(-2, 2, (1,)), seed=0)
+        >>> agent.predict(np.zeros((5, 3), np.float32)).shape
+        (5, 1)
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        *,
+        hidden_sizes: tuple[int, ...] = (64, 64),
+        activation: str = "tanh",
+        log_std_init: float = 0.0,
+        normalize_obs: bool = False,
+        clip_obs: float = 10.0,
+        seed: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if not (isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1):
+            raise TypeError(
+                f"the native PPO takes flat Box observations (shape (n,)), got {observation_space}"
+            )
+        if isinstance(action_space, spaces.Discrete):
+            self.discrete = True
+            action_dim = int(action_space.n)
+            self.action_shape: tuple[int, ...] = ()
+        elif isinstance(action_space, spaces.Box) and len(action_space.shape) == 1:
+            self.discrete = False
+            action_dim = int(action_space.shape[0])
+            self.action_shape = (action_dim,)
+        else:
+            raise TypeError(
+                f"the native PPO takes Discrete or flat Box actions, got {action_space}; "
+                "valid: Discrete(n), Box of shape (n,)"
+            )
+        if generator is None:
+            generator = torch.Generator().manual_seed(seed)
+        obs_dim = int(observation_space.shape[0])
+        self.observation_space, self.action_space = observation_space, action_space
+        self.normalize_obs, self.clip_obs = bool(normalize_obs), float(clip_obs)
+        self.critic = _mlp([obs_dim, *hidden_sizes, 1], activation, 1.0, generator)
+        self.actor = _mlp([obs_dim, *hidden_sizes, action_dim], activation, 0.01, generator)
+        if self.discrete:
+            self.register_buffer("action_start", torch.tensor(int(action_space.start)))
+        else:
+            self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
+            self.register_buffer("action_low", torch.as_tensor(action_space.low, dtype=torch.float32))
+            self.register_buffer("action_high", torch.as_tensor(action_space.high, dtype=torch.float32))
+        # Running statistics of the observations (gymnasium's RunningMeanStd, in torch).
+        self.register_buffer("obs_mean", torch.zeros(obs_dim, dtype=torch.float64))
+        self.register_buffer("obs_var", torch.ones(obs_dim, dtype=torch.float64))
+        self.register_buffer("obs_count", torch.tensor(1e-4, dtype=torch.float64))
+
+    @property
+    def device(self) -> torch.device:
+        return self.critic[0].weight.device
+
+    # -- observations ----------------------------------------------------------------------
+
+    def update_obs_stats(self, obs: torch.Tensor) -> None:
+        """Fold a batch of raw observations into the running mean and variance (no-op when off)."""
+        if not self.normalize_obs:
+            return
+        batch = obs.to(torch.float64)
+        batch_mean, batch_var, batch_count = batch.mean(0), batch.var(0, unbiased=False), batch.shape[0]
+        delta = batch_mean - self.obs_mean
+        total = self.obs_count + batch_count
+        self.obs_mean += delta * (batch_count / total)
+        m2 = self.obs_var * self.obs_count + batch_var * batch_count + delta**2 * self.obs_count * batch_count / total
+        self.obs_var.copy_(m2 / total)
+        self.obs_count.copy_(total)
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        """Raw observations as the networks take them (float32; normalized and clipped when on)."""
+        obs = obs.to(torch.float32)
+        if not self.normalize_obs:
+            return obs
+        scaled = (obs - self.obs_mean.float()) / torch.sqrt(self.obs_var.float() + 1e-8)
+        return scaled.clamp(-self.clip_obs, self.clip_obs)
+
+    # -- on normalized observations (learn's side) ---------------------------------------
+
+    def _value(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.critic(obs).squeeze(-1)
+
+    def _sample(self, obs: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A sampled action (as the policy knows it: an index, or an unclipped vector) and its log-prob."""
+        out = self.actor(obs)
+        if self.discrete:
+            # Gumbel-max with exponential noise (how torch samples a Categorical), without the
+            # overhead of torch.distributions on every step.
+            logp_all = torch.log_softmax(out, -1)
+            noise = torch.empty_like(out).exponential_(generator=generator)
+            action = (logp_all - noise.log()).argmax(-1)
+            return action, logp_all.gather(-1, action.unsqueeze(-1)).squeeze(-1)
+        std = self.log_std.exp()
+        action = out + std * torch.randn(out.shape, generator=generator, device=out.device)
+        return action, _gaussian_log_prob(action, out, self.log_std)
+
+    def _log_prob_entropy(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.actor(obs)
+        if self.discrete:
+            logp_all = torch.log_softmax(out, -1)
+            entropy = -(logp_all.exp() * logp_all).sum(-1)
+            return logp_all.gather(-1, action.unsqueeze(-1)).squeeze(-1), entropy
+        entropy = (0.5 + 0.5 * math.log(2 * math.pi) + self.log_std).sum().expand(out.shape[0])
+        return _gaussian_log_prob(action, out, self.log_std), entropy
+
+    def _mode(self, obs: torch.Tensor) -> torch.Tensor:
+        out = self.actor(obs)
+        return out.argmax(-1) if self.discrete else out
+
+    def _env_action(self, action: torch.Tensor) -> torch.Tensor:
+        """A policy action as the env takes it: shifted by ``Discrete.start``, or clipped to the Box."""
+        if self.discrete:
+            return action + self.action_start if int(self.action_space.start) else action
+        return torch.clamp(action, self.action_low, self.action_high)
+
+    # -- public ------------------------------------------------------------------------------
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        """The critic's value of a batch of raw observations, ``(n,)``."""
+        return self._value(self.normalize(obs))
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
+        """Actions for a batch of raw observations, ready for the env (same device as ``obs``'s
+        network): int64 indices, or float32 vectors clipped to the action bounds. Sampling uses
+        torch's global generator; :func:`learn` uses its own, seeded one."""
+        obs = self.normalize(torch.as_tensor(obs, device=self.device))
+        action = self._mode(obs) if deterministic else self._sample(obs, None)[0]
+        return self._env_action(action)
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Actions for a numpy batch of observations ``(n, obs_dim)`` as numpy ``(n, ...)``
+        (one observation ``(obs_dim,)`` gives one action)."""
+        obs_t = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
+        single = obs_t.ndim == 1
+        if single:
+            obs_t = obs_t.unsqueeze(0)
+        expected = self.observation_space.shape[0]
+        if obs_t.ndim != 2 or obs_t.shape[1] != expected:
+            raise ValueError(
+                f"predict takes observations of shape (n, {expected}) or ({expected},), got "
+                f"shape {tuple(np.shape(obs))}"
+            )
+        actions = self.act(obs_t, deterministic).cpu().numpy()
+        return actions[0] if single else actions
+
+
+def _gaussian_log_prob(action: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    z = (action - mean) * torch.exp(-log_std)
+    return (-0.5 * z * z - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
+class Adam:
+    """Adam (Kingma & Ba), as ``torch.optim.Adam(params, lr, eps=eps)`` computes it.
+
+    Why not ``torch.optim.Adam``: building any ``torch.optim`` optimizer imports ``torch._dynamo``
+    (and sympy), which takes 3-7 s on a 2-core machine: longer than PPO needs to solve CartPole.
+    The update is torch's own multi-tensor one, step for step (the tests check it against
+    ``torch.optim.Adam``).
+
+    Example:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> opt = Adam([w], lr=0.1)
+        >>> (w * w).sum().backward(); opt.step(); w.data
+        tensor([0.9000])
+    """
+
+    def __init__(self, params: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.steps = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        beta1, beta2 = self.betas
+        self.steps += 1
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        torch._foreach_lerp_(self.exp_avg, grads, 1 - beta1)
+        torch._foreach_mul_(self.exp_avg_sq, beta2)
+        torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, 1 - beta2)
+        bias_correction1 = 1 - beta1**self.steps
+        bias_correction2_sqrt = math.sqrt(1 - beta2**self.steps)
+        denom = torch._foreach_sqrt(self.exp_avg_sq)
+        torch._foreach_div_(denom, bias_correction2_sqrt)
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(self.params, self.exp_avg, denom, -self.lr / bias_correction1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Advantages
+# ---------------------------------------------------------------------------------------------
+
+
+def compute_gae(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    next_values: torch.Tensor,
+    terminated: torch.Tensor,
+    dones: torch.Tensor,
+    gamma: float,
+    gae_lambda: float,
+) -> torch.Tensor:
+    """Generalized advantage estimates of a ``(num_steps, num_envs)`` rollout.
+
+    ``next_values[t]`` is the value of step ``t``'s *real* next observation: at an episode's end
+    the final observation, not the reset one. ``terminated[t]`` drops that value (the episode
+    is over: nothing follows); a truncated episode keeps it, which is the bootstrap.
+    ``dones[t]`` (terminated or truncated) stops the advantage of the next episode flowing back
+    into this one. Both flags are bool or 0/1 tensors.
+
+    Example (one env, an episode truncated after step 0, a new one starting at step 1):
+        >>> import torch
+        >>> one = lambda *x: torch.tensor(x).reshape(-1, 1)
+        >>> compute_gae(rewards=one(1.0, 1.0), values=one(0.0, 0.0), next_values=one(10.0, 5.0),
+        ...             terminated=one(False, False), dones=one(True, False), gamma=0.5, gae_lambda=1.0)
+        tensor([[6.0000],
+                [3.5000]])
+    """
+    not_terminal = 1.0 - terminated.to(values.dtype)
+    continues = 1.0 - dones.to(values.dtype)
+    deltas = rewards + gamma * next_values * not_terminal - values
+    advantages = torch.empty_like(values)
+    last = torch.zeros_like(values[0])
+    for t in range(values.shape[0] - 1, -1, -1):
+        last = deltas[t] + gamma * gae_lambda * continues[t] * last
+        advantages[t] = last
+    return advantages
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+
+
+Callback = Callable[[int, ActorCritic, dict[str, np.ndarray]], Any]
+
+
+def learn(
+    envs: gym.vector.VectorEnv,
+    total_steps: int,
+    config: PPOConfig = PPOConfig(),
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+    callback: Callback | None = None,
+) -> ActorCritic:
+    """Train a PPO agent on a vector env for at least ``total_steps`` env steps; return it.
+
+    ``envs`` is a rewardgym vector env, normally inside a reward shell (``reward=...``, ``[]``
+    for the env's own reward) so that ``info["episode_returns"]`` reports each finished
+    episode's proxy and gold returns. It runs ``ceil(total_steps / batch_size)`` updates.
+
+    Episode ends, by the env's ``autoreset_mode``:
+
+    - ``SAME_STEP``: the returned observation of a finished env is already the next episode's
+      first; the real final one is in the dense ``info["final_obs"]`` (valid where
+      ``info["_final_obs"]``), which is what a truncated episode bootstraps from. Every sample is
+      valid. This is the cheaper mode (no wasted steps), hence the one to make envs in.
+    - ``NEXT_STEP``: the returned observation *is* the real final one, so it serves both as the
+      next observation of the finished step and as the input of the following, autoreset, step;
+      that autoreset step (whose action the env ignores) is masked out of the loss.
+
+    ``callback(global_step, agent, episodes)`` runs after every update with the training
+    episodes that finished during it: ``episodes = {"proxy": ..., "gold": ..., "length": ...}``,
+    float64 numpy arrays (empty if none finished, or if the envs have no reward shell). If it
+    returns ``False``, training stops there (as in SB3).
+
+    ``device`` is where the networks live. With a ``device="cuda"`` env and ``device="cuda"``
+    here, the env's tensors feed the networks without a copy; mixing devices works, by copying.
+    """
+    if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
+        raise ValueError(f"total_steps must be an integer >= 0, got {total_steps!r}")
+    if not isinstance(config, PPOConfig):
+        raise TypeError(f"config must be a PPOConfig (PPOConfig.from_dict(d) builds one), got {type(config).__name__}")
+    if envs.num_envs != config.num_envs:
+        raise ValueError(
+            f"the envs have num_envs={envs.num_envs} but config.num_envs={config.num_envs}; make "
+            "the envs with config.num_envs or pass dataclasses.replace(config, num_envs=envs.num_envs)"
+        )
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {callback!r}")
+    if not isinstance(device, (str, torch.device)) or str(device).split(":")[0] not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; valid devices: cpu, cuda")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was requested but torch sees no CUDA GPU; use device='cpu'")
+    mode = envs.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+    if mode not in (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP):
+        raise ValueError(f"the native PPO needs autoreset_mode SAME_STEP or NEXT_STEP, got {mode}")
+    same_step = mode is AutoresetMode.SAME_STEP
+
+    generator = torch.Generator(device=dev).manual_seed(seed)
+    init_generator = torch.Generator().manual_seed(seed)  # weights are built on the CPU, then moved
+    agent = ActorCritic(
+        envs.single_observation_space, envs.single_action_space,
+        hidden_sizes=config.hidden_sizes, activation=config.activation,
+        log_std_init=config.log_std_init, normalize_obs=config.normalize_obs,
+        clip_obs=config.clip_obs, generator=init_generator,
+    ).to(dev)
+    params = list(agent.parameters())
+    optimizer = Adam(params, lr=config.learning_rate, eps=1e-5)
+
+    n, steps = config.num_envs, config.num_steps
+    obs_dim = envs.single_observation_space.shape[0]
+    num_updates = math.ceil(total_steps / config.batch_size)
+
+    # Rollout storage, (num_steps, num_envs, ...), on the networks' device.
+    def buffer(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return torch.zeros((steps, n, *shape), dtype=dtype, device=dev)
+
+    obs_buf, next_obs_buf = buffer(obs_dim), buffer(obs_dim)
+    action_buf = buffer(dtype=torch.int64) if agent.discrete else buffer(*agent.action_shape)
+    logp_buf, reward_buf = buffer(), buffer()
+    terminated_buf, done_buf = buffer(dtype=torch.bool), buffer(dtype=torch.bool)
+    valid_buf = buffer(dtype=torch.bool)
+
+    def to_device(x: Any) -> torch.Tensor:
+        # numpy -> a torch view (no copy); a torch tensor already on ``dev`` -> itself.
+        return torch.from_numpy(x).to(dev) if isinstance(x, np.ndarray) else torch.as_tensor(x, device=dev)
+
+    raw_obs, _ = envs.reset(seed=seed)
+    torch_env = is_torch(raw_obs)
+    env_device = raw_obs.device if torch_env else None
+    obs_t = to_device(raw_obs)
+    agent.update_obs_stats(obs_t)
+    obs = agent.normalize(obs_t)
+    prev_done = torch.zeros(n, dtype=torch.bool, device=dev)  # NEXT_STEP: the next step autoresets
+    # Reward scaling (gymnasium's NormalizeReward): the running variance of the discounted return.
+    discounted = torch.zeros(n, dtype=torch.float64, device=dev)
+    return_var = torch.ones((), dtype=torch.float64, device=dev)
+    return_mean = torch.zeros((), dtype=torch.float64, device=dev)
+    return_count = torch.tensor(1e-4, dtype=torch.float64, device=dev)
+
+    global_step = 0
+    for update in range(num_updates):
+        if config.anneal_lr:
+            optimizer.lr = config.learning_rate * (1.0 - update / num_updates)
+        finished: list[tuple[Any, Any, Any, Any]] = []
+
+        # -- rollout --------------------------------------------------------------------------
+        with torch.no_grad():
+            for t in range(steps):
+                obs_buf[t] = obs
+                valid_buf[t] = ~prev_done
+                action, logp = agent._sample(obs, generator)
+                action_buf[t], logp_buf[t] = action, logp
+                env_action = agent._env_action(action)
+                if torch_env:
+                    env_action = env_action.to(env_device)
+                else:
+                    env_action = env_action.cpu().numpy()
+                raw_obs, reward, terminated, truncated, info = envs.step(env_action)
+                global_step += n
+
+                obs_t, reward = to_device(raw_obs), to_device(reward)
+                terminated, truncated = to_device(terminated), to_device(truncated)
+                done = terminated | truncated
+                real_next = obs_t
+                if same_step and FINAL_OBS in info:
+                    real_next = torch.where(done.unsqueeze(-1), to_device(info[FINAL_OBS]), obs_t)
+                agent.update_obs_stats(obs_t)
+                obs = agent.normalize(obs_t)
+                next_obs_buf[t] = obs if real_next is obs_t else agent.normalize(real_next)
+
+                if config.normalize_reward:
+                    discounted = discounted * config.gamma + reward
+                    return_mean, return_var, return_count = _fold_moments(
+                        discounted, return_mean, return_var, return_count
+                    )
+                    reward = (reward / torch.sqrt(return_var + 1e-8)).clamp(-config.clip_reward, config.clip_reward)
+                    discounted = discounted.masked_fill(done, 0.0)
+                reward_buf[t] = reward
+                terminated_buf[t], done_buf[t] = terminated, done
+                if not same_step:
+                    prev_done = done
+                if EPISODE_RETURNS in info:
+                    report = info[EPISODE_RETURNS]
+                    mask = info[mask_key(EPISODE_RETURNS)]
+                    finished.append((mask, report["proxy"], report["gold"], report["length"]))
+
+            # -- advantages: the critic once over the whole rollout ------------------------------
+            values = agent._value(obs_buf.reshape(-1, obs_dim)).reshape(steps, n)
+            next_values = agent._value(next_obs_buf.reshape(-1, obs_dim)).reshape(steps, n)
+            advantages = compute_gae(
+                reward_buf, values, next_values, terminated_buf, done_buf, config.gamma, config.gae_lambda
+            )
+            returns = advantages + values
+
+        # -- flatten, keeping the valid samples (NEXT_STEP's autoreset steps are not) -----------
+        b_obs = obs_buf.reshape(-1, obs_dim)
+        b_actions = action_buf.reshape(-1, *agent.action_shape)
+        b_logp, b_adv = logp_buf.reshape(-1), advantages.reshape(-1)
+        b_returns, b_values = returns.reshape(-1), values.reshape(-1)
+        if not same_step:
+            keep = valid_buf.reshape(-1).nonzero().squeeze(-1)
+            b_obs, b_actions, b_logp = b_obs[keep], b_actions[keep], b_logp[keep]
+            b_adv, b_returns, b_values = b_adv[keep], b_returns[keep], b_values[keep]
+
+        # -- optimize -----------------------------------------------------------------------------
+        batch = b_obs.shape[0]
+        whole = slice(None)  # one minibatch: the full-batch gradient needs no shuffle
+        for _epoch in range(config.update_epochs):
+            if config.num_minibatches == 1:
+                minibatches: Any = (whole,)
+            else:
+                order = torch.randperm(batch, generator=generator, device=dev)
+                minibatches = order.tensor_split(config.num_minibatches)
+            for mb in minibatches:
+                new_logp, entropy = agent._log_prob_entropy(b_obs[mb], b_actions[mb])
+                new_value = agent._value(b_obs[mb])
+                log_ratio = new_logp - b_logp[mb]
+                ratio = log_ratio.exp()
+                mb_adv = b_adv[mb]
+                if config.norm_adv and mb_adv.numel() > 1:
+                    mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
+                pg_loss = torch.max(
+                    -mb_adv * ratio, -mb_adv * ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
+                ).mean()
+                if config.clip_vloss:
+                    v_clipped = b_values[mb] + (new_value - b_values[mb]).clamp(-config.clip_coef, config.clip_coef)
+                    v_loss = 0.5 * torch.max((new_value - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2).mean()
+                else:
+                    v_loss = 0.5 * ((new_value - b_returns[mb]) ** 2).mean()
+                loss = pg_loss - config.ent_coef * entropy.mean() + config.vf_coef * v_loss
+                optimizer.zero_grad()
+                loss.backward()
+                _clip_grad_norm(params, config.max_grad_norm)
+                optimizer.step()
+            if config.target_kl is not None:
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1) - log_ratio).mean()
+                if float(approx_kl) > config.target_kl:  # a host sync, only when asked for
+                    break
+
+        if callback is not None and callback(global_step, agent, _episodes(finished)) is False:
+            break
+    return agent
+
+
+def _clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> None:
+    """``nn.utils.clip_grad_norm_`` without its per-call Python checks (run per minibatch)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    torch._foreach_mul_(grads, torch.clamp(max_norm / (norm + 1e-6), max=1.0))
+
+
+def _fold_moments(
+    x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, count: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Running mean and variance updated with a batch (the parallel algorithm of RunningMeanStd)."""
+    batch_mean, batch_var, batch_count = x.mean(), x.var(unbiased=False), x.numel()
+    delta = batch_mean - mean
+    total = count + batch_count
+    new_mean = mean + delta * batch_count / total
+    m2 = var * count + batch_var * batch_count + delta**2 * count * batch_count / total
+    return new_mean, m2 / total, total
+
+
+def _episodes(finished: list[tuple[Any, Any, Any, Any]]) -> dict[str, np.ndarray]:
+    """The finished episodes' proxy, gold and length as numpy, in one host transfer per column."""
+    if not finished:
+        empty = np.zeros(0, dtype=np.float64)
+        return {"proxy": empty, "gold": empty.copy(), "length": empty.copy()}
+    columns = list(zip(*finished))
+    if is_torch(columns[0][0]):
+        mask, proxy, gold, length = (torch.stack(c).cpu().numpy() for c in columns)
+    else:
+        mask, proxy, gold, length = (np.stack(c) for c in columns)
+    mask = mask.astype(bool)
+    return {name: np.asarray(c, dtype=np.float64)[mask] for name, c in
+            (("proxy", proxy), ("gold", gold), ("length", length))}

@@ -1,0 +1,438 @@
+"""The SB3 adapter: any rewardgym vector env as a stable-baselines3 ``VecEnv``, stepped as one batch.
+
+:class:`SB3VecEnv` wraps a ``gymnasium.vector.VectorEnv`` (a rewardgym env with or without reward
+regimes, or anyone's vector env) and speaks SB3's ``VecEnv`` protocol:
+
+- one ``envs.step`` per SB3 step, with no per-env Python loop; only the envs whose episode just
+  ended get an info dict of their own (SB3 wants a list of ``num_envs`` dicts: the others share
+  one empty, read-only dict);
+- SB3's autoreset: the observation returned where an episode ended is the next episode's first,
+  the real last one is in ``info["terminal_observation"]``, and ``info["TimeLimit.truncated"]``
+  says a time limit (not a terminal state) ended it. The env's SAME_STEP autoreset mode is used
+  when it has one; otherwise the adapter resets the ended envs itself, in one masked reset;
+- ``seed()``, ``set_options()`` and ``reset_infos`` as in SB3's own vector envs;
+- at an episode's end ``info["episode"] = {"r": proxy return, "l": length, "t": seconds,
+  "gold": gold return}`` (what SB3's ``Monitor`` puts there, so ``rollout/ep_rew_mean`` is the
+  proxy return without a monitor wrapper) and ``info["episode_returns"]``, rewardgym's
+  ``{"proxy", "gold", "gap", "length"}``; every finished episode also lands in
+  :attr:`SB3VecEnv.episodes`, which :class:`EpisodeReturnsLogger` reads to log
+  ``rollout/ep_proxy_mean``, ``rollout/ep_gold_mean`` and ``rollout/ep_gap_mean``.
+
+The per-step gold reward of every env is in :attr:`SB3VecEnv.last_info` (the vector env's info
+dict of the last step), not in the per-env infos, which would need a dict per env and step.
+
+Example:
+    >>> import rewardgym
+    >>> from rewardgym.agents.sb3 import make_sb3_env
+    >>> venv = make_sb3_env("rewardgym/CartPole-v0", num_envs=4, reward="scale(factor=2)")
+    >>> _ = venv.seed(0)
+    >>> obs = venv.reset()
+    >>> obs, rewards, dones, infos = venv.step(np.zeros(4, dtype=np.int64))
+    >>> obs.shape, rewards.tolist(), len(infos)
+    ((4, 4), [2.0, 2.0, 2.0, 2.0], 4)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv
+
+from rewardgym.core.arrays import is_torch, to_numpy
+from rewardgym.core.info import EPISODE_RETURNS, FINAL_OBS, mask_key
+from rewardgym.core.spec import RewardSpec
+
+TERMINAL_OBS = "terminal_observation"
+"""SB3's info key for the real last observation of an episode that ended (then autoreset)."""
+
+TIME_LIMIT_TRUNCATED = "TimeLimit.truncated"
+"""SB3's info key: the episode ended by a time limit, not in a terminal state (bootstrap it)."""
+
+_NOT_PER_ENV = {FINAL_OBS, "final_info"}
+"""Vector-info keys that the adapter turns into SB3's own keys rather than copying per env."""
+
+
+class _SharedEmptyInfo(dict):
+    """The info of every env whose episode goes on: one empty dict shared by all, so read-only."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "this info dict is shared by every env whose episode did not end on this step and "
+            "is read-only; copy it first (info = dict(info))"
+        )
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    update = setdefault = pop = popitem = clear = _refuse  # type: ignore[assignment]
+
+
+NO_INFO: dict = _SharedEmptyInfo()
+"""The info dict of the envs whose episode did not end on a step (shared, read-only)."""
+
+
+class EpisodeLog:
+    """The returns of the last ``capacity`` finished training episodes, for any number of readers.
+
+    Each reader keeps its own cursor (the number of episodes it has seen): :meth:`since` returns
+    what finished after it, so a logger and a training loop can both read without stealing each
+    other's episodes. A reader that falls more than ``capacity`` episodes behind loses the oldest.
+
+    Example:
+        >>> log = EpisodeLog(capacity=4)
+        >>> log.add(np.array([1.0, 2.0]), np.array([1.0, 1.5]), np.array([10.0, 20.0]))
+        >>> episodes, cursor = log.since(0)
+        >>> episodes["proxy"].tolist(), episodes["gap"].tolist(), cursor
+        ([1.0, 2.0], [0.0, 0.5], 2)
+        >>> log.since(cursor)[0]["gold"].size
+        0
+    """
+
+    FIELDS = ("proxy", "gold", "length")
+
+    def __init__(self, capacity: int = 65_536) -> None:
+        self.capacity = int(capacity)
+        self.total = 0
+        """Episodes added since the log began (a reader's cursor counts against it)."""
+        self._ring = np.zeros((len(self.FIELDS), self.capacity))
+
+    def add(self, proxy: np.ndarray, gold: np.ndarray, length: np.ndarray) -> None:
+        """Append finished episodes (equal-length 1-d arrays)."""
+        count = len(proxy)
+        if count == 0:
+            return
+        rows = np.stack([proxy, gold, length])[:, -self.capacity:]
+        where = (self.total + count - rows.shape[1] + np.arange(rows.shape[1])) % self.capacity
+        self._ring[:, where] = rows
+        self.total += count
+
+    def since(self, cursor: int) -> tuple[dict[str, np.ndarray], int]:
+        """The episodes that finished after ``cursor`` episodes, and the new cursor."""
+        start = max(int(cursor), self.total - self.capacity, 0)
+        return self._episodes(start), self.total
+
+    def last(self, count: int) -> dict[str, np.ndarray]:
+        """The last ``count`` finished episodes (fewer if fewer finished)."""
+        return self._episodes(max(self.total - min(count, self.capacity), 0))
+
+    def _episodes(self, start: int) -> dict[str, np.ndarray]:
+        rows = self._ring[:, np.arange(start, self.total) % self.capacity]
+        proxy, gold, length = rows
+        return {"proxy": proxy, "gold": gold, "gap": proxy - gold, "length": length}
+
+
+class SB3VecEnv(VecEnv):
+    """A ``gymnasium.vector.VectorEnv`` as a stable-baselines3 ``VecEnv`` (see the module doc).
+
+    Args:
+        envs: the vector env. An env without a reward shell (no ``info["episode_returns"]``) is
+            wrapped in an empty one (``rewardgym.wrap(envs, [])``), so gold and proxy episode
+            returns are always reported. On ``device="cuda"`` its torch outputs are copied to
+            numpy for SB3.
+        clip_actions: clip Box actions to the action space's bounds before stepping. SB3's
+            algorithms already clip or squash them; this absorbs rounding a hair outside the
+            bounds, which rewardgym's envs refuse.
+
+    Attributes:
+        envs: the vector env stepped.
+        episodes: an :class:`EpisodeLog` of every finished episode's proxy and gold return.
+        last_info: the vector env's info dict of the last step (``gold_reward``, ``reward_trace``
+            for every env, as ``(num_envs,)`` batches).
+    """
+
+    def __init__(self, envs: gym.vector.VectorEnv, *, clip_actions: bool = True) -> None:
+        if isinstance(envs, VecEnv):
+            raise TypeError("SB3VecEnv wraps a gymnasium.vector.VectorEnv, got an SB3 VecEnv already")
+        if not isinstance(envs, gym.vector.VectorEnv):
+            raise TypeError(
+                f"SB3VecEnv wraps a gymnasium.vector.VectorEnv (e.g. gym.make_vec('rewardgym/"
+                f"CartPole-v0', num_envs=8)), got {type(envs).__name__}"
+            )
+        if not _has_reward_shell(envs):
+            from rewardgym.wrappers import wrap
+
+            envs = wrap(envs, [])
+        self.envs = envs
+        self.autoreset_mode = envs.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        self.episodes = EpisodeLog()
+        self.last_info: dict[str, Any] = {}
+        self.spec = envs.spec
+        super().__init__(envs.num_envs, envs.single_observation_space, envs.single_action_space)
+        self.metadata["autoreset_mode"] = AutoresetMode.SAME_STEP  # what SB3 sees, emulated or not
+        space = self.action_space
+        self._clip = (
+            (space.low, space.high) if clip_actions and isinstance(space, spaces.Box) else None
+        )
+        self._actions: Any = None
+        self._start = time.perf_counter()
+
+    # -- SB3's VecEnv protocol ----------------------------------------------------------------
+
+    def reset(self) -> np.ndarray:
+        obs, info = self.envs.reset(seed=self._seed_argument(), options=self._options_argument())
+        self.reset_infos = _per_env_infos(info, np.arange(self.num_envs), self.num_envs)
+        self._reset_seeds()
+        self._reset_options()
+        return to_numpy(obs)
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+        actions = self._actions
+        if self._clip is not None:
+            actions = np.clip(actions, *self._clip)
+        obs, reward, terminated, truncated, info = self.envs.step(actions)
+        self.last_info = info
+        obs = to_numpy(obs)
+        reward = np.array(to_numpy(reward), dtype=np.float32)  # a copy: SB3 may keep it
+        terminated = to_numpy(terminated)
+        truncated = to_numpy(truncated)
+        dones = terminated | truncated
+        infos = [NO_INFO] * self.num_envs
+        if dones.any():
+            obs = self._finish_episodes(obs, terminated, truncated, dones, info, infos)
+        return obs, reward, dones, infos
+
+    def _finish_episodes(
+        self,
+        obs: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        dones: np.ndarray,
+        info: dict[str, Any],
+        infos: list[dict],
+    ) -> np.ndarray:
+        """Fill the infos of the envs that finished (and reset them if the env did not)."""
+        ended = np.flatnonzero(dones)
+        if self.autoreset_mode is AutoresetMode.SAME_STEP:
+            final_obs = _rows(info[FINAL_OBS], ended)
+        else:
+            # NEXT_STEP or DISABLED: ``obs`` is the real final one; reset the ended envs now, in
+            # one masked reset, so SB3 gets the next episode's first observation at once.
+            final_obs = obs[ended]
+            reset_obs, reset_info = self.envs.reset(options={"reset_mask": dones})
+            obs = np.where(dones.reshape(-1, *([1] * (obs.ndim - 1))), to_numpy(reset_obs), obs)
+            for i, reset_env_info in zip(ended.tolist(), _per_env_infos(reset_info, ended, self.num_envs)):
+                self.reset_infos[i] = reset_env_info
+        per_env = _per_env_infos(info, ended, self.num_envs, skip=_NOT_PER_ENV)
+        episode = info[EPISODE_RETURNS]
+        proxy, gold, length = (_rows(episode[key], ended) for key in ("proxy", "gold", "length"))
+        self.episodes.add(proxy, gold, length)
+        elapsed = round(time.perf_counter() - self._start, 6)
+        time_limit = (truncated[ended] & ~terminated[ended]).tolist()
+        for j, (i, r, g, n) in enumerate(zip(ended.tolist(), proxy.tolist(), gold.tolist(), length.tolist())):
+            env_info = per_env[j]
+            env_info[TERMINAL_OBS] = final_obs[j]
+            env_info[TIME_LIMIT_TRUNCATED] = time_limit[j]
+            env_info["episode"] = {"r": r, "l": int(n), "t": elapsed, "gold": g}
+            infos[i] = env_info
+        return obs
+
+    def close(self) -> None:
+        self.envs.close()
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        """An attribute of the vector env, once per selected env (one object holds every env)."""
+        targets = self._indices(indices)
+        per_env = getattr(self.envs, "get_attr", None)
+        if callable(per_env):  # gymnasium's Sync/AsyncVectorEnv keep real per-env objects
+            values = per_env(attr_name)
+            return [values[i] for i in targets]
+        value = getattr(self.envs, attr_name)
+        return [value] * len(targets)
+
+    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        """Set an attribute of the vector env; it holds every env, so only all at once."""
+        self._require_all(indices, "set_attr")
+        setattr(self.envs, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args: Any, indices: Any = None, **method_kwargs: Any) -> list[Any]:
+        """Call a method of the vector env once (it acts on every env); its result per env."""
+        self._require_all(indices, "env_method")
+        result = getattr(self.envs, method_name)(*method_args, **method_kwargs)
+        return [result] * self.num_envs
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: Any = None) -> list[bool]:
+        """Per-env ``gym.Wrapper`` checks: a batched env has no per-env wrappers."""
+        return [False] * len(self._indices(indices))
+
+    def seed(self, seed: int | None = None) -> Sequence[int | None]:
+        """Seed the next reset: env ``i`` gets ``seed + i`` (as in rewardgym and SB3)."""
+        return super().seed(seed)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _seed_argument(self) -> int | list[int] | None:
+        seeds = self._seeds
+        if all(s is None for s in seeds):
+            return None
+        if any(s is None for s in seeds):
+            raise ValueError(f"seed every env or none before reset(), got seeds {seeds}")
+        first = int(seeds[0])
+        # Consecutive seeds are rewardgym's own scheme; passing the int also seeds the regimes'
+        # noise exactly as gym.make_vec(...).reset(seed=first) does.
+        return first if list(seeds) == list(range(first, first + self.num_envs)) else [int(s) for s in seeds]
+
+    def _options_argument(self) -> dict[str, Any] | None:
+        options = self._options
+        if all(not o for o in options):
+            return None
+        if any(o != options[0] for o in options):
+            raise ValueError(
+                "a batched vector env takes one options dict for all its envs; set_options() got "
+                f"different options per env: {options}"
+            )
+        return dict(options[0])
+
+    def _indices(self, indices: Any) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        if isinstance(indices, (int, np.integer)):
+            return [int(indices)]
+        return [int(i) for i in indices]
+
+    def _require_all(self, indices: Any, method: str) -> None:
+        if indices is not None and sorted(self._indices(indices)) != list(range(self.num_envs)):
+            raise ValueError(
+                f"{method} on a subset of envs is not supported: a batched vector env is one "
+                f"object holding all {self.num_envs} envs (pass indices=None)"
+            )
+
+
+def make_sb3_env(
+    env_id: str,
+    num_envs: int = 1,
+    reward: RewardSpec = None,
+    *,
+    device: str = "cpu",
+    **kwargs: Any,
+) -> SB3VecEnv:
+    """``gym.make_vec(env_id, num_envs, reward=reward, device=device, ...)`` in SAME_STEP autoreset
+    mode, as an :class:`SB3VecEnv`. ``reward=None`` is the env's own reward (in an empty shell).
+
+    Example:
+        >>> venv = make_sb3_env("rewardgym/MountainCarContinuous-v0", num_envs=2, reward="none")
+        >>> venv.action_space
+        Box(-1.0, 1.0, (1,), float32)
+    """
+    envs = gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        reward=[] if reward is None else reward,
+        device=device,
+        autoreset_mode=AutoresetMode.SAME_STEP,
+        **kwargs,
+    )
+    return SB3VecEnv(envs)
+
+
+class EpisodeReturnsLogger(BaseCallback):
+    """Logs the proxy and gold returns of the training episodes to SB3's logger.
+
+    At the end of every rollout it records ``rollout/ep_proxy_mean``, ``rollout/ep_gold_mean``
+    and ``rollout/ep_gap_mean`` over the last ``stats_window_size`` episodes (SB3's window for
+    ``rollout/ep_rew_mean``), read from the :class:`SB3VecEnv` under any VecEnv wrappers.
+
+    Example:
+        >>> from stable_baselines3 import PPO
+        >>> venv = make_sb3_env("rewardgym/CartPole-v0", num_envs=2)
+        >>> model = PPO("MlpPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, seed=0)
+        >>> logger = EpisodeReturnsLogger()
+        >>> _ = model.learn(64, callback=logger)
+        >>> sorted(logger.recorded)
+        ['rollout/ep_gap_mean', 'rollout/ep_gold_mean', 'rollout/ep_proxy_mean']
+    """
+
+    def __init__(self, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.recorded: dict[str, float] = {}
+        """The values recorded at the last rollout's end."""
+
+    def _on_training_start(self) -> None:
+        self._adapter = find_adapter(self.training_env)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        window = getattr(self.model, "_stats_window_size", 100)
+        episodes = self._adapter.episodes.last(window)
+        if episodes["gold"].size == 0:
+            return
+        for key in ("proxy", "gold", "gap"):
+            self.recorded[f"rollout/ep_{key}_mean"] = float(episodes[key].mean())
+            self.logger.record(f"rollout/ep_{key}_mean", self.recorded[f"rollout/ep_{key}_mean"])
+
+
+def find_adapter(venv: VecEnv) -> SB3VecEnv:
+    """The :class:`SB3VecEnv` under a stack of SB3 VecEnv wrappers (VecNormalize, VecMonitor...)."""
+    inner = venv.unwrapped if isinstance(venv, VecEnv) else venv
+    if not isinstance(inner, SB3VecEnv):
+        raise TypeError(
+            f"expected a rewardgym SB3VecEnv (possibly under SB3 wrappers), got {type(inner).__name__}"
+        )
+    return inner
+
+
+# -- vector infos to per-env infos ----------------------------------------------------------
+
+
+def _has_reward_shell(envs: gym.vector.VectorEnv) -> bool:
+    from rewardgym.wrappers.vector_shell import VectorRewardShell
+
+    env: Any = envs
+    while env is not None:
+        if isinstance(env, VectorRewardShell):
+            return True
+        env = getattr(env, "env", None)
+    return False
+
+
+def _rows(batch: Any, rows: np.ndarray) -> np.ndarray:
+    """Rows of a batch as numpy; gymnasium's per-env object arrays are stacked."""
+    if isinstance(batch, np.ndarray) and batch.dtype == object:
+        return np.stack(list(batch[rows]))
+    return to_numpy(batch)[rows]
+
+
+def _per_env_infos(
+    info: dict[str, Any], rows: np.ndarray, num_envs: int, skip: Iterable[str] = (), mask: Any = None
+) -> list[dict[str, Any]]:
+    """What a single env's info would hold, for each env in ``rows``, from a vector info dict.
+
+    gymnasium's vector-info convention: ``info[key]`` is a ``(num_envs,)`` batch meaningful where
+    ``info["_" + key]`` is True; a nested dict follows the same rule inside. A value that is not
+    a batch of ``num_envs`` is shared by every env. Only ``len(rows)`` dicts are built.
+    """
+    out: list[dict[str, Any]] = [{} for _ in range(len(rows))]
+    skip = set(skip)
+    for key, value in info.items():
+        if key.startswith("_") or key in skip:
+            continue
+        key_mask = info.get(mask_key(key))
+        selected = mask
+        if key_mask is not None:
+            rows_mask = np.asarray(to_numpy(key_mask), dtype=bool)[rows]
+            selected = rows_mask if selected is None else selected & rows_mask
+        if isinstance(value, dict):
+            for j, sub in enumerate(_per_env_infos(value, rows, num_envs, mask=selected)):
+                if sub:
+                    out[j][key] = sub
+            continue
+        if (isinstance(value, np.ndarray) or is_torch(value)) and value.ndim >= 1 and value.shape[0] == num_envs:
+            picked = _rows(value, rows) if value.dtype != object else value[rows]
+            values = list(picked) if picked.dtype == object or picked.ndim > 1 else picked.tolist()
+        else:
+            values = [value] * len(rows)
+        for j, v in enumerate(values):
+            if selected is None or selected[j]:
+                out[j][key] = v
+    return out
