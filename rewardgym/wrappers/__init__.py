@@ -9,6 +9,8 @@ from rewardgym.core.spec import RewardSpec, resolve_reward_spec
 
 # Each family module registers its family by name when imported (e.g. "noisy(sigma=0.5)").
 from rewardgym.wrappers import adversarial, intrinsic, learned, noisy, shaped  # noqa: F401
+# The text variants of the families (format, length, ngram, ...) register into their KINDS.
+from rewardgym.wrappers import text  # noqa: F401,E402
 from rewardgym.wrappers.env_shell import RewardShell
 from rewardgym.wrappers.scale import Scale
 from rewardgym.wrappers.vector_shell import VectorRewardShell

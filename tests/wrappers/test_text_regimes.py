@@ -1,0 +1,181 @@
+"""Text regimes on completion envs: format, length, PAR, flips, perturbations, n-gram novelty,
+and the text reward model as a learned kind."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import rewardgym.wrappers.text as text
+from rewardgym.agents.text_scripted import completion_agent
+from rewardgym.core.transition import Transition
+from rewardgym.envs.text import register_text_envs
+from rewardgym.envs.text.rewards import CompletionReward, as_object_array, extract_answer
+from rewardgym.envs.text.tasks import TaskDataset
+from rewardgym.rewardmodels.text import POOL_KINDS, TextRewardModel, sample_completions, save_text_reward_model
+
+register_text_envs()
+
+
+def _items(n, seed=0, task="add"):
+    items = TaskDataset(task, seed=seed, size=n).items(range(n))
+    return [it["question"] for it in items], [it["answer"] for it in items]
+
+
+# -- shaped -----------------------------------------------------------------------------------
+
+
+def test_format_reward_pays_well_formed_tags_only():
+    scorer = CompletionReward("add", "shaped(kind='format', weight=0.25)")
+    completions = ["<answer>3</answer>", "<answer>4</answer>", "3", "<answer>3", "<answer></answer>",
+                   "<answer>3</answer><answer>3</answer>"]
+    out = scorer(["q"] * len(completions), completions, ["3"] * len(completions))
+    assert out.proxy.tolist() == [1.25, 0.25, 1.0, 0.0, 0.0, 1.0]
+    assert out.gold.tolist() == [1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+    assert list(out.trace) == ["env", "shaped"]
+
+
+def test_length_penalty_charges_characters_beyond_free():
+    scorer = CompletionReward("add", "shaped(kind='length', coef=0.1, free=18)")
+    out = scorer(["q"] * 2, ["<answer>3</answer>", "<answer>3</answer>   "], ["3", "3"])
+    np.testing.assert_allclose(out.proxy, [1.0, 1.0 - 0.1 * 3], rtol=1e-6)
+    with pytest.raises(ValueError, match="coef"):
+        CompletionReward("add", "shaped(kind='length', coef=-1)")
+
+
+def test_par_transforms_the_verifier_score():
+    out = CompletionReward("add", "shaped(kind='par', r_ref=0.5)")(["q"] * 2, ["<answer>3</answer>", "no"], ["3", "3"])
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    np.testing.assert_allclose(out.proxy, [sigmoid(0.5), sigmoid(-0.5)], rtol=1e-6)
+
+
+def test_text_kinds_refuse_unknown_parameters_and_work_in_env_specs():
+    with pytest.raises(ValueError, match="has no parameter 'sigma'.*weight"):
+        CompletionReward("add", "shaped(kind='format', sigma=1)")
+    envs = gym.make_vec("rewardgym/TextCompletionAdd-v0", num_envs=2,
+                        reward="shaped(kind='format')+shaped(kind='length', coef=0.5, free=0)")
+    envs.reset(seed=0)
+    _, proxy, terminated, _, info = envs.step(["<answer>1</answer>", "1"])
+    assert terminated.all() and list(info["reward_trace"]) == ["env", "shaped", "shaped#2"]
+    np.testing.assert_allclose(info["reward_trace"]["shaped"], info["gold_reward"] + [0.5, 0.0])
+    np.testing.assert_allclose(proxy, info["reward_trace"]["shaped"] - 0.5 * np.array([18, 1]))
+
+
+# -- noisy ------------------------------------------------------------------------------------
+
+
+def test_flip_noise_flips_the_binary_verifier_score_at_its_rates():
+    questions, golds = _items(4000, seed=3)
+    oracle = completion_agent("oracle", "add").act(questions)
+    wrong = completion_agent("format_only", "add", seed=1).act(questions)
+    completions = [o if i % 2 else w for i, (o, w) in enumerate(zip(oracle, wrong))]
+    scorer = CompletionReward("add", "noisy(kind='flip', e_plus=0.3, e_minus=0.1)", seed=0)
+    out = scorer(questions, completions, golds)
+    high, low = out.gold == 1.0, out.gold == 0.0
+    assert set(np.unique(out.proxy)) <= {0.0, 1.0}
+    assert abs((out.proxy[high] == 0).mean() - 0.3) < 0.04  # e_plus: high read as low
+    assert abs((out.proxy[low] == 1).mean() - 0.1) < 0.04  # e_minus: low read as high
+    again = CompletionReward("add", "noisy(kind='flip', e_plus=0.3, e_minus=0.1)", seed=0)
+    assert np.array_equal(again(questions, completions, golds).proxy, out.proxy)  # seeded
+
+
+# -- adversarial ------------------------------------------------------------------------------
+
+
+def _completions(n=300, seed=0):
+    questions, golds = _items(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    texts = sample_completions("add", golds, [POOL_KINDS[i] for i in rng.integers(0, len(POOL_KINDS), n)], seed=seed)
+    for kind in ("oracle", "hacker", "random", "format_only"):
+        texts += completion_agent(kind, "add", seed=seed).act(questions[:50])
+    texts += ["", "   ", "<answer>1</answer> no, <answer>2</answer> hm", "<answer><answer>7</answer>", "7</answer>",
+              "The answer is 46.", "<ANSWER>4</ANSWER> 5"]
+    return texts
+
+
+@pytest.mark.parametrize("kind", text.PERTURBATIONS)
+def test_perturbations_never_change_the_extracted_answer(kind):
+    texts = _completions()
+    out, applied, _ = text.perturb(texts, np.random.default_rng(1), [kind])
+    out = out.tolist()
+    assert [extract_answer(a) for a in out] == [extract_answer(b) for b in texts]
+    assert applied.mean() > 0.5
+    changed = np.array([a != b for a, b in zip(out, texts)])
+    # Case changes only completions with letters outside the answer; the others always change.
+    assert not changed[~applied].any() and changed[applied].mean() > (0.2 if kind == "case" else 0.9)
+
+
+def test_perturbation_regime_pays_the_inner_reward_of_the_perturbed_text():
+    spec = "adversarial(kind='text', reward=\"shaped(kind='length', coef=0.01, free=0)\", perturbations=['distractor'])"
+    out = CompletionReward("add", spec, seed=0)(["q"] * 2, ["<answer>3</answer>", "3"], ["3", "3"])
+    assert out.gold.tolist() == [1.0, 1.0]
+    assert out.proxy[0] < 1.0 - 0.01 * (18 + len("A common mistake gives 0. "))  # longer after the attack
+    assert out.proxy[1] == pytest.approx(1.0 - 0.01)  # an untagged completion is left alone
+    with pytest.raises(ValueError, match="needs reward="):
+        CompletionReward("add", "adversarial(kind='text')")
+    with pytest.raises(ValueError, match="valid perturbations: distractor"):
+        text.perturb(["x"], np.random.default_rng(0), ["emoji"])
+
+
+def test_perturbation_sensitivity_separates_robust_and_surface_rewards():
+    robust = text.perturbation_sensitivity("shaped(kind='format')", num=200)
+    surface = text.perturbation_sensitivity("shaped(kind='length', coef=0.01, free=0)", num=200)
+    assert robust["share_changed"] == 0.0 and robust["gold_changed"] == 0.0
+    assert surface["by_perturbation"]["distractor"] == 1.0 and surface["by_perturbation"]["case"] == 0.0
+    assert 0.5 < surface["share_changed"] < 1.0
+    hacker = text.perturbation_sensitivity("shaped(kind='format')", completions="hacker", num=20)
+    assert hacker["perturbed"] == 20
+
+
+# -- intrinsic --------------------------------------------------------------------------------
+
+
+def _reference_novelty(texts, n):
+    seen, out = set(), []
+    for batch in texts:
+        grams = [[t[i : i + n] for i in range(len(t) - n + 1)] for t in batch]
+        out.append([sum(g not in seen for g in gs) / len(gs) if gs else 0.0 for gs in grams])
+        seen |= {g for gs in grams for g in gs}
+    return out
+
+
+def test_ngram_novelty_matches_a_set_based_reference():
+    regime = text.intrinsic.intrinsic("ngram", n=3, beta=1.0, extrinsic=False)
+    batches = [["<answer>12</answer>", "hello world", "ab"], ["<answer>13</answer>", "hello there", "abc"],
+               ["hello world", "<answer>12</answer>", "xyz xyz"]]
+    expected = _reference_novelty(batches, 3)
+    for batch, want in zip(batches, expected):
+        t = Transition(as_object_array(["q"] * 3), as_object_array(batch), as_object_array(["q"] * 3),
+                       np.zeros(3, np.float32), np.ones(3, bool), np.zeros(3, bool), np.ones(3, bool))
+        got = regime.reward(t)
+        regime.update(t)
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_ngram_novelty_skips_invalid_rows_and_adds_to_the_reward():
+    regime = text.NgramNovelty(n=2, beta=0.5)
+    t = Transition(as_object_array(["q", "q"]), as_object_array(["abcd", "wxyz"]), as_object_array(["q", "q"]),
+                   np.ones(2, np.float32), np.ones(2, bool), np.zeros(2, bool), np.array([True, False]))
+    np.testing.assert_allclose(regime.reward(t), [1.5, 1.5])
+    regime.update(t)
+    np.testing.assert_allclose(regime.reward(t), [1.0, 1.5])  # "wxyz" was an autoreset row: not learned
+    with pytest.raises(ValueError, match="n must be an integer"):
+        text.NgramNovelty(n=0)
+
+
+# -- learned ----------------------------------------------------------------------------------
+
+
+def test_text_model_kind_pays_the_saved_model_reward(tmp_path):
+    model = TextRewardModel(d_model=8, layers=1, heads=1, max_tokens=32, seed=3)
+    path = save_text_reward_model(model, tmp_path / "rm")
+    questions, golds = _items(5)
+    completions = completion_agent("oracle", "add").act(questions)
+    out = CompletionReward("add", f"learned(kind='text_model', path={str(path)!r})")(questions, completions, golds)
+    np.testing.assert_allclose(out.proxy, model.reward(questions, completions), rtol=1e-5)
+    assert out.gold.tolist() == [1.0] * 5
+    with pytest.raises(ValueError, match="exactly one of path"):
+        CompletionReward("add", "learned(kind='text_model')")
+    with pytest.raises(ValueError, match="serves completion envs"):
+        gym.make("rewardgym/CartPole-v0", reward=f"learned(kind='text_model', path={str(path)!r})")
