@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from rewardgym.core.arrays import Array, any_nan, as_reward_batch, is_torch, where
 from rewardgym.core.regime import EnvContext, Regime
@@ -37,6 +38,7 @@ class RewardPipeline:
 
     def __init__(self, regimes: list[Regime]) -> None:
         self.regimes = list(regimes)
+        self._names: dict[tuple[Any, ...], list[str]] = {}  # layer names, by the trace's keys
 
     def bind(self, context: EnvContext) -> None:
         for regime in self.regimes:
@@ -61,34 +63,66 @@ class RewardPipeline:
         reports: dict[str, dict[str, Any]] = {}
         reward = batch.reward
         trace = dict(trace or {})
-        layers: dict[str, Array] = {}
+        names = self._layer_names(trace)
         # On the CPU, skipping the masked select when no step is an autoreset step saves a pass
         # over the batch; on the GPU the select is cheaper than the device sync that would decide.
-        every_step_real = not is_torch(batch.valid) and bool(batch.valid.all())
-        for regime in self.regimes:
-            name = _unused_key(regime.name, trace)
-            layer_input = batch.replace(reward=reward)
-            new = as_reward_batch(regime.reward(layer_input), like=reward)
-            if tuple(new.shape) != tuple(reward.shape):
+        on_cpu = not is_torch(batch.valid)
+        every_step_real = on_cpu and bool(batch.valid.all())
+        for regime, name in zip(self.regimes, names):
+            layer_input = batch._replace(reward=reward)
+            new = regime.reward(layer_input)
+            # A float32 numpy batch, what regimes return on the CPU, needs no conversion.
+            if not (on_cpu and type(new) is np.ndarray and new.dtype == np.float32):
+                new = as_reward_batch(new, like=reward)
+            if new.shape != reward.shape:
                 raise ValueError(
                     f"reward layer {name!r} returned shape {tuple(new.shape)} for a batch of "
                     f"{batch.num_envs} envs; a regime returns one reward per env"
                 )
             # Autoreset steps are not transitions: their reward passes through untouched.
             reward = new if every_step_real else where(batch.valid, new, reward)
-            trace[name] = layers[name] = reward
+            trace[name] = reward
             report = regime.info()
             if report:
                 reports[name] = report
             if regime.training:
                 regime.update(layer_input)
-        if layers and any_nan(reward):
-            first = next(name for name, value in layers.items() if any_nan(value))
+        if names and _has_nan(reward):
+            first = next(name for name in names if any_nan(trace[name]))
             raise NonFiniteRewardError(
                 f"reward layer {first!r} produced NaN; rewardgym never passes a NaN reward on "
                 "silently. Check the regime's parameters and inputs."
             )
         return reward, trace, reports
+
+    def _layer_names(self, trace: dict[str, Array]) -> list[str]:
+        """Each layer's key in the trace: its name, or ``name#2`` and so on where it is taken."""
+        keys = (*trace, *map(id, self.regimes))  # a regime appended later gets its own names
+        names = self._names.get(keys)
+        if names is None:
+            taken = dict.fromkeys(trace)
+            names = []
+            for regime in self.regimes:
+                name = _unused_key(regime.name, taken)
+                taken[name] = None
+                names.append(name)
+            self._names[keys] = names
+        return names
+
+
+def _has_nan(reward: Array) -> bool:
+    if is_torch(reward) or reward.ndim != 1:
+        return any_nan(reward)
+    return _has_nan_kernel(reward)
+
+
+@njit(nogil=True, cache=True)
+def _has_nan_kernel(x):  # pragma: no cover (compiled)
+    """One compiled pass (``x != x`` only for NaN): a third of the numpy reduction's cost."""
+    found = False
+    for i in range(x.shape[0]):
+        found |= x[i] != x[i]
+    return found
 
 
 def _unused_key(name: str, taken: dict[str, Array]) -> str:

@@ -52,6 +52,7 @@ from typing import Any, Union
 
 import numpy as np
 from gymnasium import spaces
+from numba import njit
 
 from rewardgym.core.arrays import (
     Array,
@@ -151,10 +152,13 @@ class RewardPoisoning(Regime):
         reward = batch.reward
         if self._spent is None or tuple(self._spent.shape) != tuple(reward.shape):
             self._spent = zeros(reward, dtype="float64")
-        aimed = self.aimed_delta(batch)
+        flip = self._flips_around_zero() and type(reward) is np.ndarray
+        aimed = None if flip else self.aimed_delta(batch)
         attacked = batch.valid
         if self.rate < 1.0:  # a draw per env costs a pass over the batch; rate 1 needs none
             attacked = (self._rng.uniform(like=reward) < self.rate) & attacked
+        if type(reward) is np.ndarray and type(self._spent) is np.ndarray and reward.ndim == 1:
+            return self._compiled_reward(reward, aimed, np.asarray(attacked))
         remaining = _clip_low(self.budget - self._spent, 0.0)
         size = minimum(abs(aimed), remaining) * attacked
         delta = _sign(aimed) * size
@@ -171,10 +175,65 @@ class RewardPoisoning(Regime):
     def info(self) -> dict[str, Any]:
         return dict(self._report)
 
+    def _flips_around_zero(self) -> bool:
+        """Whether the aimed delta is ``clip(-2 r, -delta_max, delta_max)``, which the compiled
+        path computes itself (the untargeted kind's default)."""
+        return False
+
+    def _compiled_reward(self, reward: np.ndarray, aimed: np.ndarray | None, attacked: np.ndarray) -> np.ndarray:
+        """The budget's books and the poisoned reward in one compiled pass, on a numpy batch.
+
+        The same arithmetic as the numpy/torch path of :meth:`reward`, which took ~8 numpy
+        passes (~50 us at 4096 envs). Every reported array is new, so a caller may keep them.
+        """
+        n = reward.shape[0]
+        spent, remaining, delta = np.empty(n), np.empty(n), np.empty(n)
+        out = np.empty(n, reward.dtype)
+        flip = aimed is None
+        _poison_kernel(
+            reward, np.zeros(1) if flip else np.asarray(aimed, dtype=np.float64), flip,
+            self.delta_max, attacked, self.budget, self._spent, spent, remaining, delta, out,
+        )
+        self._spent = spent
+        self._report = {"spent": spent, "remaining": remaining, "delta": delta, "attacked": attacked}
+        return out
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(delta_max={self.delta_max}, budget={self.budget}, rate={self.rate})"
         )
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _nan_min(a, b):  # pragma: no cover (compiled)
+    """np.minimum's rule: NaN wins (Python's min would drop it, hiding a NaN in the books)."""
+    return a if a < b or a != a else b
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _nan_max(a, b):  # pragma: no cover (compiled)
+    return a if a > b or a != a else b
+
+
+@njit(nogil=True, cache=True)
+def _poison_kernel(reward, aimed, flip, delta_max, attacked, budget, spent_before, spent, remaining, delta, out):  # pragma: no cover
+    """:meth:`RewardPoisoning.reward`'s arithmetic per env: the delta aimed for (``flip``:
+    ``clip(-2 r, -delta_max, delta_max)``, else ``aimed[i]``), clamped to the budget left, and
+    the books after it."""
+    for i in range(reward.shape[0]):
+        if flip:
+            a = _nan_min(_nan_max(-2.0 * float(reward[i]), -delta_max), delta_max)
+        else:
+            a = aimed[i]
+        left = _nan_max(budget - spent_before[i], 0.0)
+        size = _nan_min(abs(a), left) * attacked[i]
+        sign = 1.0 if a > 0.0 else (-1.0 if a < 0.0 else a)  # np.sign: 0 stays 0, NaN stays NaN
+        d = sign * size
+        after = _nan_min(spent_before[i] + size, budget)
+        spent[i] = after
+        remaining[i] = _nan_max(budget - after, 0.0)
+        delta[i] = d
+        out[i] = reward[i] + np.float32(d)
 
 
 class Untargeted(RewardPoisoning):
@@ -211,6 +270,9 @@ class Untargeted(RewardPoisoning):
         self.center = center
         self._mean: Array | None = None
         self._count: Array | None = None
+
+    def _flips_around_zero(self) -> bool:
+        return self.center == "zero"
 
     def refill(self) -> None:
         super().refill()

@@ -75,22 +75,23 @@ class EpisodeReturns:
 
 @njit(nogil=True, cache=True)
 def _accumulate(proxy_sum, gold_sum, length, proxy, gold, valid, done, report):  # pragma: no cover
-    """The CPU monitor in one compiled pass: a dozen numpy passes cost ~50 us at 4096 envs."""
+    """The CPU monitor in one compiled pass: a dozen numpy passes cost ~50 us at 4096 envs.
+
+    Branch-free (selects, not ifs), so that the compiler vectorises it: with ~5% of envs ending
+    at each step an ``if done`` mispredicts, and the branchy loop took twice as long.
+    """
     any_done = False
     for i in range(proxy.shape[0]):
-        proxy_sum[i] += proxy[i]
-        gold_sum[i] += gold[i]
-        length[i] += valid[i]
-        if done[i]:
-            any_done = True
-            report[0, i] = proxy_sum[i]
-            report[1, i] = gold_sum[i]
-            report[2, i] = proxy_sum[i] - gold_sum[i]
-            report[3, i] = length[i]
-            proxy_sum[i] = 0.0
-            gold_sum[i] = 0.0
-            length[i] = 0.0
-        else:
-            for column in range(4):  # element-wise: a slice would be a refcounted view per env
-                report[column, i] = 0.0
+        d = done[i]
+        p = proxy_sum[i] + proxy[i]
+        g = gold_sum[i] + gold[i]
+        n = length[i] + valid[i]
+        report[0, i] = p if d else 0.0
+        report[1, i] = g if d else 0.0
+        report[2, i] = p - g if d else 0.0
+        report[3, i] = n if d else 0.0
+        proxy_sum[i] = 0.0 if d else p
+        gold_sum[i] = 0.0 if d else g
+        length[i] = 0.0 if d else n
+        any_done |= d
     return any_done

@@ -182,7 +182,9 @@ class Gaussian(_Noise):
         self.sigma = check_number(sigma, f"noisy(kind={self.kind!r}): sigma", low=0.0)
 
     def reward(self, batch: Transition) -> Array:
-        return batch.reward + self.rng.normal(like=batch.reward, scale=self.sigma)
+        # One compiled pass on numpy batches (counter-based per-env streams, see
+        # BatchRandom.add_normal): numpy's Generator alone took ~60 us for 4096 envs.
+        return self.rng.add_normal(batch.reward, self.sigma)
 
 
 class StudentT(_Noise):

@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+from numba import njit
 
 from rewardgym.core.arrays import Array, as_reward_batch, is_torch, mask_like, minimum, where, zeros
 from rewardgym.core.regime import EnvContext, Regime
@@ -182,6 +183,54 @@ BUILTIN_POTENTIALS: dict[str, BuiltinPotential] = {
 """The built-in potential of each env id that has one (``potential=None`` picks it at bind)."""
 
 
+# The built-in potentials once more, compiled: potential-based and naive shaping on a numpy batch
+# in one pass (numpy's way is a dozen passes, ~50 us at 4096 envs). Each is a code for the
+# kernel's switch and three constants; the tests check them against the functions above.
+_CP = CartPoleParams()
+_COMPILED_POTENTIALS: dict[Potential, tuple[int, float, float, float]] = {
+    # Reciprocals: a float64 multiply where numpy divides in float32 (the same value to within
+    # float32 rounding); unvectorised divisions were half the kernel's time.
+    cartpole_potential: (0, 0.5 / _CP.theta_threshold, 0.5 / _CP.x_threshold, 0.0),
+    pendulum_potential: (2, 0.0, 0.0, 0.0),
+    acrobot_potential: (3, 0.0, 0.0, 0.0),
+}
+for _function, _params in (
+    (mountain_car_potential, MountainCarParams()),
+    (continuous_mountain_car_potential, ContinuousMountainCarParams()),
+):
+    _low = -_params.gravity / 3.0
+    _goal = _params.gravity / 3.0 * math.sin(3.0 * _params.goal_position)
+    _COMPILED_POTENTIALS[_function] = (1, _params.gravity / 3.0, _low, 1.0 / (_goal - _low))
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _compiled_potential(code, c0, c1, c2, obs, i):  # pragma: no cover (compiled)
+    if code == 0:  # CartPole: c0, c1 = half the reciprocal angle and position thresholds
+        return 1.0 - (abs(float(obs[i, 2])) * c0 + abs(float(obs[i, 0])) * c1)
+    if code == 1:  # MountainCar: c0 = gravity / 3, c1 = the valley's energy, c2 = 1 / (flag's - c1)
+        energy = c0 * math.sin(3.0 * float(obs[i, 0])) + 0.5 * float(obs[i, 1]) * float(obs[i, 1])
+        return (energy - c1) * c2
+    if code == 2:  # Pendulum
+        return float(obs[i, 0])
+    cos1, sin1, cos2, sin2 = float(obs[i, 0]), float(obs[i, 1]), float(obs[i, 2]), float(obs[i, 3])
+    return -cos1 - (cos1 * cos2 - sin1 * sin2)  # Acrobot
+
+
+@njit(nogil=True, cache=True)
+def _shape_kernel(code, c0, c1, c2, obs, next_obs, reward, terminated, gamma, scale, naive, out, added):  # pragma: no cover
+    """``added = scale * (gamma * Phi(s') [0 if terminated] - Phi(s))``, or ``scale * Phi(s')``
+    when ``naive``; ``out = reward + added``, both float32."""
+    for i in range(reward.shape[0]):
+        phi_next = _compiled_potential(code, c0, c1, c2, next_obs, i)
+        if naive:
+            value = np.float32(scale * phi_next)
+        else:
+            phi_next = 0.0 if terminated[i] else phi_next  # a select, not a branch: it vectorises
+            value = np.float32(scale * (gamma * phi_next - _compiled_potential(code, c0, c1, c2, obs, i)))
+        added[i] = value
+        out[i] = reward[i] + value
+
+
 # ---------------------------------------------------------------------------------------------
 # Parameter checks: every bad value is refused by name, with the valid range.
 # ---------------------------------------------------------------------------------------------
@@ -210,12 +259,19 @@ class _PotentialRegime(Regime):
         self.scale = check_number(scale, f"shaped(kind={self.kind!r}) parameter scale={scale!r}")
         self._function: Potential | None = None
         self._function_name = ""
+        self._compiled: tuple[int, float, float, float] | None = None
+        self._obs_width = 0
         if callable(self.potential):
             self._function = self.potential
             self._function_name = getattr(self.potential, "__name__", type(self.potential).__name__)
         elif isinstance(self.potential, str):
-            self._function = BUILTIN_POTENTIALS[self.potential].function
-            self._function_name = self._function.__name__
+            self._use_builtin(BUILTIN_POTENTIALS[self.potential])
+
+    def _use_builtin(self, builtin: BuiltinPotential) -> None:
+        self._function = builtin.function
+        self._function_name = builtin.function.__name__
+        self._compiled = _COMPILED_POTENTIALS.get(builtin.function)
+        self._obs_width = builtin.obs_shape[0]
 
     def bind(self, context: EnvContext) -> None:
         if callable(self.potential):
@@ -235,8 +291,32 @@ class _PotentialRegime(Regime):
                 f"{builtin.obs_shape}, but this env's observations have shape {shape}; pass "
                 "potential=<a callable> for a changed observation"
             )
-        self._function = builtin.function
-        self._function_name = builtin.function.__name__
+        self._use_builtin(builtin)
+
+    def _compiled_shaping(self, batch: Transition, gamma: float, naive: bool) -> tuple[Array, Array] | None:
+        """``(reward + added, added)`` in one compiled pass, for a built-in potential on a numpy
+        batch of the potential's shape; None where the batch is any other (the numpy/torch path)."""
+        obs, next_obs, reward = batch.obs, batch.next_obs, batch.reward
+        if (
+            self._compiled is None
+            or type(reward) is not np.ndarray
+            or type(obs) is not np.ndarray
+            or type(next_obs) is not np.ndarray
+            or obs.ndim != 2
+            or obs.shape != next_obs.shape
+            or obs.shape[1] != self._obs_width
+            or reward.shape != (obs.shape[0],)
+            or obs.dtype.kind != "f"
+            or next_obs.dtype.kind != "f"
+        ):
+            return None
+        out = np.empty(reward.shape, np.float32)
+        added = np.empty(reward.shape, np.float32)
+        _shape_kernel(
+            *self._compiled, obs, next_obs, reward, np.asarray(batch.terminated),
+            gamma, self.scale, naive, out, added,
+        )
+        return out, added
 
     def _phi(self, obs: Array, like: Array) -> Array:
         if self._function is None:
@@ -314,6 +394,10 @@ class PotentialShaping(_PotentialRegime):
         self._shaping: Array | None = None
 
     def reward(self, batch: Transition) -> Array:
+        compiled = self._compiled_shaping(batch, self.gamma, naive=False)
+        if compiled is not None:
+            shaped, self._shaping = compiled
+            return shaped
         phi = self._phi(batch.obs, batch.reward)
         phi_next = where(batch.terminated, 0.0, self._phi(batch.next_obs, batch.reward))
         self._shaping = self.scale * (self.gamma * phi_next - phi)
@@ -354,6 +438,10 @@ class NaiveShaping(_PotentialRegime):
         self._bonus: Array | None = None
 
     def reward(self, batch: Transition) -> Array:
+        compiled = self._compiled_shaping(batch, 1.0, naive=True)
+        if compiled is not None:
+            shaped, self._bonus = compiled
+            return shaped
         self._bonus = self.scale * self._phi(batch.next_obs, batch.reward)
         return batch.reward + self._bonus
 

@@ -22,6 +22,11 @@ from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.wrappers.monitor import EpisodeReturns
 
+# The info keys, spelled once rather than on every step.
+_GOLD_MASK, _TRACE_MASK, _FINAL_MASK, _EPISODE_MASK = (
+    mask_key(GOLD_REWARD), mask_key(REWARD_TRACE), mask_key(FINAL_OBS), mask_key(EPISODE_RETURNS)
+)
+
 
 class VectorRewardShell(VectorWrapper):
     """Applies regimes to a vector env's whole batch at once, keeping gold untouched.
@@ -59,6 +64,7 @@ class VectorRewardShell(VectorWrapper):
         self._obs: Any = None
         self._prev_done: Any = None
         self._episode = EpisodeReturns()
+        self._all_valid: np.ndarray | None = None  # SAME_STEP on the CPU: one read-only all-True mask
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
@@ -80,17 +86,18 @@ class VectorRewardShell(VectorWrapper):
         info = dict(info)
         if GOLD_REWARD not in info:  # a foreign env: its own reward is the true objective
             info[GOLD_REWARD] = reward.clone() if is_torch(reward) else np.array(reward, copy=True)
-        if mask_key(GOLD_REWARD) not in info:  # gold covers every env
-            info[mask_key(GOLD_REWARD)] = np.ones(self.num_envs, dtype=bool)
-        reward = as_reward_batch(reward, like=reward)
+        if _GOLD_MASK not in info:  # gold covers every env
+            info[_GOLD_MASK] = np.ones(self.num_envs, dtype=bool)
+        if not (type(reward) is np.ndarray and reward.dtype == np.float32):
+            reward = as_reward_batch(reward, like=reward)
         trace = info.get(REWARD_TRACE) or {"env": reward}
         next_obs = obs
         if self.autoreset_mode is AutoresetMode.SAME_STEP and FINAL_OBS in info:
-            next_obs = _dense_final_obs(obs, info[FINAL_OBS], info[mask_key(FINAL_OBS)])
+            next_obs = _dense_final_obs(obs, info[FINAL_OBS], info[_FINAL_MASK])
         if self.autoreset_mode is AutoresetMode.NEXT_STEP:
             valid = ~self._prev_done
         else:
-            valid = zeros(obs, (self.num_envs,), "bool") | True
+            valid = self._every_step_valid(obs)
         batch = Transition(
             obs=self._obs,
             action=actions if is_torch(actions) else np.asarray(actions),
@@ -104,16 +111,25 @@ class VectorRewardShell(VectorWrapper):
         proxy, info[REWARD_TRACE], reports = self.pipeline.apply(batch, trace)
         if reports:
             info[REGIME_INFO] = reports
-        if mask_key(REWARD_TRACE) not in info:
-            info[mask_key(REWARD_TRACE)] = info[mask_key(GOLD_REWARD)]
+        if _TRACE_MASK not in info:
+            info[_TRACE_MASK] = info[_GOLD_MASK]
         done = terminated | truncated
         episode = self._episode.step(proxy, info[GOLD_REWARD], valid, done)
         if episode is not None:
-            info[EPISODE_RETURNS], info[mask_key(EPISODE_RETURNS)] = episode, done
+            info[EPISODE_RETURNS], info[_EPISODE_MASK] = episode, done
         self.pipeline.reset(done)
         self._prev_done = done
         self._obs = obs
         return obs, proxy, terminated, truncated, info
+
+    def _every_step_valid(self, obs: Any) -> Any:
+        """All True: without a NEXT_STEP autoreset step, every step is a real transition."""
+        if is_torch(obs):
+            return zeros(obs, (self.num_envs,), "bool") | True
+        if self._all_valid is None:
+            self._all_valid = np.ones(self.num_envs, dtype=bool)
+            self._all_valid.flags.writeable = False  # shared by every step's batch
+        return self._all_valid
 
 
 def _dense_final_obs(obs: Any, final_obs: Any, mask: Any) -> Any:

@@ -384,3 +384,36 @@ def test_a_target_table_is_indexed_from_the_observation_spaces_first_state():
     env.reset(seed=0)
     assert env.step(0)[1] == 0.5  # state 1 is the table's first entry, whose target is action 0
     assert env.step(1)[1] == 0.5  # state 3, the last entry: action 1
+
+
+@pytest.mark.parametrize("spec", [
+    dict(kind="untargeted", delta_max=0.7, budget=2.5, rate=0.6),
+    dict(kind="untargeted", center="mean", delta_max=0.4, budget=None),
+    dict(kind="targeted", target=1, delta_max=0.5, budget=1.7),
+])
+def test_the_compiled_numpy_path_keeps_the_torch_paths_books(spec):
+    """numpy batches take one compiled pass, torch ones the array path: same rewards and books."""
+    rng = np.random.default_rng(0)
+    n = 64
+    attacks = [adversarial(**spec) for _ in range(2)]
+    context = EnvContext(num_envs=n, observation_space=spaces.Box(-1, 1, (2,)),
+                         action_space=spaces.Discrete(2), device="cpu", env_id=None)
+    for attack in attacks:
+        attack.bind(context)
+        attack.reset(None, seed=3)
+    for _ in range(6):
+        reward = rng.normal(size=n).astype(np.float32)
+        batch = Transition(np.zeros((n, 2), np.float32), rng.integers(0, 2, n), np.zeros((n, 2), np.float32),
+                           reward, np.zeros(n, bool), np.zeros(n, bool), rng.random(n) < 0.9)
+        # The rate's draws come from numpy's and torch's generators, so give both the same ones.
+        if spec.get("rate", 1.0) < 1.0:
+            attacks[0].rate = attacks[1].rate = 1.0
+            batch = batch._replace(valid=batch.valid & (rng.random(n) < spec["rate"]))
+        fast = attacks[0].reward(batch)
+        slow = attacks[1].reward(Transition(*(torch.as_tensor(np.asarray(x)) for x in batch[:7])))
+        np.testing.assert_allclose(fast, slow.numpy(), rtol=1e-6, atol=1e-7)
+        for key in ("spent", "remaining", "delta", "attacked"):
+            np.testing.assert_allclose(np.asarray(attacks[0].info()[key], np.float64),
+                                       attacks[1].info()[key].numpy().astype(np.float64), rtol=1e-12)
+    budget = attacks[0].budget
+    assert np.all(attacks[0].info()["spent"] <= budget)

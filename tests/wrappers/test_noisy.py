@@ -564,3 +564,37 @@ def test_bad_input_in_a_spec_string_is_refused():
         env = gym.make("rewardgym/MountainCarContinuous-v0", reward="noisy(kind='flip')")
         env.reset(seed=0)
         env.step(np.array([1.0], np.float32))
+
+
+# ----------------------------------------------------------------------------------------------
+# The compiled Gaussian draws of numpy batches (BatchRandom.add_normal)
+
+
+def test_numpy_gaussian_draws_are_standard_normal_in_the_tails_too():
+    from scipy import stats
+
+    from rewardgym.core.batch_random import PARALLEL_FROM, BatchRandom
+
+    rng = BatchRandom(seed=11)
+    z = rng.add_normal(np.zeros(N, np.float64), 1.0)  # above PARALLEL_FROM: the threaded kernel
+    assert N >= PARALLEL_FROM
+    assert stats.kstest(z, "norm").pvalue > 1e-4
+    # The ziggurat's tail (|z| > 3.654) and wedges are separate code: check their mass.
+    for cut in (1.0, 2.5, 3.6541528853610088, 4.0):
+        p = 2 * stats.norm.sf(cut)
+        assert abs(np.mean(np.abs(z) > cut) - p) < Z * math.sqrt(p * (1 - p) / N) + 1e-6
+
+
+def test_numpy_gaussian_draws_follow_each_env_and_the_seed():
+    from rewardgym.core.batch_random import BatchRandom
+
+    small, large = BatchRandom(seed=4), BatchRandom(seed=4)
+    a = [small.add_normal(np.zeros(8, np.float32), 1.0) for _ in range(3)]
+    b = [large.add_normal(np.zeros(5000, np.float32), 1.0) for _ in range(3)]  # serial vs threaded
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y[:8])  # env i's draws do not depend on the batch size
+    assert len({x.tobytes() for x in a}) == 3  # a new draw at each call
+    other = BatchRandom(seed=5).add_normal(np.zeros(8, np.float32), 1.0)
+    assert not np.array_equal(other, a[0])
+    small.seed(4)
+    np.testing.assert_array_equal(small.add_normal(np.zeros(8, np.float32), 1.0), a[0])
