@@ -608,24 +608,26 @@ def fit(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(int(seed))
     total = len(pairs)
-    for _ in range(epochs):
-        order = torch.randperm(total, generator=generator).to(device)
-        # Running sums stay on the device: no host sync per minibatch.
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        for start in range(0, total, batch_size):
-            idx = order[start : start + batch_size]
-            y = label[idx]
-            loss = torch.zeros((), device=device)
-            for member, (f1, f2) in zip(members, features, strict=True):
-                r1 = _returns(member, f1[idx], mask_first[idx])
-                r2 = _returns(member, f2[idx], mask_second[idx])
-                loss = loss + bradley_terry_loss(r1, r2, y)
-                correct = correct + ((r1 > r2).float() == y).float().sum().detach() / len(members)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum = loss_sum + loss.detach() * idx.shape[0] / len(members)
+    # An online refit runs inside the agent's rollout, which is often under torch.no_grad().
+    with torch.enable_grad():
+        for _ in range(epochs):
+            order = torch.randperm(total, generator=generator).to(device)
+            # Running sums stay on the device: no host sync per minibatch.
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device)
+            for start in range(0, total, batch_size):
+                idx = order[start : start + batch_size]
+                y = label[idx]
+                loss = torch.zeros((), device=device)
+                for member, (f1, f2) in zip(members, features, strict=True):
+                    r1 = _returns(member, f1[idx], mask_first[idx])
+                    r2 = _returns(member, f2[idx], mask_second[idx])
+                    loss = loss + bradley_terry_loss(r1, r2, y)
+                    correct = correct + ((r1 > r2).float() == y).float().sum().detach() / len(members)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum = loss_sum + loss.detach() * idx.shape[0] / len(members)
     model.eval()
     model.card["training"] = {
         "pairs": total, "segment_length": pairs.first.length, "epochs": epochs,

@@ -1012,10 +1012,10 @@ def intrinsic(kind: str = "rnd", **params: Any) -> Regime:
         >>> _, proxy, _, _, info = envs.step(np.array([0, 1, 0]))
         >>> info["gold_reward"].tolist(), bool((proxy > 1.0).all())
         ([1.0, 1.0, 1.0], True)
-        >>> intrinsic("curiosity")
+        >>> intrinsic("curiosity")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: unknown kind 'curiosity' of regime 'intrinsic'; valid kinds: count, rnd, icm, e3b
+        ValueError: unknown kind 'curiosity' of regime 'intrinsic'; valid kinds: count, rnd, icm, e3b, ...
     """
     return make_kind("intrinsic", KINDS, kind, params)
 

@@ -211,7 +211,7 @@ def test_an_online_model_saves_and_serves_as_a_frozen_model(tmp_path):
 
 
 def test_kinds_are_registered_and_reprs_name_them(saved):
-    assert set(KINDS) == {"model", "online"}
+    assert {"model", "online"} <= set(KINDS)  # rewardgym.wrappers.text adds "text_model"
     assert "learned" in rewardgym.registered_regimes()
     assert repr(learned("online")).startswith("OnlinePreferenceReward(kind='online'")
     assert isinstance(learned(path=str(saved[1])), ModelReward)
@@ -240,3 +240,15 @@ def test_cuda_batches_stay_torch_and_match_the_cpu(saved):
 
 def test_online_layer_class_is_the_online_kind():
     assert KINDS["online"] is OnlinePreferenceReward
+
+
+def test_online_refit_works_inside_an_agents_no_grad_rollout():
+    # Agents step their envs under torch.no_grad(); the online refit must still train.
+    envs = gym.make_vec(CARTPOLE, num_envs=6,
+                        reward="learned(kind='online', segment_length=5, query_every=10, queries=20)")
+    envs.reset(seed=0)
+    actions = np.array([0, 1, 1, 0, 1, 0])
+    with torch.no_grad():
+        for _ in range(12):
+            *_, info = envs.step(actions)
+    assert info["regime_info"]["learned"]["labels"] == 20
