@@ -16,6 +16,10 @@ import numpy as np
 
 from rewardgym.agents.train import configure_parser as configure_train
 from rewardgym.agents.train import run_from_args as run_train
+from rewardgym.benchmarks.cli import configure_parser as configure_sweep
+from rewardgym.benchmarks.cli import run_from_args as run_sweep
+from rewardgym.benchmarks.report import configure_parser as configure_report
+from rewardgym.benchmarks.report import run_from_args as run_report
 from rewardgym.core.spec import RewardSpec
 from rewardgym.envs import ENVS
 
@@ -106,6 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "train", help="train a reference agent under a reward spec; prints proxy and gold returns"
         )
     )
+    configure_sweep(
+        commands.add_parser(
+            "sweep",
+            help="run an env x reward x agent x seed sweep (local or Ray), store it, write the report",
+        )
+    )
+    configure_report(
+        commands.add_parser(
+            "report", help="write RUN_DIR/report.md (tables, hacking flags, fits, plots) from a sweep"
+        )
+    )
     args = parser.parse_args(argv)
 
     if args.command == "list":
@@ -113,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "train":
         return run_train(args)
+    if args.command == "sweep":
+        return run_sweep(args)
+    if args.command == "report":
+        return run_report(args)
     env_ids = args.env or sorted(e.env_id for e in ENVS.values() if e.modality == "control")
     unknown = [env_id for env_id in env_ids if env_id not in ENVS]
     if unknown:

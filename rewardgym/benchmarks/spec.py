@@ -1,0 +1,442 @@
+"""Sweep specs: the grid of envs x reward specs x agents x seeds that a sweep runs, read from YAML.
+
+A spec is a YAML mapping. Every field is checked when the spec is loaded, and a bad one raises a
+:class:`SweepSpecError` that names the field, the value and what is valid, so a typo fails at once
+rather than an hour into a sweep::
+
+    name: quick                     # the run folder's name (default: the file's stem)
+    envs: [rewardgym/CartPole-v0, rewardgym/MountainCar-v0]
+    rewards: [none, shaped, "noisy(sigma=0.5)"]   # reward specs; "none" = the env's own reward
+    agents:                         # name -> algo, its hyperparameters and device
+      ppo: {algo: ppo, hyperparams: {num_envs: 8}, device: cpu}
+    seeds: [0, 1, 2]
+    steps: 50000                    # environment steps per trial
+    eval_every: 10000               # evaluate every this many steps (null: only at the end)
+    eval_episodes: 10               # episodes per evaluation, on fixed eval seeds
+    overrides:                      # optional, per env: steps, eval_every, eval_episodes,
+      rewardgym/MountainCar-v0:     # and hyperparams merged over each named agent's
+        steps: 100000
+        hyperparams: {ppo: {ent_coef: 0.01}}
+
+The spec expands to one :class:`Trial` per (env, reward, agent, seed), in that nesting order.
+Each trial has a stable id, a hash of everything that determines its result, so a rerun of the
+same spec finds the trials it already finished.
+
+Example:
+    >>> spec = SweepSpec.from_dict({
+    ...     "name": "tiny", "envs": ["rewardgym/CartPole-v0"], "rewards": ["none", "shaped"],
+    ...     "agents": {"rand": {"algo": "random"}}, "seeds": [0, 1], "steps": 1000})
+    >>> [(t.reward, t.seed) for t in spec.trials()]
+    [('none', 0), ('none', 1), ('shaped', 0), ('shaped', 1)]
+    >>> SweepSpec.from_dict({**spec.to_dict(), "seeds": "abc"})
+    Traceback (most recent call last):
+    ...
+    rewardgym.benchmarks.spec.SweepSpecError: sweep spec field 'seeds': expected a list of ints, got 'abc'
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import importlib.util
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import yaml
+
+import rewardgym  # noqa: F401  (registers the envs and regimes that specs name)
+from rewardgym.core.spec import NO_REGIME, resolve_reward_spec
+
+__all__ = ["PRESETS", "AgentSpec", "SweepSpec", "SweepSpecError", "Trial", "load_spec"]
+
+FIELDS = ("name", "envs", "rewards", "agents", "seeds", "steps", "eval_every", "eval_episodes", "overrides")
+AGENT_FIELDS = ("algo", "hyperparams", "device")
+OVERRIDE_FIELDS = ("steps", "eval_every", "eval_episodes", "hyperparams")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # safe as a folder name and a table label
+
+
+def _preset_dir() -> Path:
+    return Path(str(resources.files("rewardgym.benchmarks") / "presets"))
+
+
+PRESETS: tuple[str, ...] = tuple(sorted(p.stem for p in _preset_dir().glob("*.yaml")))
+"""The shipped presets, by name: ``rewardgym sweep quick`` loads ``presets/quick.yaml``."""
+
+
+class SweepSpecError(ValueError):
+    """A sweep spec that is corrupt or inconsistent; the message names the field."""
+
+
+def _fail(where: str, message: str) -> SweepSpecError:
+    return SweepSpecError(f"sweep spec field {where!r}: {message}")
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent of a sweep: a training algorithm, its hyperparameters and the device it trains on."""
+
+    name: str
+    algo: str
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One training run of a sweep: everything :func:`rewardgym.agents.train.train` needs.
+
+    Example:
+        >>> t = Trial("rewardgym/CartPole-v0", "none", "ppo", "ppo", 0, 1000)
+        >>> t.trial_id == Trial("rewardgym/CartPole-v0", "none", "ppo", "ppo", 0, 1000).trial_id
+        True
+        >>> t.trial_id == Trial("rewardgym/CartPole-v0", "none", "ppo", "ppo", 1, 1000).trial_id
+        False
+    """
+
+    env: str
+    reward: str
+    agent: str
+    algo: str
+    seed: int
+    total_steps: int
+    hyperparams: dict[str, Any] = field(default_factory=dict, hash=False)
+    device: str = "cpu"
+    eval_every: int | None = None
+    eval_episodes: int = 10
+
+    @property
+    def trial_id(self) -> str:
+        """A hash of every field that determines the trial's result: stable across runs and machines."""
+        identity = json.dumps(["trial-v1", self.to_dict()], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        """A short human-readable name, for progress lines and error messages."""
+        return f"{self.env} | {self.reward} | {self.agent} | seed {self.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "env": self.env,
+            "reward": self.reward,
+            "agent": self.agent,
+            "algo": self.algo,
+            "seed": self.seed,
+            "total_steps": self.total_steps,
+            "hyperparams": copy.deepcopy(self.hyperparams),
+            "device": self.device,
+            "eval_every": self.eval_every,
+            "eval_episodes": self.eval_episodes,
+        }
+
+    def train_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`rewardgym.agents.train.train` for this trial."""
+        return {
+            "env_id": self.env,
+            "reward": self.reward,
+            "algo": self.algo,
+            "seed": self.seed,
+            "total_steps": self.total_steps,
+            "hyperparams": copy.deepcopy(self.hyperparams),
+            "eval_every": self.eval_every,
+            "eval_episodes": self.eval_episodes,
+            "device": self.device,
+        }
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep: build it with :meth:`from_dict`, :meth:`from_yaml` or :func:`load_spec`."""
+
+    name: str
+    envs: tuple[str, ...]
+    rewards: tuple[str, ...]
+    agents: tuple[AgentSpec, ...]
+    seeds: tuple[int, ...]
+    steps: int
+    eval_every: int | None = None
+    eval_episodes: int = 10
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, default_name: str | None = None) -> SweepSpec:
+        """Validate a spec mapping (as read from YAML), naming the first bad field."""
+        if not isinstance(data, Mapping):
+            raise SweepSpecError(f"a sweep spec must be a mapping of fields, got {_show(data)}")
+        for key in data:
+            if key not in FIELDS:
+                raise SweepSpecError(
+                    f"sweep spec has unknown field {key!r}{_suggest(str(key), FIELDS)}; "
+                    f"valid fields: {', '.join(FIELDS)}"
+                )
+        for key in ("envs", "rewards", "agents", "seeds", "steps"):
+            if key not in data:
+                raise _fail(key, "is required")
+        name = data.get("name", default_name)
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise _fail("name", f"expected a name of letters, digits, '_', '-' or '.', got {_show(name)}")
+        envs = tuple(_env(f"envs[{i}]", e) for i, e in enumerate(_list("envs", data["envs"], str, "strings")))
+        rewards = _list("rewards", data["rewards"], str, "strings")
+        rewards = tuple(_reward(f"rewards[{i}]", r) for i, r in enumerate(rewards))
+        agents = _agents(data["agents"])
+        seeds = _list("seeds", data["seeds"], int, "ints")
+        for i, seed in enumerate(seeds):
+            if seed < 0:
+                raise _fail(f"seeds[{i}]", f"expected a seed >= 0, got {seed}")
+        steps = _positive_int("steps", data["steps"])
+        eval_every = _eval_every("eval_every", data.get("eval_every"), steps)
+        eval_episodes = _positive_int("eval_episodes", data.get("eval_episodes", 10))
+        overrides = _overrides(data.get("overrides"), envs, agents, steps, eval_every)
+        for what, values in (("envs", envs), ("rewards", rewards), ("seeds", seeds)):
+            seen: set[Any] = set()
+            for i, value in enumerate(values):
+                if value in seen:
+                    raise _fail(f"{what}[{i}]", f"{value!r} is listed twice")
+                seen.add(value)
+        return cls(name, envs, rewards, agents, tuple(seeds), steps, eval_every, eval_episodes, overrides)
+
+    @classmethod
+    def from_yaml(cls, text: str, *, default_name: str | None = None, source: str = "<string>") -> SweepSpec:
+        """Parse and validate a YAML spec; ``source`` names it in a YAML syntax error."""
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SweepSpecError(f"sweep spec {source} is not valid YAML: {exc}") from None
+        return cls.from_dict(data, default_name=default_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain data; ``SweepSpec.from_dict(spec.to_dict()) == spec``."""
+        data: dict[str, Any] = {
+            "name": self.name,
+            "envs": list(self.envs),
+            "rewards": list(self.rewards),
+            "agents": {
+                a.name: {"algo": a.algo, "hyperparams": copy.deepcopy(a.hyperparams), "device": a.device}
+                for a in self.agents
+            },
+            "seeds": list(self.seeds),
+            "steps": self.steps,
+            "eval_every": self.eval_every,
+            "eval_episodes": self.eval_episodes,
+        }
+        if self.overrides:
+            data["overrides"] = copy.deepcopy(self.overrides)
+        return data
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def trials(self) -> list[Trial]:
+        """Every trial of the grid, env-major, then reward, agent and seed; per-env overrides applied."""
+        trials = []
+        for env in self.envs:
+            override = self.overrides.get(env, {})
+            steps = override.get("steps", self.steps)
+            eval_every = override.get("eval_every", self.eval_every)
+            eval_episodes = override.get("eval_episodes", self.eval_episodes)
+            for reward in self.rewards:
+                for agent in self.agents:
+                    hyperparams = {**agent.hyperparams, **override.get("hyperparams", {}).get(agent.name, {})}
+                    for seed in self.seeds:
+                        trials.append(
+                            Trial(
+                                env=env,
+                                reward=reward,
+                                agent=agent.name,
+                                algo=agent.algo,
+                                seed=seed,
+                                total_steps=steps,
+                                hyperparams=copy.deepcopy(hyperparams),
+                                device=agent.device,
+                                eval_every=eval_every,
+                                eval_episodes=eval_episodes,
+                            )
+                        )
+        return trials
+
+
+def load_spec(preset_or_file: str | Path) -> SweepSpec:
+    """A shipped preset by name (``"quick"``, ``"standard"``) or a YAML spec file by path.
+
+    Example:
+        >>> load_spec("quik")
+        Traceback (most recent call last):
+        ...
+        rewardgym.benchmarks.spec.SweepSpecError: no sweep preset or spec file 'quik'; presets: quick, standard (or the path of a YAML spec file)
+    """
+    path = Path(preset_or_file)
+    if path.is_file():
+        return SweepSpec.from_yaml(path.read_text(), default_name=path.stem, source=str(path))
+    if str(preset_or_file) in PRESETS:
+        path = _preset_dir() / f"{preset_or_file}.yaml"
+        return SweepSpec.from_yaml(path.read_text(), default_name=path.stem, source=str(path))
+    raise SweepSpecError(
+        f"no sweep preset or spec file {str(preset_or_file)!r}; presets: {', '.join(PRESETS)} "
+        "(or the path of a YAML spec file)"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Field checks. Each one names the field (with its index or key) and says what it expected.
+
+
+def _show(value: Any) -> str:
+    return repr(value) if not isinstance(value, (dict, list)) else f"{type(value).__name__} {value!r}"
+
+
+def _suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_int(value: Any) -> Any:
+    # YAML reads 1.0e+5 as a float; an integral float is the int the user meant.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _list(where: str, value: Any, kind: type, kind_name: str) -> list[Any]:
+    if kind is int and isinstance(value, list):
+        value = [_as_int(v) for v in value]
+    check = _is_int if kind is int else (lambda v: isinstance(v, kind))
+    if not isinstance(value, list) or not value or not all(check(v) for v in value):
+        raise _fail(where, f"expected a list of {kind_name}, got {_show(value)}")
+    return value
+
+
+def _positive_int(where: str, value: Any) -> int:
+    value = _as_int(value)
+    if not _is_int(value) or value < 1:
+        raise _fail(where, f"expected an int >= 1, got {_show(value)}")
+    return value
+
+
+def _eval_every(where: str, value: Any, steps: int) -> int | None:
+    if value is None:
+        return None
+    value = _positive_int(where, value)
+    if value > steps:
+        raise _fail(where, f"{value} exceeds steps ({steps}); no evaluation would run before the end")
+    return value
+
+
+def _env(where: str, env_id: str) -> str:
+    if env_id not in gym.registry:
+        ours = sorted(k for k in gym.registry if k.startswith("rewardgym/"))
+        valid = f"{_suggest(env_id, ours)}; rewardgym envs: {', '.join(ours)}"
+        raise _fail(where, f"unknown env {env_id!r}{valid}")
+    return env_id
+
+
+def _reward(where: str, spec: str) -> str:
+    spec = spec.strip()
+    if spec != NO_REGIME:
+        try:
+            resolve_reward_spec(spec)
+        except (ValueError, TypeError) as exc:
+            raise _fail(where, f"{exc} ('{NO_REGIME}' means the env's own reward)") from None
+    return spec
+
+
+def _known_algos() -> tuple[str, ...] | None:
+    # The trainer is a sibling package; read its algorithm list when it is installed.
+    if importlib.util.find_spec("rewardgym.agents.train") is None:
+        return None
+    from rewardgym.agents.train import ALGOS
+
+    return tuple(ALGOS)
+
+
+def _mapping(where: str, value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise _fail(where, f"expected a mapping of {what}, got {_show(value)}")
+    return value
+
+
+def _known_fields(where: str, settings: Mapping[str, Any], valid: tuple[str, ...], what: str) -> None:
+    for key in settings:
+        if key not in valid:
+            message = f"unknown {what} field{_suggest(key, valid)}; valid: {', '.join(valid)}"
+            raise _fail(f"{where}.{key}", message)
+
+
+def _hyperparams(where: str, value: Any) -> dict[str, Any]:
+    value = dict(_mapping(where, value, "name -> value"))
+    # Hyperparameters are hashed into the trial id and stored as JSON: they must be plain data.
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise _fail(where, f"expected plain YAML data (numbers, strings, lists, mappings): {exc}") from None
+    return value
+
+
+def _agents(value: Any) -> tuple[AgentSpec, ...]:
+    if not isinstance(value, Mapping) or not value:
+        what = f"agent name -> {{{', '.join(AGENT_FIELDS)}}}"
+        raise _fail("agents", f"expected a mapping of {what}, got {_show(value)}")
+    algos = _known_algos()
+    agents = []
+    for name, settings in value.items():
+        where = f"agents.{name}"
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise _fail(where, "expected an agent name of letters, digits, '_', '-' or '.'")
+        settings = _mapping(where, settings, f"fields ({', '.join(AGENT_FIELDS)})")
+        _known_fields(where, settings, AGENT_FIELDS, "agent")
+        algo = settings.get("algo")
+        if not isinstance(algo, str) or (algos is not None and algo not in algos):
+            valid = f"{_suggest(str(algo), algos)}; valid algos: {', '.join(algos)}" if algos else ""
+            raise _fail(f"{where}.algo", f"expected an algorithm name, got {_show(algo)}{valid}")
+        hyperparams = _hyperparams(f"{where}.hyperparams", settings.get("hyperparams") or {})
+        device = settings.get("device", "cpu")
+        if not isinstance(device, str) or not re.match(r"^(cpu|cuda(:\d+)?)$", device):
+            raise _fail(f"{where}.device", f"expected 'cpu', 'cuda' or 'cuda:N', got {_show(device)}")
+        agents.append(AgentSpec(name, algo, hyperparams, device))
+    return tuple(agents)
+
+
+def _overrides(
+    value: Any, envs: tuple[str, ...], agents: tuple[AgentSpec, ...], steps: int, eval_every: int | None
+) -> dict[str, dict[str, Any]]:
+    if value is None:
+        return {}
+    value = _mapping("overrides", value, "env id -> settings")
+    agent_names = [a.name for a in agents]
+    overrides: dict[str, dict[str, Any]] = {}
+    for env, settings in value.items():
+        where = f"overrides.{env}"
+        if env not in envs:
+            raise _fail(where, f"env {env!r} is not in envs ({', '.join(envs)}){_suggest(env, envs)}")
+        settings = _mapping(where, settings, f"fields ({', '.join(OVERRIDE_FIELDS)})")
+        _known_fields(where, settings, OVERRIDE_FIELDS, "override")
+        out: dict[str, Any] = {}
+        for key in ("steps", "eval_episodes"):
+            if key in settings:
+                out[key] = _positive_int(f"{where}.{key}", settings[key])
+        if "hyperparams" in settings:
+            out["hyperparams"] = {}
+            per_agent = _mapping(f"{where}.hyperparams", settings["hyperparams"], "agent -> hyperparams")
+            for agent, params in per_agent.items():
+                if agent not in agent_names:
+                    valid = f"{_suggest(agent, agent_names)}; agents: {', '.join(agent_names)}"
+                    raise _fail(f"{where}.hyperparams.{agent}", f"no agent {agent!r}{valid}")
+                out["hyperparams"][agent] = _hyperparams(f"{where}.hyperparams.{agent}", params)
+        env_steps = out.get("steps", steps)
+        if "eval_every" in settings:
+            out["eval_every"] = _eval_every(f"{where}.eval_every", settings["eval_every"], env_steps)
+        elif eval_every is not None and eval_every > env_steps:
+            message = f"{env_steps} is below eval_every ({eval_every}); override eval_every too"
+            raise _fail(f"{where}.steps", message)
+        overrides[env] = out
+    return overrides

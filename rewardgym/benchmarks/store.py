@@ -1,0 +1,216 @@
+"""The results store of a sweep: one SQLite file in the run folder, safe to kill at any moment.
+
+Two tables. ``trials`` holds one row per finished trial (``status`` ``'done'`` or ``'failed'``,
+with the traceback in ``error``); ``curves`` holds its evaluation rows, keyed by
+``(trial_id, step)``. A trial and its curves are written in one transaction, so a sweep killed
+with ``kill -9`` leaves either the whole trial or nothing of it, and the rerun trains exactly the
+missing ones. Only the sweep's parent process writes; workers return their records to it.
+
+The file runs in WAL mode: readers (a report, a notebook) can open it while a sweep writes.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "results.sqlite"
+    >>> with ResultsStore(path) as store:
+    ...     store.record(TrialRecord(
+    ...         trial_id="t0", env="rewardgym/CartPole-v0", reward="none", agent="ppo", algo="ppo",
+    ...         seed=0, total_steps=100, status="done", final_proxy=20.0, final_gold=20.0,
+    ...         curves=[{"step": 100, "eval_proxy": 20.0, "eval_gold": 20.0}]))
+    ...     store.finished_ids(), len(store.curves())
+    ({'t0'}, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["CURVE_COLUMNS", "TRIAL_COLUMNS", "ResultsStore", "TrialRecord"]
+
+STORE_FILE = "results.sqlite"
+"""The store's file name inside a run folder."""
+
+TRIAL_COLUMNS = (
+    "trial_id", "env", "reward", "agent", "algo", "seed", "total_steps", "status", "error",
+    "final_proxy", "final_gold", "wall_s", "config", "finished_at",
+)  # fmt: skip
+CURVE_COLUMNS = (
+    "trial_id", "step", "eval_proxy", "eval_gold", "train_proxy", "train_gold", "episodes", "wall_s",
+)  # fmt: skip
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS trials (
+    trial_id TEXT PRIMARY KEY, env TEXT NOT NULL, reward TEXT NOT NULL, agent TEXT NOT NULL,
+    algo TEXT NOT NULL, seed INTEGER NOT NULL, total_steps INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')), error TEXT,
+    final_proxy REAL, final_gold REAL, wall_s REAL, config TEXT, finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS curves (
+    trial_id TEXT NOT NULL, step INTEGER NOT NULL, eval_proxy REAL, eval_gold REAL,
+    train_proxy REAL, train_gold REAL, episodes INTEGER, wall_s REAL,
+    PRIMARY KEY (trial_id, step)
+);
+"""
+
+# Column dtypes of the DataFrames: SQLite hands back NULL for NaN, pandas would then guess object.
+_TRIAL_DTYPES = {"seed": "int64", "total_steps": "int64", "final_proxy": "float64", "final_gold": "float64",
+                 "wall_s": "float64"}  # fmt: skip
+_CURVE_DTYPES = {"step": "int64", "eval_proxy": "float64", "eval_gold": "float64", "train_proxy": "float64",
+                 "train_gold": "float64", "episodes": "Int64", "wall_s": "float64"}  # fmt: skip
+
+
+@dataclass
+class TrialRecord:
+    """A finished trial as the store keeps it: a ``trials`` row plus its ``curves`` rows."""
+
+    trial_id: str
+    env: str
+    reward: str
+    agent: str
+    algo: str
+    seed: int
+    total_steps: int
+    status: str
+    error: str | None = None
+    final_proxy: float = math.nan
+    final_gold: float = math.nan
+    wall_s: float = math.nan
+    config: dict[str, Any] = field(default_factory=dict)
+    finished_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    curves: list[dict[str, Any]] = field(default_factory=list)
+
+
+class ResultsStore:
+    """A sweep's SQLite results; pass the file or the run folder (``results.sqlite`` inside it)."""
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        self.path = path / STORE_FILE if path.is_dir() else path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are opened explicitly, so one trial is one transaction.
+        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def finished_ids(self) -> set[str]:
+        """Ids of the trials recorded as done; a rerun skips these (failed ones are tried again)."""
+        return {row[0] for row in self._db.execute("SELECT trial_id FROM trials WHERE status = 'done'")}
+
+    def counts(self) -> dict[str, int]:
+        """Number of trials by status, e.g. ``{'done': 34, 'failed': 2}``."""
+        return dict(self._db.execute("SELECT status, COUNT(*) FROM trials GROUP BY status").fetchall())
+
+    def record(self, record: TrialRecord) -> None:
+        """Write a trial and its curves in one transaction, replacing an earlier failed attempt.
+
+        Raises:
+            ValueError: for a bad status, or a trial already recorded as done (a sweep never
+                trains the same trial twice, so this would be a bug worth hearing about).
+        """
+        if record.status not in ("done", "failed"):
+            raise ValueError(f"trial status must be 'done' or 'failed', got {record.status!r}")
+        row = (
+            record.trial_id, record.env, record.reward, record.agent, record.algo, int(record.seed),
+            int(record.total_steps), record.status, record.error, _real(record.final_proxy),
+            _real(record.final_gold), _real(record.wall_s), json.dumps(record.config, default=_jsonable),
+            record.finished_at,
+        )  # fmt: skip
+        curves = [_curve_row(record.trial_id, c) for c in record.curves]
+        steps = [c[1] for c in curves]
+        if len(set(steps)) != len(steps):
+            raise ValueError(f"trial {record.trial_id}: curve steps repeat: {steps}")
+        # BEGIN IMMEDIATE takes the write lock up front: the status check and the writes are one unit.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            existing = self._db.execute(
+                "SELECT status FROM trials WHERE trial_id = ?", (record.trial_id,)
+            ).fetchone()
+            if existing is not None and existing[0] == "done":
+                raise ValueError(f"trial {record.trial_id} is already recorded as done")
+            self._db.execute("DELETE FROM curves WHERE trial_id = ?", (record.trial_id,))
+            self._db.execute(f"INSERT OR REPLACE INTO trials VALUES ({_slots(TRIAL_COLUMNS)})", row)
+            self._db.executemany(f"INSERT INTO curves VALUES ({_slots(CURVE_COLUMNS)})", curves)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def trials(self) -> pd.DataFrame:
+        """Every recorded trial, one row each, columns :data:`TRIAL_COLUMNS` (``config`` as JSON text)."""
+        frame = pd.read_sql_query(f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials ORDER BY rowid", self._db)
+        return frame.astype(_TRIAL_DTYPES)
+
+    def curves(self) -> pd.DataFrame:
+        """Every evaluation row of every recorded trial, columns :data:`CURVE_COLUMNS`."""
+        frame = pd.read_sql_query(
+            f"SELECT {', '.join(CURVE_COLUMNS)} FROM curves ORDER BY trial_id, step", self._db
+        )
+        return frame.astype(_CURVE_DTYPES)
+
+    def export(self, directory: str | Path, formats: Iterable[str] = ("csv", "parquet")) -> list[Path]:
+        """Write ``trials`` and ``curves`` as ``trials.csv``, ``curves.parquet``, ...; returns the paths."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for fmt in formats:
+            if fmt not in ("csv", "parquet"):
+                raise ValueError(f"unknown export format {fmt!r}; valid formats: csv, parquet")
+            for name, frame in (("trials", self.trials()), ("curves", self.curves())):
+                path = directory / f"{name}.{fmt}"
+                if fmt == "csv":
+                    frame.to_csv(path, index=False)
+                else:
+                    frame.to_parquet(path, index=False)
+                written.append(path)
+        return written
+
+
+def _slots(columns: tuple[str, ...]) -> str:
+    return ", ".join("?" * len(columns))
+
+
+def _real(value: Any) -> float | None:
+    # SQLite turns NaN into NULL anyway; saying so keeps inf and NaN from surprising a reader.
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _curve_row(trial_id: str, curve: Mapping[str, Any]) -> tuple[Any, ...]:
+    if "step" not in curve:
+        raise ValueError(f"trial {trial_id}: a curve row has no 'step': {dict(curve)!r}")
+    episodes = curve.get("episodes")
+    return (
+        trial_id, int(curve["step"]), _real(curve.get("eval_proxy")), _real(curve.get("eval_gold")),
+        _real(curve.get("train_proxy")), _real(curve.get("train_gold")),
+        None if episodes is None else int(episodes), _real(curve.get("wall_s")),
+    )  # fmt: skip
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON for what a trainer's config may hold: numpy scalars and arrays, paths, tuples, types."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

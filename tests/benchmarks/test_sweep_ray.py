@@ -1,0 +1,48 @@
+"""A tiny sweep on a real local Ray instance (2 CPUs) gives the same results as the local pool."""
+
+import pandas as pd
+import pytest
+
+from rewardgym.benchmarks.runner import run_sweep
+from rewardgym.benchmarks.spec import SweepSpec
+from rewardgym.benchmarks.store import ResultsStore
+
+pytest.importorskip("ray")
+
+TINY = {
+    "name": "tiny",
+    "envs": ["rewardgym/CartPole-v0"],
+    "rewards": ["none", "noisy(sigma=0.5)"],
+    "agents": {"ppo": {"algo": "ppo", "hyperparams": {"num_envs": 8, "num_steps": 16}},
+               "broken": {"algo": "ppo", "hyperparams": {"no_such_setting": 1}}},
+    "seeds": [0],
+    "steps": 256,
+    "eval_every": 128,
+    "eval_episodes": 2,
+}  # fmt: skip
+
+SAME = ["trial_id", "env", "reward", "agent", "algo", "seed", "total_steps", "status", "final_proxy", "final_gold"]
+
+
+# Slow: starting Ray and its workers costs about 40 CPU seconds before the first trial.
+@pytest.mark.slow
+def test_ray_backend_runs_the_sweep_and_matches_the_local_backend(tmp_path):
+    import ray
+
+    spec = SweepSpec.from_dict(TINY)
+    on_ray = run_sweep(spec, tmp_path / "ray", backend="ray", workers=2, progress=False, report=False)
+    assert not ray.is_initialized()  # the instance it started is shut down
+    on_pool = run_sweep(spec, tmp_path / "local", backend="local", workers=1, progress=False, report=False)
+
+    with ResultsStore(on_ray) as a, ResultsStore(on_pool) as b:
+        ray_trials, pool_trials = a.trials(), b.trials()
+        ray_curves, pool_curves = a.curves(), b.curves()
+    assert sorted(ray_trials.status) == ["done", "done", "failed", "failed"]
+    assert ray_trials[ray_trials.status == "failed"].error.str.contains("no_such_setting").all()
+    order = ["trial_id"]
+    pd.testing.assert_frame_equal(
+        ray_trials[SAME].sort_values(order).reset_index(drop=True),
+        pool_trials[SAME].sort_values(order).reset_index(drop=True),
+    )
+    assert len(ray_curves) == 4
+    pd.testing.assert_frame_equal(ray_curves.drop(columns="wall_s"), pool_curves.drop(columns="wall_s"))
