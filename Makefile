@@ -1,11 +1,12 @@
-# Two entry points do everything on a fresh machine: `make demo` (set up, run the main job) and
-# `make test` (set up, run the tests). Everything else here serves those two.
+# Two entry points do everything on a fresh machine: `make sweep` (set up, run the main job: the
+# quick sweep and its report) and `make test` (set up, run the tests). Everything else here serves
+# those two.
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench bench-gpu clean
+.PHONY: setup sweep demo test bench bench-agents bench-gpu clean
 
 setup: $(STAMP)
 
@@ -18,6 +19,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+sweep: setup
+	$(VENV)/bin/rewardgym sweep quick --out runs
+
 demo: setup
 	$(VENV)/bin/rewardgym demo
 
@@ -25,7 +29,11 @@ test: setup
 	$(PY) -m pytest
 
 bench: setup
-	$(PY) -m pytest benchmarks/test_throughput.py --benchmark-only -p no:cacheprovider
+	$(PY) -m pytest benchmarks/test_throughput.py benchmarks/test_text_throughput.py --benchmark-only -p no:cacheprovider
+
+# Agents and text: SB3 adapter throughput, time-to-475 ratios, the text hacking gap (minutes).
+bench-agents: setup
+	$(PY) -m pytest benchmarks/test_agents.py benchmarks/test_native_ppo.py benchmarks/test_text_hacking.py -p no:cacheprovider -s
 
 bench-gpu: setup
 	NUMBA_ENABLE_CUDASIM=0 $(PY) -m pytest benchmarks/test_gpu_throughput.py --benchmark-only -p no:cacheprovider

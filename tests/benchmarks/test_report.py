@@ -35,7 +35,10 @@ def write_sweep(run_dir, rewards=("none", "learned(kind='preference')"), evals=8
                         error="Traceback (most recent call last):\n  ...\nRuntimeError: diverged | nan loss"
                         if status == "failed" else None,
                         final_proxy=proxy[-1], final_gold=gold[-1],
-                        curves=[{"step": int(s), "eval_proxy": p, "eval_gold": g}
+                        # Training episodes show what evaluation shows (a learned reward is
+                        # judged on them: evaluation rebuilds it untrained).
+                        curves=[{"step": int(s), "eval_proxy": p, "eval_gold": g,
+                                 "train_proxy": p, "train_gold": g}
                                 for s, p, g in zip(steps, proxy, gold)]
                         if status == "done" else []))  # fmt: skip
 
