@@ -232,9 +232,18 @@ class ActorCritic(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        if not (isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1):
+        # MultiDiscrete observations (e.g. the token windows of rewardgym/Text*) are one-hot
+        # encoded, slot by slot, as SB3 does: a token id is a category, not a magnitude.
+        self.one_hot = isinstance(observation_space, spaces.MultiDiscrete) and len(observation_space.shape) == 1
+        if not (self.one_hot or isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1):
             raise TypeError(
-                f"the native PPO takes flat Box observations (shape (n,)), got {observation_space}"
+                "the native PPO takes flat Box observations (shape (n,)) or flat MultiDiscrete ones "
+                f"(one-hot encoded), got {observation_space}"
+            )
+        if self.one_hot and normalize_obs:
+            raise ValueError(
+                f"normalize_obs=True does not apply to MultiDiscrete observations ({observation_space}), "
+                "which are one-hot encoded; use normalize_obs=False"
             )
         if isinstance(action_space, spaces.Discrete):
             self.discrete = True
@@ -254,8 +263,16 @@ class ActorCritic(nn.Module):
         obs_dim = int(observation_space.shape[0])
         self.observation_space, self.action_space = observation_space, action_space
         self.normalize_obs, self.clip_obs = bool(normalize_obs), float(clip_obs)
-        self.critic = _mlp([obs_dim, *hidden_sizes, 1], activation, 1.0, generator)
-        self.actor = _mlp([obs_dim, *hidden_sizes, action_dim], activation, 0.01, generator)
+        # The networks' input width: obs_dim, or the one-hot width sum(nvec).
+        if self.one_hot:
+            nvec = torch.as_tensor(np.asarray(observation_space.nvec, dtype=np.int64))
+            # Slot j's category k is input column offsets[j] + k.
+            self.register_buffer("one_hot_offsets", torch.cumsum(nvec, 0) - nvec)
+            self.input_dim = int(nvec.sum())
+        else:
+            self.input_dim = obs_dim
+        self.critic = _mlp([self.input_dim, *hidden_sizes, 1], activation, 1.0, generator)
+        self.actor = _mlp([self.input_dim, *hidden_sizes, action_dim], activation, 0.01, generator)
         if self.discrete:
             self.register_buffer("action_start", torch.tensor(int(action_space.start)))
         else:
@@ -287,7 +304,12 @@ class ActorCritic(nn.Module):
         self.obs_count.copy_(total)
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        """Raw observations as the networks take them (float32; normalized and clipped when on)."""
+        """Raw observations as the networks take them (float32; normalized and clipped when on;
+        one-hot for MultiDiscrete observations)."""
+        if self.one_hot:
+            index = obs.to(torch.int64) + self.one_hot_offsets
+            encoded = torch.zeros((*obs.shape[:-1], self.input_dim), dtype=torch.float32, device=obs.device)
+            return encoded.scatter_(-1, index, 1.0)
         obs = obs.to(torch.float32)
         if not self.normalize_obs:
             return obs
@@ -526,14 +548,14 @@ def learn(
     optimizer = Adam(params, lr=config.learning_rate, eps=1e-5)
 
     n, steps = config.num_envs, config.num_steps
-    obs_dim = envs.single_observation_space.shape[0]
+    obs_dim = agent.input_dim  # the width of the stored (normalized or one-hot) observations
     num_updates = math.ceil(total_steps / config.batch_size)
 
     # Rollout storage, (num_steps, num_envs, ...), on the networks' device.
     def buffer(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         return torch.zeros((steps, n, *shape), dtype=dtype, device=dev)
 
-    obs_buf, next_obs_buf = buffer(obs_dim), buffer(obs_dim)
+    obs_buf, next_obs_buf = buffer(agent.input_dim), buffer(agent.input_dim)
     action_buf = buffer(dtype=torch.int64) if agent.discrete else buffer(*agent.action_shape)
     logp_buf, reward_buf = buffer(), buffer()
     terminated_buf, done_buf = buffer(dtype=torch.bool), buffer(dtype=torch.bool)
