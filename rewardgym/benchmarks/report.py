@@ -115,9 +115,9 @@ def _ranked_summary(
     trials: pd.DataFrame, curves: pd.DataFrame, *, reps: int, confidence: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     flags = stats.hacking_flags(trials, curves)
-    summary = stats.rank_regimes(stats.summarize(trials, reps=reps, confidence=confidence, seed=seed))
-    hacked = flags.groupby(stats.GROUP)["hacked"].sum().rename("hacked").reset_index()
-    summary = summary.merge(hacked, on=stats.GROUP, how="left")
+    # With the curves, summarize counts hacked runs and scores a learning reward's proxy by what
+    # it paid in training (evaluation rebuilds it untrained).
+    summary = stats.rank_regimes(stats.summarize(trials, curves, reps=reps, confidence=confidence, seed=seed))
     summary["hacked"] = summary["hacked"].fillna(0).astype(int)
     return summary.sort_values(["env", "agent", "rank", "reward"], ignore_index=True), flags
 

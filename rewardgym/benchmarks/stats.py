@@ -159,16 +159,25 @@ def bootstrap_ci(
 # Final scores: summary table and rankings
 
 
-def final_scores(trials: pd.DataFrame) -> pd.DataFrame:
+def final_scores(trials: pd.DataFrame, curves: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per finished trial with ``gold``, ``proxy`` and ``gap = proxy - gold``.
 
     Failed trials are left out (they have no score); ``gold``/``proxy``/``gap`` keep a NaN when a
     finished trial reported one, and each statistic drops those per channel.
+
+    ``gold`` and ``proxy`` are the final evaluation's. For a reward that learns during training
+    (:func:`learns`), evaluation rebuilds it untrained from its spec, so when ``curves`` are given
+    its ``proxy`` is instead the last training row's ``train_proxy``: what the trained reward
+    paid at the end.
     """
     _require_columns(trials, "trials", [*GROUP, "seed", "status", "final_gold", "final_proxy"])
     done = trials[trials["status"] == "done"].copy()
     done["gold"] = pd.to_numeric(done["final_gold"]).astype(float)
     done["proxy"] = pd.to_numeric(done["final_proxy"]).astype(float)
+    if curves is not None and len(curves) and len(done):
+        learning = done["reward"].map(learns).astype(bool)
+        paid = curves.dropna(subset=["train_proxy"]).sort_values("step").groupby("trial_id")["train_proxy"].last()
+        done.loc[learning, "proxy"] = done.loc[learning, "trial_id"].map(paid).astype(float)
     done["gap"] = done["proxy"] - done["gold"]
     return done.reset_index(drop=True)
 
@@ -189,7 +198,7 @@ def summarize(
     plain bootstrap over seeds (the stratified bootstrap with a single stratum).
     """
     _require_columns(trials, "trials", [*GROUP, "status"])
-    scores = final_scores(trials)
+    scores = final_scores(trials, curves)
     failed = trials[trials["status"] != "done"].groupby(GROUP, sort=False).size()
     flags = None
     if curves is not None:

@@ -374,3 +374,18 @@ def test_statistics_from_a_real_sqlite_store(tmp_path):
     from_frames = stats.summarize(FIXED, reps=300)
     pd.testing.assert_frame_equal(from_store.drop(columns="hacked"), from_frames)
     assert (from_store["hacked"] == 0).all()  # one evaluation per run: too few points to judge
+
+
+def test_a_learning_reward_is_scored_by_what_it_paid_in_training():
+    trials = trials_table([("E", "learned(kind='online')", "ppo", 0, "done", 100.0, 0.0),
+                           ("E", "shaped", "ppo", 0, "done", 100.0, 7.0)])
+    curves = pd.concat([
+        curves_table("t0", STEPS, np.zeros(8), np.full(8, 100.0), train_proxy=np.arange(8.0) + 30,
+                     train_gold=np.full(8, 90.0)),
+        curves_table("t1", STEPS, np.zeros(8), np.full(8, 100.0), train_proxy=np.full(8, 55.0),
+                     train_gold=np.full(8, 90.0)),
+    ], ignore_index=True)
+    scores = stats.final_scores(trials, curves).set_index("trial_id")
+    assert scores.loc["t0", "proxy"] == 37.0 and scores.loc["t0", "gap"] == -63.0  # last training row
+    assert scores.loc["t1", "proxy"] == 7.0  # a fixed reward keeps its evaluation
+    assert stats.final_scores(trials).set_index("trial_id").loc["t0", "proxy"] == 0.0
