@@ -228,7 +228,9 @@ def render_report(
     out += ["## Summary", ""]
     out += [
         f"Final evaluation returns, IQM over seeds with {conf} bootstrap CI. The gap is proxy minus gold "
-        "per run (its IQM is not the difference of the two IQMs). `hacked` counts runs with a hacking "
+        "per run (its IQM is not the difference of the two IQMs). A reward that learns during training "
+        "(`learned`, `intrinsic`) is scored by what it paid in the last training episodes, since "
+        "evaluation rebuilds it untrained. `hacked` counts runs with a hacking "
         "flag; `rank` orders regimes by gold IQM within an env and agent.",
         "",
     ]
