@@ -20,17 +20,6 @@ from rewardgym.agents.sb3 import (
 from rewardgym.envs.batched.device import cuda_simulated
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """SB3's small networks run several times faster on one thread when the CPU is shared."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def random_actions(venv, steps, seed=0):
     venv.action_space.seed(seed)
     return [np.stack([venv.action_space.sample() for _ in range(venv.num_envs)]) for _ in range(steps)]

@@ -24,17 +24,6 @@ from rewardgym.agents.train import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small networks run several times faster on one thread when the CPU is shared."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # Few steps and small batches: these check the plumbing, not the learning.
 FAST = {
     "ppo": ("rewardgym/CartPole-v0", {"num_envs": 8, "num_steps": 32}),

@@ -25,16 +25,6 @@ CARTPOLE_OBS = spaces.Box(
 DISCRETE2 = spaces.Discrete(2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models train several times faster on one thread than on threads that contend with
-    other processes for a small machine's cores; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def inputs(n=32, seed=0):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, 4, generator=g), torch.randint(2, (n,), generator=g), torch.randn(n, 4, generator=g)

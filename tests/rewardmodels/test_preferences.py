@@ -29,16 +29,6 @@ from rewardgym.rewardmodels import (
 CARTPOLE = "rewardgym/CartPole-v0"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models train several times faster on one thread than on threads that contend with
-    other processes for a small machine's cores; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def step_batch(t, terminated=(False, False), truncated=(False, False), valid=(True, True)):
     """Step t of two envs: env e observes t + 100 e, and gold is 1 per step."""
     obs = np.array([[t], [t + 100]], np.float32)

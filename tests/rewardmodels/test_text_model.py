@@ -28,13 +28,8 @@ from rewardgym.rewardmodels.text import (
 
 @pytest.fixture(scope="module")
 def trained():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model: one thread avoids contention on a shared CPU
-    try:
-        yield train_text_reward_model("add", num_pairs=300, epochs=3, d_model=16, layers=1, heads=2,
-                                      max_tokens=48, lr=5e-3, seed=0)
-    finally:
-        torch.set_num_threads(threads)
+    return train_text_reward_model("add", num_pairs=300, epochs=3, d_model=16, layers=1, heads=2,
+                                   max_tokens=48, lr=5e-3, seed=0)
 
 
 def test_tokenize_keeps_prompt_and_the_end_of_the_completion():

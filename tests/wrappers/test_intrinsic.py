@@ -25,14 +25,6 @@ from rewardgym.wrappers.intrinsic import E3B, ICM, KINDS, RND, Count, intrinsic
 VECTOR_KINDS = sorted(kind for kind, cls in KINDS.items() if cls.__module__ == "rewardgym.wrappers.intrinsic")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 CARTPOLE = gym.make("rewardgym/CartPole-v0")
 
 

@@ -25,15 +25,6 @@ from rewardgym.wrappers.learned import KINDS, ModelReward, OnlinePreferenceRewar
 CARTPOLE = "rewardgym/CartPole-v0"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run several times faster on one thread on a busy small machine; restored after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def cartpole_spaces():
     env = gym.make(CARTPOLE)
