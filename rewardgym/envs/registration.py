@@ -72,7 +72,7 @@ def describe_space(space: gym.Space) -> str:
 def make_env(task: str, reward: Any = None, **kwargs: Any) -> gym.Env:
     """gymnasium entry point: one env of a task, wrapped in a reward spec if one is given."""
     env = BatchedEnv(_task(task), **kwargs)
-    return _with_reward(env, reward, task)
+    return with_reward(env, reward, ENV_IDS[task])
 
 
 def make_vector_env(
@@ -80,17 +80,18 @@ def make_vector_env(
 ) -> gym.vector.VectorEnv:
     """gymnasium vector entry point: ``num_envs`` envs of a task on ``device``, with a reward spec."""
     env = BatchedVectorEnv(_task(task), num_envs, device=device, **kwargs)
-    return _with_reward(env, reward, task)
+    return with_reward(env, reward, ENV_IDS[task])
 
 
-def _with_reward(env: Any, reward: Any, task: str) -> Any:
+def with_reward(env: Any, reward: Any, env_id: str) -> Any:
+    """``env`` under a reward spec (unchanged for None), with the spec of ``env_id`` set first."""
     if reward is None:
         return env
     from rewardgym.wrappers import wrap
 
     # gymnasium sets the spec only after the entry point returns, but regimes are bound now and
     # may need the id (built-in potentials are chosen by env).
-    env.spec = gym.spec(ENV_IDS[task])
+    env.spec = gym.spec(env_id)
     return wrap(env, reward)
 
 

@@ -44,6 +44,23 @@ def uniform(rng, low, high):
     return low + (high - low) * (float(bits >> _S11) * _TWO_POW_M53)
 
 
+def per_env_seeds(seed: int | list[int], num_envs: int) -> np.ndarray:
+    """Each env's seed: ``seed + i`` for an int (so env ``i`` of a vector env seeded ``s`` equals a
+    single env seeded ``s + i``), or ``num_envs`` non-negative ints as given.
+
+    Example:
+        >>> per_env_seeds(7, 3).tolist()
+        [7, 8, 9]
+    """
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        seeds = int(seed) + np.arange(num_envs, dtype=np.int64)
+    else:
+        seeds = np.asarray(seed)
+    if seeds.shape != (num_envs,) or seeds.dtype.kind not in "iu" or (seeds < 0).any():
+        raise ValueError(f"seed must be an int or {num_envs} ints, all >= 0, got {seed!r}")
+    return seeds.astype(np.uint64)
+
+
 def seed_streams(seeds: np.ndarray) -> np.ndarray:
     """Fresh ``(key, counter)`` rows for the given integer seeds, vectorised."""
     seeds = np.asarray(seeds).astype(np.uint64)

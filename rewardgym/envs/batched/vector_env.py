@@ -15,7 +15,7 @@ from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.actions import first_invalid
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels
-from rewardgym.envs.batched.rng import seed_streams
+from rewardgym.envs.batched.rng import per_env_seeds, seed_streams
 from rewardgym.envs.batched.task import BatchedTask
 
 SERIAL_BELOW = 512
@@ -145,12 +145,12 @@ class BatchedVectorEnv(VectorEnv):
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         """Reset all envs, or those in ``options["reset_mask"]``; env ``i`` is seeded ``seed + i``."""
-        seeds = None if seed is None else self._per_env_seeds(seed)
+        seeds = None if seed is None else per_env_seeds(seed, self.num_envs)
         # gymnasium's own generator (``np_random``) takes one Python int: env 0's seed.
         super().reset(seed=None if seeds is None else int(seeds[0]))
         mask = self._reset_mask(options)
         if seeds is None and not self._seeded:
-            seeds = self._per_env_seeds(int(self.np_random.integers(2**62)))
+            seeds = per_env_seeds(int(self.np_random.integers(2**62)), self.num_envs)
         if seeds is not None:
             streams = seed_streams(seeds)
             self._write(self._rng, streams, mask)
@@ -242,15 +242,6 @@ class BatchedVectorEnv(VectorEnv):
         if not self._has_reset and not bool(mask.all()):
             raise RuntimeError("the first reset() must reset every env; pass no reset_mask")
         return mask
-
-    def _per_env_seeds(self, seed: int | list[int]) -> np.ndarray:
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            seeds = int(seed) + np.arange(self.num_envs, dtype=np.int64)
-        else:
-            seeds = np.asarray(seed)
-        if seeds.shape != (self.num_envs,) or seeds.dtype.kind not in "iu" or (seeds < 0).any():
-            raise ValueError(f"seed must be an int or {self.num_envs} ints, all >= 0, got {seed!r}")
-        return seeds.astype(np.uint64)
 
     # -- buffers on either device -----------------------------------------------------------
 

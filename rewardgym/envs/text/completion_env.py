@@ -42,7 +42,7 @@ from gymnasium.vector.utils import batch_space
 
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
 from rewardgym.envs.batched import parse_autoreset_mode
-from rewardgym.envs.batched.rng import seed_streams
+from rewardgym.envs.batched.rng import per_env_seeds, seed_streams
 from rewardgym.envs.text.rewards import (
     MAX_COMPLETION_CHARS,
     as_object_array,
@@ -53,7 +53,7 @@ from rewardgym.envs.text.rewards import (
     text_space,
 )
 from rewardgym.envs.text.tasks import family, generate_items, question
-from rewardgym.envs.text.token_env import with_reward
+from rewardgym.envs.registration import with_reward
 
 QUESTION_MAX_CHARS = 512
 """The observation space's bound; the longest question is under 200 characters."""
@@ -131,10 +131,10 @@ class CompletionVectorEnv(VectorEnv):
         super().reset(seed=None if seed is None or not isinstance(seed, int) else seed)
         mask = self._reset_mask(options)
         if seed is not None:
-            self._streams[mask] = seed_streams(self._per_env_seeds(seed))[mask]
+            self._streams[mask] = seed_streams(per_env_seeds(seed, self.num_envs))[mask]
             self._seeded = True
         elif not self._seeded:
-            self._streams[:] = seed_streams(self._per_env_seeds(int(self.np_random.integers(2**62))))
+            self._streams[:] = seed_streams(per_env_seeds(int(self.np_random.integers(2**62)), self.num_envs))
             self._seeded = True
         self._draw(mask)
         self._has_reset = True
@@ -204,15 +204,6 @@ class CompletionVectorEnv(VectorEnv):
         if not self._has_reset and not mask.all():
             raise RuntimeError("the first reset() must reset every env; pass no reset_mask")
         return mask
-
-    def _per_env_seeds(self, seed: int | list[int]) -> np.ndarray:
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            seeds = int(seed) + np.arange(self.num_envs, dtype=np.int64)
-        else:
-            seeds = np.asarray(seed)
-        if seeds.shape != (self.num_envs,) or seeds.dtype.kind not in "iu" or (seeds < 0).any():
-            raise ValueError(f"seed must be an int or {self.num_envs} ints, all >= 0, got {seed!r}")
-        return seeds.astype(np.uint64)
 
 
 class CompletionEnv(gym.Env):

@@ -42,6 +42,7 @@ from gymnasium.vector import AutoresetMode
 from numba.extending import register_jitable
 
 from rewardgym.envs.batched import BatchedEnv, BatchedTask, BatchedVectorEnv
+from rewardgym.envs.registration import with_reward
 from rewardgym.envs.text.tasks import DIFFICULTIES, family
 from rewardgym.envs.text.vocab import BOS, EOS, PAD, VOCAB_SIZE
 
@@ -190,14 +191,3 @@ def make_token_vector_env(
         max_episode_steps=max_episode_steps,
     )
     return with_reward(env, reward, env_id(task))
-
-
-def with_reward(env: Any, reward: Any, registered_id: str) -> Any:
-    """``env`` under a reward spec (unchanged for None), with its spec set for the regimes."""
-    if reward is None:
-        return env
-    from rewardgym.wrappers import wrap
-
-    # gymnasium sets the spec only after the entry point returns, but regimes bind now.
-    env.spec = gym.spec(registered_id)
-    return wrap(env, reward)
