@@ -37,9 +37,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import scipy.optimize
-import scipy.special
-import scipy.stats
 from numpy.typing import ArrayLike
 
 from rewardgym.core.validation import check_number
@@ -91,7 +88,9 @@ def iqm(scores: ArrayLike, axis: int | None = None) -> float | np.ndarray:
         >>> iqm([1.0, 2.0, 3.0, 100.0, 4.0, 5.0, 6.0, 7.0])  # drops 1, 2 and 7, 100
         4.5
     """
-    value = scipy.stats.trim_mean(np.asarray(scores, dtype=float), 0.25, axis=axis)
+    from scipy.stats import trim_mean  # scipy on first use: `rewardgym --help` need not load it
+
+    value = trim_mean(np.asarray(scores, dtype=float), 0.25, axis=axis)
     return float(value) if np.ndim(value) == 0 else value
 
 
@@ -528,9 +527,11 @@ def overoptimization_curve(d: ArrayLike, g0: float, alpha: float, beta: float, f
         >>> overoptimization_curve([0.0, 1.0], g0=5.0, alpha=2.0, beta=1.0).tolist()
         [5.0, 7.0]
     """
+    from scipy.special import xlogy
+
     d = np.asarray(d, dtype=float)
     if form == "rl":
-        return g0 + alpha * d - beta * scipy.special.xlogy(d, d)
+        return g0 + alpha * d - beta * xlogy(d, d)
     if form == "bon":
         return g0 + alpha * d - beta * d * d
     raise ValueError(f"overoptimization form must be 'rl' or 'bon', got {form!r}")
@@ -539,11 +540,14 @@ def overoptimization_curve(d: ArrayLike, g0: float, alpha: float, beta: float, f
 def _fit_one(d: np.ndarray, gold: np.ndarray, form: FitForm) -> dict[str, float | str]:
     # The model is linear in (g0, alpha, beta): least squares gives the exact starting point, and
     # curve_fit adds the parameter covariance (standard errors).
-    basis = np.stack([np.ones_like(d), d, -(scipy.special.xlogy(d, d) if form == "rl" else d * d)], axis=1)
+    from scipy.optimize import curve_fit
+    from scipy.special import xlogy
+
+    basis = np.stack([np.ones_like(d), d, -(xlogy(d, d) if form == "rl" else d * d)], axis=1)
     if np.unique(d).size < 3 or np.linalg.matrix_rank(basis) < 3:
         return {"status": "too few distinct steps (need 3)"}
     start = np.linalg.lstsq(basis, gold, rcond=None)[0]
-    params, cov = scipy.optimize.curve_fit(
+    params, cov = curve_fit(
         lambda x, g0, a, b: overoptimization_curve(x, g0, a, b, form), d, gold, p0=start
     )
     residual = gold - overoptimization_curve(d, *params, form=form)
