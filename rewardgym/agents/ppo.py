@@ -510,7 +510,8 @@ def learn(
     ``callback(global_step, agent, episodes)`` runs after every update with the training
     episodes that finished during it: ``episodes = {"proxy": ..., "gold": ..., "length": ...}``,
     float64 numpy arrays (empty if none finished, or if the envs have no reward shell). If it
-    returns ``False``, training stops there (as in SB3).
+    returns a false value other than None (``False``, ``numpy.False_``), training stops there (as
+    in SB3); returning nothing carries on.
 
     ``device`` is where the networks live. With a ``device="cuda"`` env and ``device="cuda"``
     here, the env's tensors feed the networks without a copy; mixing devices works, by copying.
@@ -679,8 +680,11 @@ def learn(
                 if float(approx_kl) > config.target_kl:  # a host sync, only when asked for
                     break
 
-        if callback is not None and callback(global_step, agent, _episodes(finished)) is False:
-            break
+        if callback is not None:
+            keep_going = callback(global_step, agent, _episodes(finished))
+            # Any false value but None stops: numpy's False too (``gold.mean() < target``).
+            if keep_going is not None and not keep_going:
+                break
     return agent
 
 

@@ -226,12 +226,13 @@ def test_next_step_mode_learns_from_valid_steps_only():
     assert len(lengths) > 5 and (lengths >= 8).all()  # CartPole cannot fall in fewer than 8 steps
 
 
-def test_a_callback_returning_false_stops_training():
+@pytest.mark.parametrize("false", [False, np.False_], ids=["bool", "numpy-bool"])
+def test_a_callback_returning_false_stops_training(false):
     seen = []
 
     def stop_after_two(step, agent, episodes):
         seen.append(step)
-        return len(seen) < 2
+        return True if len(seen) < 2 else false
 
     learn(make_envs(), 10 * SMALL.batch_size, SMALL, callback=stop_after_two)
     assert seen == [SMALL.batch_size, 2 * SMALL.batch_size]
