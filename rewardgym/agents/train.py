@@ -133,6 +133,7 @@ def train(
     run_dir: str | Path | None = None,
     progress: bool = False,
     tensorboard: bool = False,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``algo`` on ``env_id`` under ``reward`` for ``total_steps`` env steps.
 
@@ -161,6 +162,9 @@ def train(
         progress: show a progress bar (steps/s, proxy and gold returns) on the terminal.
         tensorboard: also write TensorBoard logs to ``run_dir/tensorboard`` (needs ``run_dir``
             and the ``tensorboard`` package).
+        env_kwargs: keyword arguments of the env's ``gym.make_vec`` for training and evaluation
+            envs alike, e.g. ``{"difficulty": 2, "max_new_tokens": 2}`` for a token text env.
+            ``num_envs``, ``reward``, ``device`` and ``autoreset_mode`` are train's to set.
 
     Raises:
         ValueError: an unknown env, algorithm or regime; an algorithm that does not fit the
@@ -179,6 +183,7 @@ def train(
         raise ValueError(f"unknown device {device!r}; valid devices: cpu, cuda")
     if hyperparams is not None and not isinstance(hyperparams, dict):
         raise TypeError(f"hyperparams must be a dict or None, got {type(hyperparams).__name__}")
+    env_kwargs = _check_env_kwargs(env_kwargs)
     if tensorboard:
         _check_tensorboard(run_dir)
     run_path = None if run_dir is None else Path(run_dir)
@@ -186,7 +191,7 @@ def train(
     spec = reward_spec_string(reward)
     # The evaluation env comes first: it checks the reward spec and tells the action space
     # before anything costly is built.
-    eval_envs = _make_eval_envs(env_id, reward, eval_episodes)
+    eval_envs = _make_eval_envs(env_id, reward, eval_episodes, env_kwargs)
     _check_fit(algo, env_id, eval_envs.single_action_space)
     settings = {**reference_hyperparams(algo, env_id), **(hyperparams or {})}
     if algo in SCRIPTED_ALGOS and hyperparams:
@@ -194,6 +199,7 @@ def train(
 
     config: dict[str, Any] = {
         "env_id": env_id,
+        "env_kwargs": env_kwargs,
         "reward": spec,
         "algo": algo,
         "seed": seed,
@@ -211,12 +217,12 @@ def train(
             if algo in SB3_ALGOS:
                 model, extras = _train_sb3(
                     algo, env_id, reward, seed, total_steps, settings, device, recorder,
-                    None if not tensorboard else run_path / "tensorboard",
+                    None if not tensorboard else run_path / "tensorboard", env_kwargs,
                 )
                 config["hyperparams"] = settings
             elif algo == "ppo":
                 model, config["hyperparams"] = _train_native(
-                    env_id, reward, seed, total_steps, settings, device, recorder
+                    env_id, reward, seed, total_steps, settings, device, recorder, env_kwargs
                 )
                 extras = {}
             else:
@@ -282,12 +288,33 @@ def evaluate(
     raise RuntimeError(f"evaluation episodes did not end within {limit} steps")
 
 
-def _make_eval_envs(env_id: str, reward: RewardSpec | None, num_envs: int) -> gym.vector.VectorEnv:
+_TRAIN_SETS = ("num_envs", "reward", "device", "autoreset_mode")
+"""The make_vec arguments that train() chooses itself."""
+
+
+def _check_env_kwargs(env_kwargs: Any) -> dict[str, Any]:
+    if env_kwargs is None:
+        return {}
+    if not isinstance(env_kwargs, dict) or not all(isinstance(k, str) for k in env_kwargs):
+        raise TypeError(f"env_kwargs must be a dict of str keys or None, got {env_kwargs!r}")
+    taken = sorted(set(env_kwargs) & set(_TRAIN_SETS))
+    if taken:
+        raise ValueError(
+            f"env_kwargs may not set {', '.join(taken)}: train() sets {', '.join(_TRAIN_SETS)} "
+            "itself (the number of envs is a hyperparameter: n_envs for SB3, num_envs for ppo)"
+        )
+    return dict(env_kwargs)
+
+
+def _make_eval_envs(
+    env_id: str, reward: RewardSpec | None, num_envs: int, env_kwargs: dict[str, Any]
+) -> gym.vector.VectorEnv:
     # Regime objects and callables are copied: the evaluation env must not share (or train) the
     # training env's regimes.
     eval_reward = [] if reward is None else (reward if isinstance(reward, str) else copy.deepcopy(reward))
     envs = gym.make_vec(
-        env_id, num_envs=num_envs, reward=eval_reward, device="cpu", autoreset_mode=AutoresetMode.SAME_STEP
+        env_id, num_envs=num_envs, reward=eval_reward, device="cpu",
+        autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs,
     )
     for regime in _regimes(envs):
         regime.train(False)
@@ -439,6 +466,7 @@ def _train_sb3(
     device: str,
     recorder: _Recorder,
     tensorboard_dir: Path | None,
+    env_kwargs: dict[str, Any],
 ) -> tuple[Any, dict[str, Any]]:
     import stable_baselines3
     from stable_baselines3.common.callbacks import BaseCallback, CallbackList
@@ -453,7 +481,7 @@ def _train_sb3(
     policy = kwargs.pop("policy", "MlpPolicy")
     kwargs = _sb3_arguments(algo, algorithm, kwargs)
 
-    venv: Any = make_sb3_env(env_id, n_envs, reward, device="cpu")
+    venv: Any = make_sb3_env(env_id, n_envs, reward, device="cpu", **env_kwargs)
     if normalize:
         options = normalize if isinstance(normalize, dict) else {}
         venv = VecNormalize(venv, gamma=kwargs.get("gamma", 0.99), **options)
@@ -545,6 +573,7 @@ def _train_native(
     settings: dict[str, Any],
     device: str,
     recorder: _Recorder,
+    env_kwargs: dict[str, Any],
 ) -> tuple[Any, dict[str, Any]]:
     try:
         from rewardgym.agents import ppo
@@ -554,7 +583,7 @@ def _train_native(
     config = ppo.PPOConfig.from_dict(settings)
     envs = gym.make_vec(
         env_id, num_envs=config.num_envs, reward=[] if reward is None else reward, device=device,
-        autoreset_mode=AutoresetMode.SAME_STEP,
+        autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs,
     )
     last = {"step": 0}
 
@@ -727,6 +756,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a reference hyperparameter (repeatable), e.g. --set n_envs=16")
+    parser.add_argument("--env-kwarg", action="append", default=[], metavar="KEY=VALUE",
+                        help="a keyword argument of the env (repeatable), e.g. --env-kwarg max_new_tokens=2")
     parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to the run folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--torch-threads", type=int, default=1, help="torch's intra-op threads (default 1: "
@@ -741,14 +772,15 @@ def run_from_args(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.torch_threads)
-        hyperparams = _parse_overrides(args.set)
+        hyperparams = _parse_overrides(args.set, "--set")
+        env_kwargs = _parse_overrides(args.env_kwarg, "--env-kwarg")
         env_id = _check_env(args.env)
         out = args.out or _default_run_dir(env_id, args.algo, args.seed)
         result = train(
             env_id, None if args.reward == NO_REGIME else args.reward, algo=args.algo, seed=args.seed,
             total_steps=args.steps, hyperparams=hyperparams or None, eval_every=args.eval_every,
             eval_episodes=args.eval_episodes, device=args.device, run_dir=out,
-            progress=not args.no_progress, tensorboard=args.tensorboard,
+            progress=not args.no_progress, tensorboard=args.tensorboard, env_kwargs=env_kwargs,
         )
     except (ValueError, TypeError, RuntimeError) as exc:
         print(f"rewardgym train: error: {exc}", file=sys.stderr)
@@ -762,12 +794,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_overrides(items: list[str]) -> dict[str, Any]:
+def _parse_overrides(items: list[str], flag: str) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--set takes KEY=VALUE, got {item!r}")
+            raise ValueError(f"{flag} takes KEY=VALUE, got {item!r}")
         try:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):

@@ -117,7 +117,7 @@ def test_reference_hyperparams_come_from_the_shipped_yaml():
 
 
 def test_evaluation_is_fixed_and_regimes_are_frozen():
-    envs = _make_eval_envs("rewardgym/CartPole-v0", "noisy(sigma=1.0)", 4)
+    envs = _make_eval_envs("rewardgym/CartPole-v0", "noisy(sigma=1.0)", 4, {})
     assert _regimes(envs) and not any(regime.training for regime in _regimes(envs))
 
     def policy(obs):
@@ -152,6 +152,11 @@ def test_reward_spec_string():
         (dict(env_id="rewardgym/CartPole-v0", algo="random", hyperparams={"n_envs": 2}), ValueError,
          ["random", "no hyperparameters"]),
         (dict(env_id="rewardgym/CartPole-v0", device="tpu"), ValueError, ["tpu", "cpu, cuda"]),
+        (dict(env_id="rewardgym/CartPole-v0", env_kwargs={"num_envs": 4}), ValueError,
+         ["env_kwargs may not set num_envs", "n_envs"]),
+        (dict(env_id="rewardgym/CartPole-v0", env_kwargs=[("a", 1)]), TypeError, ["env_kwargs must be a dict"]),
+        (dict(env_id="rewardgym/TextAdd-v0", env_kwargs={"max_new_tokens": 0}), ValueError,
+         ["max_new_tokens must be a positive integer", "0"]),
     ],
 )
 def test_bad_input_is_refused_by_name(kwargs, error, words):
@@ -189,6 +194,22 @@ def test_cli_trains_writes_the_run_folder_and_prints_proxy_and_gold(tmp_path, ca
     assert config["hyperparams"]["num_envs"] == 8 and config["seed"] == 2
 
 
+def test_cli_passes_env_kwargs_to_training_and_evaluation_envs(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = cli(["TextAdd-v0", "--reward", "shaped(kind='token_format')", "--steps", "256",
+                "--set", "num_envs=16", "--env-kwarg", "max_new_tokens=2", "--env-kwarg", "difficulty=2",
+                "--eval-episodes", "4", "--out", str(out), "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    config = json.loads((out / "config.json").read_text())
+    assert config["env_kwargs"] == {"max_new_tokens": 2, "difficulty": 2}
+    assert config["hyperparams"]["ent_coef"] == 0.15  # the shipped TextAdd entry
+    # The saved agent reads the window of this budget and difficulty: BOS, 6 prompt tokens, 2 written.
+    from safetensors.numpy import load_file
+    weights = load_file(str(out / "model.safetensors"))
+    first_layer = next(v for k, v in weights.items() if k.startswith("actor.0") and k.endswith("weight"))
+    assert first_layer.shape[1] == 9 * 47
+
+
 def test_cli_progress_bar_runs(tmp_path, capsys):
     assert cli(["CartPole-v0", "--algo", "linear", "--eval-episodes", "2", "--out", str(tmp_path)]) == 0
     assert "gold 500.00" in capsys.readouterr().out
@@ -201,6 +222,8 @@ def test_cli_errors_name_the_problem(tmp_path, capsys):
     assert "total_steps must be an integer >= 0, got -3" in capsys.readouterr().err
     assert cli(["CartPole-v0", "--set", "n_envs", "--out", str(tmp_path)]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+    assert cli(["CartPole-v0", "--env-kwarg", "difficulty", "--out", str(tmp_path)]) == 2
+    assert "--env-kwarg takes KEY=VALUE" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli(["CartPole-v0", "--algo", "sb3-trpo"])
     assert "invalid choice: 'sb3-trpo'" in capsys.readouterr().err
