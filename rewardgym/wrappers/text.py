@@ -1,4 +1,5 @@
-"""The text variants of the regime families, for completion envs (``rewardgym/TextCompletion*``).
+"""The text variants of the regime families, for completion envs (``rewardgym/TextCompletion*``)
+and, for the token format bonus, token envs (``rewardgym/Text*``).
 
 Each family's logic stays in its own module; this one holds the kinds that only make sense on
 text and, when imported, registers each into its family's ``KINDS`` table, so that specs such as
@@ -9,6 +10,9 @@ family(kind=...)            what it does to the verifier score ``r`` of a comple
 ==========================  =======================================================================
 shaped(kind='format')       ``r + weight * [one well-formed <answer>...</answer> pair, non-empty]``
 shaped(kind='length')       ``r - coef * max(0, len(completion) - free)`` (a length penalty)
+shaped(kind='token_format') token envs (``rewardgym/Text*``): ``r + weight`` when an episode ends
+                            on answer characters then EOS (or on answer characters that fill the
+                            token budget)
 shaped(kind='par')          (the family's own PAR, ``sigmoid(r - r_ref)``) works on ``r`` unchanged
 noisy(kind='flip')          (the family's own) flips the binary verifier score: ``low=0, high=1``
 adversarial(kind='text')    the inner ``reward`` spec, paid on a gold-preserving perturbation of
@@ -42,14 +46,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
-from rewardgym.core.arrays import Array
+from rewardgym.core.arrays import Array, is_torch, where
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
 from rewardgym.envs.text.rewards import CLOSE_TAG, MAX_COMPLETION_CHARS, OPEN_TAG
+from rewardgym.envs.text.tasks import TASKS, family
+from rewardgym.envs.text.token_env import env_id as token_env_id
+from rewardgym.envs.text.vocab import CHARS, EOS, EQUALS, PAD, VOCAB_SIZE, encode
 from rewardgym.wrappers import adversarial, intrinsic, learned, shaped
 
 __all__ = [
@@ -59,6 +67,7 @@ __all__ = [
     "NgramNovelty",
     "TextModelReward",
     "TextPerturbation",
+    "TokenFormatReward",
     "perturb",
     "perturbation_sensitivity",
     "well_formed",
@@ -159,6 +168,108 @@ class LengthPenalty(Regime):
     def reward(self, batch: Transition) -> Array:
         excess = np.maximum(np.strings.str_len(as_strings(batch.action)) - self.free, 0.0)
         return batch.reward - (self.coef * excess).astype(np.float32)
+
+
+class TokenFormatReward(Regime):
+    """The format reward of token envs: ``r + weight`` on the step that ends an episode whose
+    written tokens are one or more answer characters followed by EOS, or answer characters up to
+    the token budget (a full budget ends the episode as written).
+
+    The token-level counterpart of ``shaped(kind='format')``, and what makes a token env learnable
+    from scratch: a uniform policy over the 47 tokens spells a two-character answer about once in
+    2,200 episodes, while this bonus pays every well-formed guess from the start (see
+    ``benchmarks/test_text_training.py``). Like any format reward it also pays a wrong answer in
+    good form; gold stays the verifier's score.
+
+    It reads only the agent's own observation window (``next_obs``): every token task's prompt
+    ends with its only ``=``, so what follows is what the agent wrote. Numpy and torch batches.
+
+    Args:
+        weight: the bonus; any finite number.
+        chars: the answer characters; None for the bound env's task's (digits for arithmetic,
+            letters for copy and reverse, and so on).
+
+    Example:
+        >>> import gymnasium as gym, rewardgym, rewardgym.wrappers.text
+        >>> from rewardgym.envs.text import vocab
+        >>> env = gym.make("rewardgym/TextAdd-v0", reward="shaped(kind='token_format', weight=0.1)")
+        >>> obs, _ = env.reset(seed=3)
+        >>> vocab.decode(obs)
+        '7+5='
+        >>> [round(float(env.step(t)[1]), 3) for t in vocab.encode("13", eos=True)]  # wrong, well formed
+        [0.0, 0.0, 0.1]
+    """
+
+    name = "shaped"
+
+    def __init__(self, weight: float = 0.1, chars: str | None = None) -> None:
+        self.weight = check_number(weight, "shaped(kind='token_format'): weight")
+        if chars is not None and (not isinstance(chars, str) or not chars or set(chars) - set(CHARS)):
+            raise ValueError(
+                f"shaped(kind='token_format') parameter chars={chars!r} must be None (the task's "
+                f"answer characters) or a non-empty string of vocabulary characters {CHARS!r}"
+            )
+        self.chars = chars
+        self._allowed: np.ndarray | None = None if chars is None else _token_table(chars)
+        self._torch_allowed: Any = None
+
+    def bind(self, context: EnvContext) -> None:
+        space = context.observation_space
+        if not (isinstance(space, gym.spaces.MultiDiscrete) and (space.nvec == VOCAB_SIZE).all()):
+            raise ValueError(
+                "shaped(kind='token_format') needs a token env (rewardgym/Text<Task>-v0, whose "
+                f"observations are windows of token ids); this env's observation space is {space}"
+            )
+        if self._allowed is None:
+            task = _TOKEN_ENV_TASKS.get(context.env_id or "")
+            if task is None:
+                raise ValueError(
+                    f"shaped(kind='token_format') knows no answer characters for env "
+                    f"{context.env_id!r}; pass chars='...' (e.g. chars='0123456789')"
+                )
+            self._allowed = _token_table(family(task).answer_chars)
+
+    def reward(self, batch: Transition) -> Array:
+        if self._allowed is None:
+            raise RuntimeError("shaped(kind='token_format') is not bound to an env yet, and has no chars")
+        window = batch.next_obs
+        allowed: Any = self._allowed
+        if is_torch(window):
+            import torch
+
+            if self._torch_allowed is None or self._torch_allowed.device != window.device:
+                self._torch_allowed = torch.as_tensor(self._allowed, device=window.device)
+            allowed = self._torch_allowed
+        width = window.shape[1]
+        start = (window == EQUALS).int().argmax(1) + 1 if is_torch(window) else (window == EQUALS).argmax(1) + 1
+        position = _arange_like(window, width)
+        written = position[None, :] >= start[:, None]
+        # Count the answer characters that open the written part: prompt slots count as passed.
+        passing = allowed[window] | ~written
+        leading = passing.cumprod(1).sum(1) - start
+        after = start + leading  # the slot after them: EOS, PAD (budget spent) or past the window
+        next_token = window[_arange_like(window, window.shape[0]), after.clip(max=width - 1)]
+        closed = (after >= width) | (next_token == EOS) | (next_token == PAD)
+        formatted = (leading >= 1) & closed & batch.terminated
+        return where(formatted, batch.reward + np.float32(self.weight), batch.reward)
+
+
+def _token_table(chars: str) -> np.ndarray:
+    """A bool lookup over token ids: True at the ids of ``chars``."""
+    table = np.zeros(VOCAB_SIZE, dtype=bool)
+    table[encode(chars)] = True
+    return table
+
+
+def _arange_like(like: Any, n: int) -> Any:
+    if is_torch(like):
+        import torch
+
+        return torch.arange(n, device=like.device)
+    return np.arange(n)
+
+
+_TOKEN_ENV_TASKS = {token_env_id(task): task for task in TASKS}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -514,6 +625,7 @@ class TextModelReward(Regime):
 
 shaped.KINDS["format"] = FormatReward
 shaped.KINDS["length"] = LengthPenalty
+shaped.KINDS["token_format"] = TokenFormatReward
 adversarial.KINDS["text"] = TextPerturbation  # type: ignore[assignment]
 intrinsic.KINDS["ngram"] = NgramNovelty
 learned.KINDS["text_model"] = TextModelReward

@@ -9,8 +9,9 @@ import pytest
 
 import rewardgym.wrappers.text as text
 from rewardgym.agents.text_scripted import completion_agent
+from rewardgym.core.regime import EnvContext
 from rewardgym.core.transition import Transition
-from rewardgym.envs.text import register_text_envs
+from rewardgym.envs.text import register_text_envs, vocab
 from rewardgym.envs.text.rewards import CompletionReward, as_object_array, extract_answer
 from rewardgym.envs.text.tasks import TaskDataset
 from rewardgym.rewardmodels.text import POOL_KINDS, TextRewardModel, sample_completions, save_text_reward_model
@@ -60,6 +61,72 @@ def test_text_kinds_refuse_unknown_parameters_and_work_in_env_specs():
     assert terminated.all() and list(info["reward_trace"]) == ["env", "shaped", "shaped#2"]
     np.testing.assert_allclose(info["reward_trace"]["shaped"], info["gold_reward"] + [0.5, 0.0])
     np.testing.assert_allclose(proxy, info["reward_trace"]["shaped"] - 0.5 * np.array([18, 1]))
+
+
+# -- shaped on token envs -----------------------------------------------------------------------
+
+
+def _write(envs, texts, budget):
+    """Step a token vector env through one episode per env, env i writing ``texts[i]`` (EOS
+    after it unless it fills ``budget``); return the proxy and gold of each episode's last step."""
+    proxy, gold = np.full(len(texts), np.nan), np.full(len(texts), np.nan)
+    tokens = [vocab.encode(t, eos=len(t) < budget).tolist() for t in texts]
+    for k in range(max(map(len, tokens))):
+        actions = np.array([t[min(k, len(t) - 1)] for t in tokens])
+        _, reward, terminated, _, info = envs.step(actions)
+        ends = terminated & np.isnan(proxy)
+        proxy[ends], gold[ends] = reward[ends], info["gold_reward"][ends]
+    return proxy, gold
+
+
+TOKEN_TEXTS = ["12", "99", "4", "", "1a", "123"]
+"""Right for 7+5=; wrong but well formed x2; EOS at once; a letter; a full budget of digits."""
+TOKEN_FORMAT = [0.25, 0.25, 0.25, 0.0, 0.0, 0.25]
+
+
+def test_token_format_pays_answer_characters_then_eos_or_a_full_budget():
+    envs = gym.make_vec("rewardgym/TextAdd-v0", num_envs=6, reward="shaped(kind='token_format', weight=0.25)",
+                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    obs, _ = envs.reset(seed=[3] * 6)  # every env gets 7+5= (the token env's docstring example)
+    assert {vocab.decode(o) for o in obs} == {"7+5="}
+    proxy, gold = _write(envs, TOKEN_TEXTS, budget=3)
+    assert gold.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    np.testing.assert_allclose(proxy - gold, TOKEN_FORMAT, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_token_format_gives_the_same_bonus_on_numpy_and_torch_windows(kind):
+    torch = pytest.importorskip("torch")
+    prompt = vocab.encode("7+5=", bos=True)
+    windows = np.stack([np.concatenate([prompt, vocab.encode(t, eos=len(t) < 3), np.zeros(3, np.int64)])[:8]
+                        for t in TOKEN_TEXTS])
+    regime = text.TokenFormatReward(weight=0.25)
+    space = gym.spaces.MultiDiscrete(np.full(8, vocab.VOCAB_SIZE))
+    regime.bind(EnvContext(6, space, gym.spaces.Discrete(vocab.VOCAB_SIZE), env_id="rewardgym/TextAdd-v0"))
+    as_batch = torch.as_tensor if kind == "torch" else np.asarray
+    ended = np.ones(6, bool)
+    batch = Transition(as_batch(windows), as_batch(np.zeros(6, np.int64)), as_batch(windows),
+                       as_batch(np.zeros(6, np.float32)), as_batch(ended), as_batch(~ended), as_batch(ended))
+    np.testing.assert_allclose(np.asarray(regime.reward(batch)), TOKEN_FORMAT, rtol=1e-6)
+    not_ended = batch._replace(terminated=as_batch(~ended))
+    assert np.asarray(regime.reward(not_ended)).tolist() == [0.0] * 6  # paid only when an episode ends
+
+
+def test_token_format_reads_the_answer_characters_of_the_bound_task():
+    envs = gym.make_vec("rewardgym/TextCopy-v0", num_envs=2, reward="shaped(kind='token_format')",
+                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    envs.reset(seed=0)
+    proxy, _ = _write(envs, ["abc", "12"], budget=4)
+    np.testing.assert_allclose(proxy, [0.1, 0.0], rtol=1e-6)  # letters are Copy's answer characters
+
+
+def test_token_format_refuses_bad_input_by_name():
+    with pytest.raises(ValueError, match=r"chars='x\?'"):
+        text.TokenFormatReward(chars="x?")
+    with pytest.raises(ValueError, match="needs a token env"):
+        gym.make_vec("rewardgym/CartPole-v0", num_envs=2, reward="shaped(kind='token_format')")
+    with pytest.raises(ValueError, match="weight"):
+        text.TokenFormatReward(weight=float("nan"))
 
 
 # -- noisy ------------------------------------------------------------------------------------
