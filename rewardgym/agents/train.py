@@ -288,7 +288,7 @@ def evaluate(
     raise RuntimeError(f"evaluation episodes did not end within {limit} steps")
 
 
-_TRAIN_SETS = ("num_envs", "reward", "device", "autoreset_mode")
+TRAIN_SETS = ("num_envs", "reward", "device", "autoreset_mode")
 """The make_vec arguments that train() chooses itself."""
 
 
@@ -297,10 +297,10 @@ def _check_env_kwargs(env_kwargs: Any) -> dict[str, Any]:
         return {}
     if not isinstance(env_kwargs, dict) or not all(isinstance(k, str) for k in env_kwargs):
         raise TypeError(f"env_kwargs must be a dict of str keys or None, got {env_kwargs!r}")
-    taken = sorted(set(env_kwargs) & set(_TRAIN_SETS))
+    taken = sorted(set(env_kwargs) & set(TRAIN_SETS))
     if taken:
         raise ValueError(
-            f"env_kwargs may not set {', '.join(taken)}: train() sets {', '.join(_TRAIN_SETS)} "
+            f"env_kwargs may not set {', '.join(taken)}: train() sets {', '.join(TRAIN_SETS)} "
             "itself (the number of envs is a hyperparameter: n_envs for SB3, num_envs for ppo)"
         )
     return dict(env_kwargs)

@@ -14,9 +14,9 @@ rather than an hour into a sweep::
     eval_every: 10000               # evaluate every this many steps (null: only at the end)
     eval_episodes: 10               # episodes per evaluation, on fixed eval seeds
     overrides:                      # optional, per env: steps, eval_every, eval_episodes,
-      rewardgym/MountainCar-v0:     # and hyperparams merged over each named agent's
-        steps: 100000
-        hyperparams: {ppo: {ent_coef: 0.01}}
+      rewardgym/MountainCar-v0:     # hyperparams merged over each named agent's, and
+        steps: 100000               # env_kwargs for the env's make_vec (e.g. a text task's
+        hyperparams: {ppo: {ent_coef: 0.01}}        # difficulty or max_new_tokens)
 
 The spec expands to one :class:`Trial` per (env, reward, agent, seed), in that nesting order.
 Each trial has a stable id, a hash of everything that determines its result, so a rerun of the
@@ -58,7 +58,7 @@ __all__ = ["PRESETS", "AgentSpec", "SweepSpec", "SweepSpecError", "Trial", "load
 
 FIELDS = ("name", "envs", "rewards", "agents", "seeds", "steps", "eval_every", "eval_episodes", "overrides")
 AGENT_FIELDS = ("algo", "hyperparams", "device")
-OVERRIDE_FIELDS = ("steps", "eval_every", "eval_episodes", "hyperparams")
+OVERRIDE_FIELDS = ("steps", "eval_every", "eval_episodes", "hyperparams", "env_kwargs")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # safe as a folder name and a table label
 
 
@@ -110,6 +110,7 @@ class Trial:
     device: str = "cpu"
     eval_every: int | None = None
     eval_episodes: int = 10
+    env_kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def trial_id(self) -> str:
@@ -134,6 +135,8 @@ class Trial:
             "device": self.device,
             "eval_every": self.eval_every,
             "eval_episodes": self.eval_episodes,
+            # Only when set: trials without env kwargs keep the ids they had before the field.
+            **({"env_kwargs": copy.deepcopy(self.env_kwargs)} if self.env_kwargs else {}),
         }
 
     def train_kwargs(self) -> dict[str, Any]:
@@ -148,6 +151,7 @@ class Trial:
             "eval_every": self.eval_every,
             "eval_episodes": self.eval_episodes,
             "device": self.device,
+            "env_kwargs": copy.deepcopy(self.env_kwargs),
         }
 
 
@@ -257,6 +261,7 @@ class SweepSpec:
                                 device=agent.device,
                                 eval_every=eval_every,
                                 eval_episodes=eval_episodes,
+                                env_kwargs=copy.deepcopy(override.get("env_kwargs", {})),
                             )
                         )
         return trials
@@ -432,6 +437,13 @@ def _overrides(
                     valid = f"{_suggest(agent, agent_names)}; agents: {', '.join(agent_names)}"
                     raise _fail(f"{where}.hyperparams.{agent}", f"no agent {agent!r}{valid}")
                 out["hyperparams"][agent] = _hyperparams(f"{where}.hyperparams.{agent}", params)
+        if "env_kwargs" in settings:
+            from rewardgym.agents.train import TRAIN_SETS
+
+            out["env_kwargs"] = _hyperparams(f"{where}.env_kwargs", settings["env_kwargs"])
+            taken = sorted(set(out["env_kwargs"]) & set(TRAIN_SETS))
+            if taken:
+                raise _fail(f"{where}.env_kwargs", f"{', '.join(taken)} is the sweep's to set, not the env's")
         env_steps = out.get("steps", steps)
         if "eval_every" in settings:
             out["eval_every"] = _eval_every(f"{where}.eval_every", settings["eval_every"], env_steps)

@@ -52,7 +52,7 @@ def test_trials_expand_env_reward_agent_seed_in_order_with_unique_ids():
     assert len({t.trial_id for t in trials}) == len(trials)
     assert trials[0].train_kwargs() == {
         "env_id": "rewardgym/CartPole-v0", "reward": "none", "algo": "ppo", "seed": 0, "total_steps": 1000,
-        "hyperparams": {"num_envs": 8}, "eval_every": 500, "eval_episodes": 4, "device": "cpu",
+        "hyperparams": {"num_envs": 8}, "eval_every": 500, "eval_episodes": 4, "device": "cpu", "env_kwargs": {},
     }  # fmt: skip
 
 
@@ -76,6 +76,17 @@ def test_overrides_change_steps_eval_and_merge_hyperparams_for_one_env():
     pole = by_env["rewardgym/CartPole-v0", "ppo"]
     assert (pole.total_steps, pole.eval_every, pole.hyperparams) == (1000, 500, {"num_envs": 8})
     assert by_env["rewardgym/MountainCar-v0", "rand"].hyperparams == {}
+
+
+def test_env_kwargs_reach_one_envs_trials_and_their_ids_only():
+    before = {t.trial_id for t in SweepSpec.from_dict(spec_with()).trials()}
+    spec = SweepSpec.from_dict(spec_with(overrides={"rewardgym/MountainCar-v0": {"env_kwargs": {"max_episode_steps": 300}}}))
+    car, pole = [[t for t in spec.trials() if t.env == env] for env in BASE["envs"][::-1]]
+    assert all(t.env_kwargs == {"max_episode_steps": 300} == t.train_kwargs()["env_kwargs"] for t in car)
+    assert all(t.env_kwargs == {} for t in pole)
+    assert {t.trial_id for t in pole} <= before  # unchanged where no env kwargs are set
+    assert not {t.trial_id for t in car} & before  # the env kwargs are part of what a trial is
+    assert SweepSpec.from_yaml(spec.to_yaml()) == spec
 
 
 def test_round_trips_through_yaml_and_integral_floats_are_ints():
@@ -124,6 +135,8 @@ def test_a_spec_file_is_loaded_by_path_and_named_after_it(tmp_path):
         ({"overrides": {"rewardgym/CartPole-v0": {"seeds": [1]}}}, r"field 'overrides.rewardgym/CartPole-v0.seeds': unknown override field"),
         ({"overrides": {"rewardgym/CartPole-v0": {"steps": 100}}}, r"field 'overrides.rewardgym/CartPole-v0.steps': 100 is below eval_every \(500\)"),
         ({"overrides": {"rewardgym/CartPole-v0": {"hyperparams": {"dqn": {}}}}}, r"field 'overrides.rewardgym/CartPole-v0.hyperparams.dqn': no agent 'dqn'"),
+        ({"overrides": {"rewardgym/CartPole-v0": {"env_kwargs": {"num_envs": 4}}}}, r"field 'overrides.rewardgym/CartPole-v0.env_kwargs': num_envs is the sweep's to set"),
+        ({"overrides": {"rewardgym/CartPole-v0": {"env_kwargs": [1]}}}, r"field 'overrides.rewardgym/CartPole-v0.env_kwargs': expected a mapping"),
     ],
 )  # fmt: skip
 def test_a_bad_field_is_refused_by_name(changes, message):
