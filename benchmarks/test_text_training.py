@@ -24,7 +24,8 @@ it learnable, each measured (seed 0 unless said; accuracy of the deterministic p
 
 The same run from the command line (``rewardgym/TextAdd-v0``'s shipped PPO settings are these):
 ``rewardgym train TextAdd-v0 --reward "shaped(kind='token_format', weight=0.1)" --env-kwarg
-max_new_tokens=2 --steps 1500000``.
+max_new_tokens=2 --steps 1500000``; with ``--eval-episodes 1000`` it ended at 0.906 gold (seed
+0, flat from 451k steps: the sums 1 and 11 stay wrong).
 
 Run: ``python benchmarks/test_text_training.py [--steps N] [--seed S]`` or
 ``python -m pytest -q -s benchmarks/test_text_training.py -p no:cacheprovider``.

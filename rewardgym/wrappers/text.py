@@ -176,8 +176,8 @@ class TokenFormatReward(Regime):
     the token budget (a full budget ends the episode as written).
 
     The token-level counterpart of ``shaped(kind='format')``, and what makes a token env learnable
-    from scratch: a uniform policy over the 47 tokens spells a two-character answer about once in
-    2,200 episodes, while this bonus pays every well-formed guess from the start (see
+    from scratch: a uniform policy over the 47 tokens spells a given two-token answer about once
+    in 2,200 episodes, while this bonus pays every well-formed guess from the start (see
     ``benchmarks/test_text_training.py``). Like any format reward it also pays a wrong answer in
     good form; gold stays the verifier's score.
 
