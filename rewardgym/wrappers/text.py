@@ -49,7 +49,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rewardgym.core.arrays import Array, is_torch, where
+from rewardgym.core.arrays import Array, is_torch, take_per_row, where
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
@@ -241,14 +241,14 @@ class TokenFormatReward(Regime):
                 self._torch_allowed = torch.as_tensor(self._allowed, device=window.device)
             allowed = self._torch_allowed
         width = window.shape[1]
-        start = (window == EQUALS).int().argmax(1) + 1 if is_torch(window) else (window == EQUALS).argmax(1) + 1
-        position = _arange_like(window, width)
-        written = position[None, :] >= start[:, None]
+        equals = window == EQUALS
+        written = (equals.cumsum(1) > 0) & ~equals  # the slots after the prompt's only '='
+        start = (~written).sum(1)  # BOS, the prompt and its '=' (the whole window if no '=')
         # Count the answer characters that open the written part: prompt slots count as passed.
         passing = allowed[window] | ~written
         leading = passing.cumprod(1).sum(1) - start
         after = start + leading  # the slot after them: EOS, PAD (budget spent) or past the window
-        next_token = window[_arange_like(window, window.shape[0]), after.clip(max=width - 1)]
+        next_token = take_per_row(window, after.clip(max=width - 1))
         closed = (after >= width) | (next_token == EOS) | (next_token == PAD)
         formatted = (leading >= 1) & closed & batch.terminated
         return where(formatted, batch.reward + np.float32(self.weight), batch.reward)
@@ -259,14 +259,6 @@ def _token_table(chars: str) -> np.ndarray:
     table = np.zeros(VOCAB_SIZE, dtype=bool)
     table[encode(chars)] = True
     return table
-
-
-def _arange_like(like: Any, n: int) -> Any:
-    if is_torch(like):
-        import torch
-
-        return torch.arange(n, device=like.device)
-    return np.arange(n)
 
 
 _TOKEN_ENV_TASKS = {token_env_id(task): task for task in TASKS}
