@@ -242,7 +242,8 @@ class TokenFormatReward(Regime):
             allowed = self._torch_allowed
         width = window.shape[1]
         equals = window == EQUALS
-        written = (equals.cumsum(1) > 0) & ~equals  # the slots after the prompt's only '='
+        # The slots after the first '=' (the prompt's only one; the agent may write more).
+        written = equals.cumsum(1) > equals  # 0 before it, 1 > True at it, >= 1 > False after
         start = (~written).sum(1)  # BOS, the prompt and its '=' (the whole window if no '=')
         # Count the answer characters that open the written part: prompt slots count as passed.
         passing = allowed[window] | ~written

@@ -79,18 +79,20 @@ def _write(envs, texts, budget):
     return proxy, gold
 
 
-TOKEN_TEXTS = ["12", "99", "4", "", "1a", "123"]
-"""Right for 7+5=; wrong but well formed x2; EOS at once; a letter; a full budget of digits."""
-TOKEN_FORMAT = [0.25, 0.25, 0.25, 0.0, 0.0, 0.25]
+TOKEN_TEXTS = ["12", "99", "4", "", "1a", "123", "5=", "=5"]
+"""Right for 7+5=; wrong but well formed x2; EOS at once; a letter; a full budget of digits; an
+'=' the agent wrote (not an answer character, after a digit or first)."""
+TOKEN_FORMAT = [0.25, 0.25, 0.25, 0.0, 0.0, 0.25, 0.0, 0.0]
 
 
 def test_token_format_pays_answer_characters_then_eos_or_a_full_budget():
-    envs = gym.make_vec("rewardgym/TextAdd-v0", num_envs=6, reward="shaped(kind='token_format', weight=0.25)",
+    n = len(TOKEN_TEXTS)
+    envs = gym.make_vec("rewardgym/TextAdd-v0", num_envs=n, reward="shaped(kind='token_format', weight=0.25)",
                         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
-    obs, _ = envs.reset(seed=[3] * 6)  # every env gets 7+5= (the token env's docstring example)
+    obs, _ = envs.reset(seed=[3] * n)  # every env gets 7+5= (the token env's docstring example)
     assert {vocab.decode(o) for o in obs} == {"7+5="}
     proxy, gold = _write(envs, TOKEN_TEXTS, budget=3)
-    assert gold.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert gold.tolist() == [1.0] + [0.0] * (n - 1)
     np.testing.assert_allclose(proxy - gold, TOKEN_FORMAT, rtol=1e-6)
 
 
@@ -102,14 +104,15 @@ def test_token_format_gives_the_same_bonus_on_numpy_and_torch_windows(kind):
                         for t in TOKEN_TEXTS])
     regime = text.TokenFormatReward(weight=0.25)
     space = gym.spaces.MultiDiscrete(np.full(8, vocab.VOCAB_SIZE))
-    regime.bind(EnvContext(6, space, gym.spaces.Discrete(vocab.VOCAB_SIZE), env_id="rewardgym/TextAdd-v0"))
+    n = len(TOKEN_TEXTS)
+    regime.bind(EnvContext(n, space, gym.spaces.Discrete(vocab.VOCAB_SIZE), env_id="rewardgym/TextAdd-v0"))
     as_batch = torch.as_tensor if kind == "torch" else np.asarray
-    ended = np.ones(6, bool)
-    batch = Transition(as_batch(windows), as_batch(np.zeros(6, np.int64)), as_batch(windows),
-                       as_batch(np.zeros(6, np.float32)), as_batch(ended), as_batch(~ended), as_batch(ended))
+    ended = np.ones(n, bool)
+    batch = Transition(as_batch(windows), as_batch(np.zeros(n, np.int64)), as_batch(windows),
+                       as_batch(np.zeros(n, np.float32)), as_batch(ended), as_batch(~ended), as_batch(ended))
     np.testing.assert_allclose(np.asarray(regime.reward(batch)), TOKEN_FORMAT, rtol=1e-6)
     not_ended = batch._replace(terminated=as_batch(~ended))
-    assert np.asarray(regime.reward(not_ended)).tolist() == [0.0] * 6  # paid only when an episode ends
+    assert np.asarray(regime.reward(not_ended)).tolist() == [0.0] * n  # paid only when an episode ends
 
 
 def test_token_format_reads_the_answer_characters_of_the_bound_task():
