@@ -202,7 +202,7 @@ def test_cli_passes_env_kwargs_to_training_and_evaluation_envs(tmp_path, capsys)
     assert code == 0, capsys.readouterr().err
     config = json.loads((out / "config.json").read_text())
     assert config["env_kwargs"] == {"max_new_tokens": 2, "difficulty": 2}
-    assert config["hyperparams"]["ent_coef"] == 0.15  # the shipped TextAdd entry
+    assert config["hyperparams"]["ent_coef"] == 0.2  # the shipped TextAdd entry
     # The saved agent reads the window of this budget and difficulty: BOS, 6 prompt tokens, 2 written.
     from safetensors.numpy import load_file
     weights = load_file(str(out / "model.safetensors"))
