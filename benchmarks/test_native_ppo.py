@@ -65,6 +65,7 @@ def solve(seed: int, device: str = "cpu", budget: int = BUDGET) -> dict[str, Any
 
     import rewardgym  # noqa: F401
     from rewardgym.agents.ppo import PPOConfig, learn
+    from rewardgym.agents.train import evaluate as first_episode_returns
 
     torch.set_num_threads(TORCH_THREADS)
     config = PPOConfig.from_dict(SETTINGS[device])
@@ -75,14 +76,7 @@ def solve(seed: int, device: str = "cpu", budget: int = BUDGET) -> dict[str, Any
     eval_envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=EVAL_ENVS, reward=[])
 
     def evaluate(agent: Any) -> float:
-        obs, _ = eval_envs.reset(seed=EVAL_SEED)
-        returns = np.full(EVAL_ENVS, np.nan)
-        while np.isnan(returns).any():
-            obs, _, _, _, info = eval_envs.step(agent.predict(obs))
-            if "episode_returns" in info:
-                first = info["_episode_returns"] & np.isnan(returns)
-                returns[first] = info["episode_returns"]["gold"][first]
-        return float(returns.mean())
+        return float(first_episode_returns(agent.predict, eval_envs, seed=EVAL_SEED)["gold"].mean())
 
     result: dict[str, Any] = {"seed": seed, "device": device, "evaluations": 0}
     recent: list[float] = []

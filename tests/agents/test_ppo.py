@@ -11,6 +11,7 @@ from gymnasium import spaces
 
 import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.agents.ppo import Adam, ActorCritic, PPOConfig, compute_gae, learn
+from rewardgym.agents.train import evaluate as first_episode_returns
 
 SMALL = PPOConfig(num_envs=8, num_steps=16, num_minibatches=2, update_epochs=2, hidden_sizes=(16, 16))
 
@@ -288,14 +289,7 @@ CARTPOLE_SETTINGS = {
 def deterministic_gold(agent: ActorCritic, num_envs: int = 10, seed: int = 10_000) -> float:
     """Mean gold return of each env's first episode under the deterministic policy."""
     envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, reward=[])
-    obs, _ = envs.reset(seed=seed)
-    returns = np.full(num_envs, np.nan)
-    while np.isnan(returns).any():
-        obs, _, _, _, info = envs.step(agent.predict(obs))
-        if "episode_returns" in info:
-            first = info["_episode_returns"] & np.isnan(returns)
-            returns[first] = info["episode_returns"]["gold"][first]
-    return float(returns.mean())
+    return float(first_episode_returns(agent.predict, envs, seed=seed)["gold"].mean())
 
 
 @pytest.mark.slow

@@ -17,19 +17,13 @@ from rewardgym.agents.scripted import (
     cartpole_linear_policy,
     random_policy,
 )
+from rewardgym.agents.train import evaluate as first_episode_returns
 
 
 def first_episode_gold(policy: Policy, env_id: str, num_envs: int, seed: int) -> np.ndarray:
     """Gold return of each env's first episode (NEXT_STEP autoreset, the default)."""
     envs = gym.make_vec(env_id, num_envs=num_envs, reward=[])
-    obs, _ = envs.reset(seed=seed)
-    returns = np.full(num_envs, np.nan)
-    while np.isnan(returns).any():
-        obs, _, _, _, info = envs.step(policy.predict(obs))
-        if "episode_returns" in info:
-            first = info["_episode_returns"] & np.isnan(returns)
-            returns[first] = info["episode_returns"]["gold"][first]
-    return returns
+    return first_episode_returns(policy.predict, envs, seed=seed)["gold"]
 
 
 def test_linear_controller_balances_cartpole():
