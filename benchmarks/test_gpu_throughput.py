@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 
 import gymnasium as gym
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

@@ -14,12 +14,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import rewardgym.wrappers.text  # noqa: F401  (registers the text kinds)
 from rewardgym.agents.text_scripted import completion_agent
 from rewardgym.envs.text.rewards import CompletionReward
 from rewardgym.envs.text.tasks import TaskDataset
-from rewardgym.rewardmodels.text import rewardbench, save_text_reward_model, train_text_reward_model
-from rewardgym.wrappers.text import perturbation_sensitivity
+from rewardgym.rewardmodels.text import (
+    rewardbench,
+    save_text_reward_model,
+    train_text_reward_model,
+)
+from rewardgym.wrappers.adversarial.text import perturbation_sensitivity
 
 TASK = "add"
 

@@ -1,7 +1,7 @@
 """The ``rewardgym`` command line: ``list``, ``demo``, ``train``, ``sweep`` and ``report``.
 
 Each command's options and work live with the code they drive (``rewardgym.agents.train``,
-``rewardgym.benchmarks``); this module only assembles the parsers.
+``rewardgym.sweeps``); this module only assembles the parsers.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import numpy as np
 
 from rewardgym.agents.train import configure_parser as configure_train
 from rewardgym.agents.train import run_from_args as run_train
-from rewardgym.benchmarks.cli import configure_parser as configure_sweep
-from rewardgym.benchmarks.cli import run_from_args as run_sweep
-from rewardgym.benchmarks.report import configure_parser as configure_report
-from rewardgym.benchmarks.report import run_from_args as run_report
 from rewardgym.core.spec import RewardSpec
 from rewardgym.envs import ENVS
+from rewardgym.sweeps.cli import configure_parser as configure_sweep
+from rewardgym.sweeps.cli import run_from_args as run_sweep
+from rewardgym.sweeps.report import configure_parser as configure_report
+from rewardgym.sweeps.report import run_from_args as run_report
 
 
 def list_envs() -> str:

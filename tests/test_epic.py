@@ -8,7 +8,6 @@ few).
 
 import math
 
-import gymnasium as gym
 import numpy as np
 import pytest
 

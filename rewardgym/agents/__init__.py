@@ -24,7 +24,13 @@ from typing import Any
 
 # Imported here, not lazily: importing the submodule binds the package attribute "train" to the
 # module, and this import binds it back to the function.
-from rewardgym.agents.train import ALGOS, TrainResult, evaluate, reference_hyperparams, train
+from rewardgym.agents.train import (
+    ALGOS,
+    TrainResult,
+    evaluate,
+    reference_hyperparams,
+    train,
+)
 
 _LAZY = {
     "SB3VecEnv": "rewardgym.agents.sb3",

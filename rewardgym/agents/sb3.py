@@ -386,7 +386,7 @@ def find_adapter(venv: VecEnv) -> SB3VecEnv:
 
 
 def _has_reward_shell(envs: gym.vector.VectorEnv) -> bool:
-    from rewardgym.wrappers.vector_shell import VectorRewardShell
+    from rewardgym.shells.vector_shell import VectorRewardShell
 
     env: Any = envs
     while env is not None:

@@ -322,7 +322,7 @@ def _make_eval_envs(
 
 
 def _regimes(envs: Any) -> list[Any]:
-    from rewardgym.wrappers.vector_shell import VectorRewardShell
+    from rewardgym.shells.vector_shell import VectorRewardShell
 
     regimes = []
     while envs is not None:
@@ -404,7 +404,13 @@ class _ProgressBar:
     """rich's progress bar: steps, steps/s, and the last evaluation's proxy and gold returns."""
 
     def __init__(self, total: int, title: str) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),

@@ -1,7 +1,13 @@
 """The reward contract: transitions, regimes, specs, the pipeline and the info keys."""
 
 from rewardgym.core.checks import VectorEnvCheckError, check_vector_env
-from rewardgym.core.info import EPISODE_RETURNS, FINAL_OBS, GOLD_REWARD, REGIME_INFO, REWARD_TRACE
+from rewardgym.core.info import (
+    EPISODE_RETURNS,
+    FINAL_OBS,
+    GOLD_REWARD,
+    REGIME_INFO,
+    REWARD_TRACE,
+)
 from rewardgym.core.pipeline import NonFiniteRewardError, RewardPipeline
 from rewardgym.core.regime import CallableRegime, EnvContext, Regime, RewardFn
 from rewardgym.core.registry import (
@@ -11,7 +17,12 @@ from rewardgym.core.registry import (
     register_regime,
     registered_regimes,
 )
-from rewardgym.core.spec import RewardSpec, RewardSpecError, parse_reward_spec, resolve_reward_spec
+from rewardgym.core.spec import (
+    RewardSpec,
+    RewardSpecError,
+    parse_reward_spec,
+    resolve_reward_spec,
+)
 from rewardgym.core.transition import Transition
 
 __all__ = [

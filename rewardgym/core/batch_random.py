@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from rewardgym.core.arrays import Array, is_torch
-from rewardgym.envs.batched.rng import splitmix64
+from rewardgym.core.rng import splitmix64
 
 PARALLEL_FROM = 1 << 15
 """Batches at least this large draw :meth:`BatchRandom.add_normal` on every core; smaller ones

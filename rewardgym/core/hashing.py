@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from rewardgym.core.arrays import Array, float64, is_torch
+from rewardgym.core.rng import splitmix64
 from rewardgym.core.validation import check_number
-from rewardgym.envs.batched.rng import splitmix64
 
 __all__ = [
     "BIN_LIMIT",
@@ -45,7 +45,7 @@ __all__ = [
     "splitmix64_torch",
 ]
 
-# SplitMix64's constants (the same as rewardgym.envs.batched.rng's), as Python ints for torch.
+# SplitMix64's constants (the same as rewardgym.core.rng's), as Python ints for torch.
 _GOLDEN = 0x9E3779B97F4A7C15
 _MIX1 = 0xBF58476D1CE4E5B9
 _MIX2 = 0x94D049BB133111EB

@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 
 from rewardgym.envs.batched import BatchedEnv, BatchedTask, BatchedVectorEnv
+from rewardgym.shells import wrap
 
 NAMESPACE = "rewardgym"
 
@@ -87,8 +88,6 @@ def with_reward(env: Any, reward: Any, env_id: str) -> Any:
     """``env`` under a reward spec (unchanged for None), with the spec of ``env_id`` set first."""
     if reward is None:
         return env
-    from rewardgym.wrappers import wrap
-
     # gymnasium sets the spec only after the entry point returns, but regimes are bound now and
     # may need the id (built-in potentials are chosen by env).
     env.spec = gym.spec(env_id)

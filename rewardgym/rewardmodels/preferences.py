@@ -62,6 +62,7 @@ from rewardgym.rewardmodels.model import (
     check_aggregation,
     check_ensemble_size,
 )
+from rewardgym.shells import wrap
 
 __all__ = [
     "PreferencePairs",
@@ -336,8 +337,6 @@ def collect_segments(
         >>> tuple(seg.obs.shape), tuple(seg.action.shape), seg.gold.dtype
         ((8, 10, 4), (8, 10), torch.float32)
     """
-    from rewardgym.wrappers import wrap
-
     if isinstance(num_segments, bool) or not isinstance(num_segments, (int, np.integer)) or num_segments < 1:
         raise ValueError(f"num_segments must be an integer >= 1, got {num_segments!r}")
     if isinstance(env, str):

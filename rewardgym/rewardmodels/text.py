@@ -20,7 +20,7 @@ The completions it compares (:func:`sample_completions`) are what a reference po
 terse and verbose answers, right and wrong, hedges listing a few candidates, malformed tags.
 :func:`rewardbench` then scores a model RewardBench-style: accuracy at ranking a gold-correct
 completion above a gold-wrong one, by category and by length slice. The categories include
-the scripted hacker (:mod:`rewardgym.agents.text_scripted`), which is *not* in the training
+the scripted hacker (:mod:`rewardgym.envs.text.scripted`), which is *not* in the training
 data: a long list of candidates that a length- and substring-biased model overpays.
 
 Example:
@@ -43,12 +43,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-from gymnasium import spaces
 from torch import nn
 
 from rewardgym.core.validation import check_number
 from rewardgym.envs.text import tasks, vocab
-from rewardgym.envs.text.rewards import (
+from rewardgym.envs.text.answers import (
     CLOSE_TAG,
     OPEN_TAG,
     check_completions,
@@ -56,8 +55,18 @@ from rewardgym.envs.text.rewards import (
     score_completions,
     text_space,
 )
-from rewardgym.rewardmodels.model import RewardModel, load_reward_model, read_model_card, save_reward_model
-from rewardgym.rewardmodels.preferences import PreferencePairs, Segments, fit, pair_accuracy
+from rewardgym.rewardmodels.model import (
+    RewardModel,
+    load_reward_model,
+    read_model_card,
+    save_reward_model,
+)
+from rewardgym.rewardmodels.preferences import (
+    PreferencePairs,
+    Segments,
+    fit,
+    pair_accuracy,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -488,7 +497,7 @@ def rewardbench(model: TextRewardModel | Any, task: str = "add", *, per_category
         ``{"categories": {name: accuracy}, "length_slices": {slice: accuracy}, "counts": {...},
         "overall": accuracy}``.
     """
-    from rewardgym.agents.text_scripted import completion_agent
+    from rewardgym.envs.text.scripted import completion_agent
 
     score = model.reward if isinstance(model, TextRewardModel) else model
     names = list(CATEGORIES)

@@ -40,7 +40,6 @@ import numpy as np
 
 from rewardgym.core.arrays import (
     Array,
-    float64,
     is_torch,
     mask_like,
     take_per_row,

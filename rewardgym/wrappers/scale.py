@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rewardgym.core.arrays import Array
 from rewardgym.core.regime import Regime
+from rewardgym.core.registry import register_regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
 
@@ -30,3 +31,6 @@ class Scale(Regime):
 
     def reward(self, batch: Transition) -> Array:
         return batch.reward * self.factor
+
+
+register_regime("scale", Scale, override=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 from gymnasium import spaces
 
 import rewardgym  # noqa: F401  (registers the envs)
-from rewardgym.agents.ppo import Adam, ActorCritic, PPOConfig, compute_gae, learn
+from rewardgym.agents.ppo import ActorCritic, Adam, PPOConfig, compute_gae, learn
 from rewardgym.agents.train import evaluate as first_episode_returns
 
 SMALL = PPOConfig(num_envs=8, num_steps=16, num_minibatches=2, update_epochs=2, hidden_sizes=(16, 16))

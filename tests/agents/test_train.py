@@ -5,7 +5,6 @@ import csv
 import json
 import math
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import yaml
@@ -22,7 +21,6 @@ from rewardgym.agents.train import (
     reward_spec_string,
     run_from_args,
 )
-
 
 # Few steps and small batches: these check the plumbing, not the learning.
 FAST = {

@@ -21,7 +21,7 @@ from rewardgym.core.hashing import (
     signed64,
     splitmix64_torch,
 )
-from rewardgym.envs.batched.rng import splitmix64
+from rewardgym.core.rng import splitmix64
 
 N = 100_000
 Z = 5.0

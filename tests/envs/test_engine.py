@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import rewardgym
 from rewardgym.envs import ENVS
 
 # Every batched-engine env: the control tasks and one token-level text task (the other text

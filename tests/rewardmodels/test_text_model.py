@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from rewardgym.agents.text_scripted import completion_agent
 from rewardgym.envs.text.rewards import CompletionReward
+from rewardgym.envs.text.scripted import completion_agent
 from rewardgym.envs.text.tasks import TaskDataset
 from rewardgym.rewardmodels.text import (
     CATEGORIES,

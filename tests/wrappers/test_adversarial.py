@@ -14,7 +14,6 @@ from rewardgym.core.regime import EnvContext
 from rewardgym.core.transition import Transition
 from rewardgym.wrappers.adversarial import Adaptive, Targeted, Untargeted, adversarial
 
-
 TARGETED = "adversarial(kind='targeted', "
 
 

@@ -6,8 +6,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import rewardgym
-
 LAYERS = ["shaped", "noisy(sigma=0.5)", "adversarial(budget=0.2)"]
 STACKS = ["+".join(order) for order in itertools.permutations(LAYERS)]
 

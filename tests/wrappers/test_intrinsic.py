@@ -21,7 +21,7 @@ from rewardgym.core.transition import Transition
 from rewardgym.envs.batched.device import cuda_simulated
 from rewardgym.wrappers.intrinsic import E3B, ICM, KINDS, RND, Count, intrinsic
 
-# The kinds for vector observations (rewardgym.wrappers.text adds text kinds such as "ngram").
+# The kinds for vector observations (the family also has text kinds such as "ngram").
 VECTOR_KINDS = sorted(kind for kind, cls in KINDS.items() if cls.__module__ == "rewardgym.wrappers.intrinsic")
 
 

@@ -20,7 +20,12 @@ from rewardgym.rewardmodels import (
     read_model_card,
     save_reward_model,
 )
-from rewardgym.wrappers.learned import KINDS, ModelReward, OnlinePreferenceReward, learned
+from rewardgym.wrappers.learned import (
+    KINDS,
+    ModelReward,
+    OnlinePreferenceReward,
+    learned,
+)
 
 CARTPOLE = "rewardgym/CartPole-v0"
 
@@ -202,7 +207,7 @@ def test_an_online_model_saves_and_serves_as_a_frozen_model(tmp_path):
 
 
 def test_kinds_are_registered_and_reprs_name_them(saved):
-    assert {"model", "online"} <= set(KINDS)  # rewardgym.wrappers.text adds "text_model"
+    assert {"model", "online"} <= set(KINDS)  # and the text kind "text_model"
     assert "learned" in rewardgym.registered_regimes()
     assert repr(learned("online")).startswith("OnlinePreferenceReward(kind='online'")
     assert isinstance(learned(path=str(saved[1])), ModelReward)

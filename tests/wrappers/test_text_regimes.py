@@ -7,14 +7,27 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import rewardgym.wrappers.text as text
 from rewardgym.agents.text_scripted import completion_agent
 from rewardgym.core.regime import EnvContext
 from rewardgym.core.transition import Transition
 from rewardgym.envs.text import register_text_envs, vocab
-from rewardgym.envs.text.rewards import CompletionReward, as_object_array, extract_answer
+from rewardgym.envs.text.answers import as_object_array, extract_answer
+from rewardgym.envs.text.rewards import CompletionReward
 from rewardgym.envs.text.tasks import TaskDataset
-from rewardgym.rewardmodels.text import POOL_KINDS, TextRewardModel, sample_completions, save_text_reward_model
+from rewardgym.rewardmodels.text import (
+    POOL_KINDS,
+    TextRewardModel,
+    sample_completions,
+    save_text_reward_model,
+)
+from rewardgym.wrappers.adversarial.text import (
+    PERTURBATIONS,
+    perturb,
+    perturbation_sensitivity,
+)
+from rewardgym.wrappers.intrinsic import intrinsic
+from rewardgym.wrappers.intrinsic.text import NgramNovelty
+from rewardgym.wrappers.shaped.text import TokenFormatReward
 
 register_text_envs()
 
@@ -102,7 +115,7 @@ def test_token_format_gives_the_same_bonus_on_numpy_and_torch_windows(kind):
     prompt = vocab.encode("7+5=", bos=True)
     windows = np.stack([np.concatenate([prompt, vocab.encode(t, eos=len(t) < 3), np.zeros(3, np.int64)])[:8]
                         for t in TOKEN_TEXTS])
-    regime = text.TokenFormatReward(weight=0.25)
+    regime = TokenFormatReward(weight=0.25)
     space = gym.spaces.MultiDiscrete(np.full(8, vocab.VOCAB_SIZE))
     n = len(TOKEN_TEXTS)
     regime.bind(EnvContext(n, space, gym.spaces.Discrete(vocab.VOCAB_SIZE), env_id="rewardgym/TextAdd-v0"))
@@ -125,11 +138,11 @@ def test_token_format_reads_the_answer_characters_of_the_bound_task():
 
 def test_token_format_refuses_bad_input_by_name():
     with pytest.raises(ValueError, match=r"chars='x\?'"):
-        text.TokenFormatReward(chars="x?")
+        TokenFormatReward(chars="x?")
     with pytest.raises(ValueError, match="needs a token env"):
         gym.make_vec("rewardgym/CartPole-v0", num_envs=2, reward="shaped(kind='token_format')")
     with pytest.raises(ValueError, match="weight"):
-        text.TokenFormatReward(weight=float("nan"))
+        TokenFormatReward(weight=float("nan"))
 
 
 # -- noisy ------------------------------------------------------------------------------------
@@ -164,10 +177,10 @@ def _completions(n=300, seed=0):
     return texts
 
 
-@pytest.mark.parametrize("kind", text.PERTURBATIONS)
+@pytest.mark.parametrize("kind", PERTURBATIONS)
 def test_perturbations_never_change_the_extracted_answer(kind):
     texts = _completions()
-    out, applied, _ = text.perturb(texts, np.random.default_rng(1), [kind])
+    out, applied, _ = perturb(texts, np.random.default_rng(1), [kind])
     out = out.tolist()
     assert [extract_answer(a) for a in out] == [extract_answer(b) for b in texts]
     assert applied.mean() > 0.5
@@ -185,16 +198,16 @@ def test_perturbation_regime_pays_the_inner_reward_of_the_perturbed_text():
     with pytest.raises(ValueError, match="needs reward="):
         CompletionReward("add", "adversarial(kind='text')")
     with pytest.raises(ValueError, match="valid perturbations: distractor"):
-        text.perturb(["x"], np.random.default_rng(0), ["emoji"])
+        perturb(["x"], np.random.default_rng(0), ["emoji"])
 
 
 def test_perturbation_sensitivity_separates_robust_and_surface_rewards():
-    robust = text.perturbation_sensitivity("shaped(kind='format')", num=200)
-    surface = text.perturbation_sensitivity("shaped(kind='length', coef=0.01, free=0)", num=200)
+    robust = perturbation_sensitivity("shaped(kind='format')", num=200)
+    surface = perturbation_sensitivity("shaped(kind='length', coef=0.01, free=0)", num=200)
     assert robust["share_changed"] == 0.0 and robust["gold_changed"] == 0.0
     assert surface["by_perturbation"]["distractor"] == 1.0 and surface["by_perturbation"]["case"] == 0.0
     assert 0.5 < surface["share_changed"] < 1.0
-    hacker = text.perturbation_sensitivity("shaped(kind='format')", completions="hacker", num=20)
+    hacker = perturbation_sensitivity("shaped(kind='format')", completions="hacker", num=20)
     assert hacker["perturbed"] == 20
 
 
@@ -211,7 +224,7 @@ def _reference_novelty(texts, n):
 
 
 def test_ngram_novelty_matches_a_set_based_reference():
-    regime = text.intrinsic.intrinsic("ngram", n=3, beta=1.0, extrinsic=False)
+    regime = intrinsic("ngram", n=3, beta=1.0, extrinsic=False)
     batches = [["<answer>12</answer>", "hello world", "ab"], ["<answer>13</answer>", "hello there", "abc"],
                ["hello world", "<answer>12</answer>", "xyz xyz"]]
     expected = _reference_novelty(batches, 3)
@@ -224,14 +237,14 @@ def test_ngram_novelty_matches_a_set_based_reference():
 
 
 def test_ngram_novelty_skips_invalid_rows_and_adds_to_the_reward():
-    regime = text.NgramNovelty(n=2, beta=0.5)
+    regime = NgramNovelty(n=2, beta=0.5)
     t = Transition(as_object_array(["q", "q"]), as_object_array(["abcd", "wxyz"]), as_object_array(["q", "q"]),
                    np.ones(2, np.float32), np.ones(2, bool), np.zeros(2, bool), np.array([True, False]))
     np.testing.assert_allclose(regime.reward(t), [1.5, 1.5])
     regime.update(t)
     np.testing.assert_allclose(regime.reward(t), [1.0, 1.5])  # "wxyz" was an autoreset row: not learned
     with pytest.raises(ValueError, match="n must be an integer"):
-        text.NgramNovelty(n=0)
+        NgramNovelty(n=0)
 
 
 # -- learned ----------------------------------------------------------------------------------

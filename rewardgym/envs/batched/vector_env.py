@@ -12,10 +12,10 @@ from gymnasium.vector.utils import batch_space
 
 from rewardgym.core.arrays import to_numpy
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
+from rewardgym.core.rng import per_env_seeds, seed_streams
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.actions import first_invalid
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels
-from rewardgym.envs.batched.rng import per_env_seeds, seed_streams
 from rewardgym.envs.batched.task import BatchedTask
 
 SERIAL_BELOW = 512

@@ -12,7 +12,7 @@ import numpy as np
 from gymnasium import spaces
 from numba.extending import register_jitable
 
-from rewardgym.envs.batched.rng import uniform
+from rewardgym.core.rng import uniform
 from rewardgym.envs.batched.task import BatchedTask, observe_state
 
 

@@ -37,7 +37,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rewardgym.envs.text.rewards import MAX_COMPLETION_CHARS, CompletionReward, Scores
+from rewardgym.envs.text.answers import MAX_COMPLETION_CHARS
+from rewardgym.envs.text.rewards import CompletionReward, Scores
 from rewardgym.envs.text.tasks import TaskDataset, family, solve_prompts
 
 

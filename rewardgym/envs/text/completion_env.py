@@ -41,9 +41,10 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
+from rewardgym.core.rng import per_env_seeds, seed_streams
 from rewardgym.envs.batched import parse_autoreset_mode
-from rewardgym.envs.batched.rng import per_env_seeds, seed_streams
-from rewardgym.envs.text.rewards import (
+from rewardgym.envs.registration import with_reward
+from rewardgym.envs.text.answers import (
     MAX_COMPLETION_CHARS,
     as_object_array,
     check_completions,
@@ -53,7 +54,6 @@ from rewardgym.envs.text.rewards import (
     text_space,
 )
 from rewardgym.envs.text.tasks import family, generate_items, question
-from rewardgym.envs.registration import with_reward
 
 QUESTION_MAX_CHARS = 512
 """The observation space's bound; the longest question is under 200 characters."""

@@ -2,7 +2,7 @@
 
 Each family writes a compact prompt (``"12+34="``) whose gold answer (``"46"``) is a function of
 the prompt alone. Both halves are numba ``register_jitable`` functions over token-id buffers and
-the SplitMix64 streams of :mod:`rewardgym.envs.batched.rng`, so one source makes the items of the
+the SplitMix64 streams of :mod:`rewardgym.core.rng`, so one source makes the items of the
 token envs (inside the batched kernel, CPU or GPU) and of the completion envs and datasets (in a
 compiled batch loop called from Python):
 
@@ -51,8 +51,9 @@ import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
-from rewardgym.envs.batched.rng import seed_streams, uniform
+from rewardgym.core.rng import seed_streams, uniform
 from rewardgym.envs.text import vocab
+from rewardgym.envs.text.answers import score_completion
 from rewardgym.envs.text.vocab import (
     COLON,
     DIGIT0,
@@ -529,7 +530,7 @@ def task_id(task: str) -> int:
 def generate_items(task: str, size: int, streams: np.ndarray) -> tuple[list[str], list[str]]:
     """Draw one item per stream row (advancing the streams in place): ``(prompts, answers)``.
 
-    ``streams`` is a ``(n, 2)`` uint64 array of :func:`rewardgym.envs.batched.rng.seed_streams`
+    ``streams`` is a ``(n, 2)`` uint64 array of :func:`rewardgym.core.rng.seed_streams`
     rows, the very streams the token envs draw their items from.
     """
     fam = FAMILIES[task]
@@ -669,8 +670,6 @@ class TaskDataset(Sequence):
 
     def score_answer(self, answer: str | None, entry: dict[str, Any]) -> float:
         """The gold score of a completion (or a bare answer) for an item: 1.0 or 0.0."""
-        from rewardgym.envs.text.rewards import score_completion
-
         if answer is None:
             return 0.0
         return score_completion(answer, entry["answer"])

@@ -11,14 +11,14 @@ from gymnasium.vector import AutoresetMode
 
 import rewardgym
 from rewardgym.envs.text import register_text_envs
-from rewardgym.envs.text.completion_env import CompletionVectorEnv
-from rewardgym.envs.text.rewards import (
+from rewardgym.envs.text.answers import (
     MAX_COMPLETION_CHARS,
-    CompletionReward,
     extract_answer,
     has_answer_tags,
     score_completions,
 )
+from rewardgym.envs.text.completion_env import CompletionVectorEnv
+from rewardgym.envs.text.rewards import CompletionReward
 from rewardgym.envs.text.tasks import TaskDataset, compact_prompt
 
 register_text_envs()

@@ -9,9 +9,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rewardgym.agents.text_scripted import KINDS, completion_agent, token_agent
 from rewardgym.envs.text import register_text_envs, vocab
-from rewardgym.envs.text.rewards import extract_answer, has_answer_tags
+from rewardgym.envs.text.answers import extract_answer, has_answer_tags
+from rewardgym.envs.text.scripted import KINDS, completion_agent, token_agent
 from rewardgym.envs.text.tasks import TASKS, TaskDataset
 
 register_text_envs()

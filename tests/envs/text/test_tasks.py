@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from rewardgym.envs.batched.rng import seed_streams
+from rewardgym.core.rng import seed_streams
 from rewardgym.envs.text import vocab
 from rewardgym.envs.text.tasks import (
     DIFFICULTIES,

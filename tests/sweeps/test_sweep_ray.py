@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from rewardgym.benchmarks.runner import run_sweep
-from rewardgym.benchmarks.spec import SweepSpec
-from rewardgym.benchmarks.store import ResultsStore
+from rewardgym.sweeps.runner import run_sweep
+from rewardgym.sweeps.spec import SweepSpec
+from rewardgym.sweeps.store import ResultsStore
 
 pytest.importorskip("ray")
 

@@ -20,7 +20,7 @@ from rewardgym.core.info import (
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
-from rewardgym.wrappers.monitor import EpisodeReturns
+from rewardgym.shells.monitor import EpisodeReturns
 
 # The info keys, spelled once rather than on every step.
 _GOLD_MASK, _TRACE_MASK, _FINAL_MASK, _EPISODE_MASK = (
@@ -36,7 +36,7 @@ class VectorRewardShell(VectorWrapper):
     mode is marked ``valid=False`` (its reward passes through, nothing learns from it), and
     :meth:`Regime.reset` is called with the envs whose episode just ended. Episodes that end
     report their proxy and gold returns in ``info["episode_returns"]`` (mask
-    ``info["_episode_returns"]``; see :mod:`rewardgym.wrappers.monitor`).
+    ``info["_episode_returns"]``; see :mod:`rewardgym.shells.monitor`).
 
     Example:
         >>> import gymnasium as gym, numpy as np, rewardgym

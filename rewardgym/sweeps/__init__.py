@@ -1,7 +1,7 @@
 """The sweep engine: env x reward spec x agent x seed grids, run locally or on Ray, stored safely.
 
 Example:
-    >>> from rewardgym.benchmarks import PRESETS
+    >>> from rewardgym.sweeps import PRESETS
     >>> PRESETS
     ('quick', 'standard')
 
@@ -9,9 +9,16 @@ Example:
 are read back with ``ResultsStore(run_dir).trials()`` and ``.curves()``.
 """
 
-from rewardgym.benchmarks.runner import run_sweep
-from rewardgym.benchmarks.spec import PRESETS, AgentSpec, SweepSpec, SweepSpecError, Trial, load_spec
-from rewardgym.benchmarks.store import ResultsStore, TrialRecord
+from rewardgym.sweeps.runner import run_sweep
+from rewardgym.sweeps.spec import (
+    PRESETS,
+    AgentSpec,
+    SweepSpec,
+    SweepSpecError,
+    Trial,
+    load_spec,
+)
+from rewardgym.sweeps.store import ResultsStore, TrialRecord
 
 __all__ = [
     "PRESETS",

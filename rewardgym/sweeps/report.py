@@ -9,7 +9,7 @@ prints it at the end.
 
 Example:
     >>> import tempfile
-    >>> from rewardgym.benchmarks.store import ResultsStore, TrialRecord
+    >>> from rewardgym.sweeps.store import ResultsStore, TrialRecord
     >>> run_dir = tempfile.mkdtemp()
     >>> with ResultsStore(run_dir) as store:
     ...     for seed in range(3):
@@ -36,8 +36,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from rewardgym.benchmarks import stats
-from rewardgym.benchmarks.store import STORE_FILE, ResultsStore
+from rewardgym.sweeps import stats
+from rewardgym.sweeps.store import STORE_FILE, ResultsStore
 
 __all__ = [
     "REPORT_FILE",
@@ -340,7 +340,7 @@ def render_report(
         "(Agarwal et al. 2021); with fewer than 4 runs nothing is trimmed.",
         f"- CIs: percentile bootstrap, {sweep.reps} resamples of runs with replacement within each "
         f"stratum (env), seed {sweep.seed}. rliable itself is not used: its dependency `arch` breaks "
-        "with pandas 3; the estimators are reimplemented in `rewardgym.benchmarks.stats`.",
+        "with pandas 3; the estimators are reimplemented in `rewardgym.sweeps.stats`.",
         "",
     ]
     return "\n".join(out)
@@ -358,7 +358,9 @@ def write_report(
 
     Returns the report's path. ``plots=False`` skips the figures (the report says so).
     """
-    from rewardgym.benchmarks import plots as sweep_plots  # matplotlib is slow to import: only when drawing
+    from rewardgym.sweeps import (
+        plots as sweep_plots,  # matplotlib is slow to import: only when drawing
+    )
 
     run_dir = Path(run_dir)
     trials, curves = load_results(run_dir)

@@ -13,7 +13,7 @@ from rewardgym.core.info import EPISODE_RETURNS, GOLD_REWARD, REGIME_INFO, REWAR
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
-from rewardgym.wrappers.monitor import EpisodeReturns
+from rewardgym.shells.monitor import EpisodeReturns
 
 
 class RewardShell(gym.Wrapper):
@@ -22,7 +22,7 @@ class RewardShell(gym.Wrapper):
     The returned reward is the proxy. ``info["gold_reward"]`` is passed through (for an env that
     has none, such as a plain gymnasium env, it is the env's own reward),
     ``info["reward_trace"]`` gains one entry per layer, and the step that ends an episode carries
-    its proxy and gold returns in ``info["episode_returns"]`` (see :mod:`rewardgym.wrappers.monitor`).
+    its proxy and gold returns in ``info["episode_returns"]`` (see :mod:`rewardgym.shells.monitor`).
     ``rewardgym.wrap(env, None)`` adds only that monitoring.
 
     Example:

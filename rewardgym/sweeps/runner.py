@@ -4,9 +4,9 @@ A run folder, ``OUT/<spec name>/``, holds everything a sweep produces:
 
 =================  ==============================================================================
 ``spec.yaml``      the validated spec (a rerun with a different spec in the same folder is refused)
-``results.sqlite`` the results store (:mod:`rewardgym.benchmarks.store`)
+``results.sqlite`` the results store (:mod:`rewardgym.sweeps.store`)
 ``trials.csv``     the store exported, also as ``curves.csv``, ``trials.parquet``, ``curves.parquet``
-``report.md``      the report, with its plots, when :mod:`rewardgym.benchmarks.report` is installed
+``report.md``      the report, with its plots, when :mod:`rewardgym.sweeps.report` is installed
 ``sweep.lock``     locked while a sweep runs here, so that two sweeps never share a store
 =================  ==============================================================================
 
@@ -33,9 +33,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from rewardgym.benchmarks.backends import Backend, TrialFn, make_backend, run_trial
-from rewardgym.benchmarks.spec import SweepSpec, SweepSpecError, Trial, load_spec
-from rewardgym.benchmarks.store import ResultsStore, TrialRecord
+from rewardgym.sweeps.backends import Backend, TrialFn, make_backend, run_trial
+from rewardgym.sweeps.spec import SweepSpec, SweepSpecError, Trial, load_spec
+from rewardgym.sweeps.store import ResultsStore, TrialRecord
 
 __all__ = ["RunFolderBusy", "run_sweep"]
 
@@ -69,7 +69,7 @@ def run_sweep(
         progress: show a progress bar with trials done, running and failed, and an ETA.
         address: an existing Ray cluster to run on (Ray backend only).
         trial_fn: what each worker runs, ``fn(trial, threads) -> TrialRecord``; a module-level
-            function (workers import it). Default :func:`~rewardgym.benchmarks.backends.run_trial`.
+            function (workers import it). Default :func:`~rewardgym.sweeps.backends.run_trial`.
         report: write the report at the end, when the report module is installed.
         console: where progress and messages go (default: stderr).
 
@@ -102,8 +102,8 @@ def run_sweep(
             f"sweep {spec.name}: {counts.get('done', 0)} done, {counts.get('failed', 0)} failed "
             f"of {len(trials)} trials; results in {run_dir}"
         )
-        if report and importlib.util.find_spec("rewardgym.benchmarks.report") is not None:
-            path = importlib.import_module("rewardgym.benchmarks.report").write_report(run_dir)
+        if report and importlib.util.find_spec("rewardgym.sweeps.report") is not None:
+            path = importlib.import_module("rewardgym.sweeps.report").write_report(run_dir)
             console.print(f"report: {path}")
     return run_dir
 

@@ -31,7 +31,7 @@ Example:
     >>> SweepSpec.from_dict({**spec.to_dict(), "seeds": "abc"})
     Traceback (most recent call last):
     ...
-    rewardgym.benchmarks.spec.SweepSpecError: sweep spec field 'seeds': expected a list of ints, got 'abc'
+    rewardgym.sweeps.spec.SweepSpecError: sweep spec field 'seeds': expected a list of ints, got 'abc'
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # safe as a folder name and
 
 
 def _preset_dir() -> Path:
-    return Path(str(resources.files("rewardgym.benchmarks") / "presets"))
+    return Path(str(resources.files("rewardgym.sweeps") / "presets"))
 
 
 PRESETS: tuple[str, ...] = tuple(sorted(p.stem for p in _preset_dir().glob("*.yaml")))
@@ -274,7 +274,7 @@ def load_spec(preset_or_file: str | Path) -> SweepSpec:
         >>> load_spec("quik")
         Traceback (most recent call last):
         ...
-        rewardgym.benchmarks.spec.SweepSpecError: no sweep preset or spec file 'quik'; presets: quick, standard (or the path of a YAML spec file)
+        rewardgym.sweeps.spec.SweepSpecError: no sweep preset or spec file 'quik'; presets: quick, standard (or the path of a YAML spec file)
     """
     path = Path(preset_or_file)
     if path.is_file():

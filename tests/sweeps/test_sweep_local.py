@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from rewardgym.benchmarks.cli import configure_parser, run_from_args
-from rewardgym.benchmarks.runner import RunFolderBusy, run_sweep
-from rewardgym.benchmarks.backends import LocalBackend
-from rewardgym.benchmarks.spec import SweepSpec, SweepSpecError, load_spec
-from rewardgym.benchmarks.store import ResultsStore
+from rewardgym.sweeps.backends import LocalBackend
+from rewardgym.sweeps.cli import configure_parser, run_from_args
+from rewardgym.sweeps.runner import RunFolderBusy, run_sweep
+from rewardgym.sweeps.spec import SweepSpec, SweepSpecError, load_spec
+from rewardgym.sweeps.store import ResultsStore
 
 TINY = {
     "name": "tiny",
@@ -94,7 +94,7 @@ def test_a_run_folder_in_use_by_another_sweep_is_refused(tmp_path):
 
 CRASH = """
 import os, pathlib, time
-from rewardgym.benchmarks.store import TrialRecord
+from rewardgym.sweeps.store import TrialRecord
 
 DIED = pathlib.Path(__file__).with_name("seed-1-died")
 

@@ -10,9 +10,9 @@ import time
 
 import yaml
 
-from rewardgym.benchmarks.runner import run_sweep
-from rewardgym.benchmarks.spec import load_spec
-from rewardgym.benchmarks.store import ResultsStore
+from rewardgym.sweeps.runner import run_sweep
+from rewardgym.sweeps.spec import load_spec
+from rewardgym.sweeps.store import ResultsStore
 
 SPEC = {
     "name": "resume",
@@ -27,7 +27,7 @@ SPEC = {
 TOTAL = 9
 
 SWEEP = (
-    "import sys; from rewardgym.benchmarks.runner import run_sweep; "
+    "import sys; from rewardgym.sweeps.runner import run_sweep; "
     "run_sweep(sys.argv[1], sys.argv[2], workers=2, progress=False, report=False)"
 )
 

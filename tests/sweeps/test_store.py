@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rewardgym.benchmarks.store import CURVE_COLUMNS, TRIAL_COLUMNS, ResultsStore, TrialRecord
+from rewardgym.sweeps.store import (
+    CURVE_COLUMNS,
+    TRIAL_COLUMNS,
+    ResultsStore,
+    TrialRecord,
+)
 
 
 def record(trial_id="t0", status="done", seed=0, curves=None, **fields):

@@ -69,6 +69,7 @@ from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.registry import make_kind, register_regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
+from rewardgym.wrappers.adversarial.text import TextPerturbation
 
 PolicyFn = Callable[[Array], Any]
 """A policy over a batch: ``obs_batch -> actions (num_envs,)`` (or, for a learner, scores)."""
@@ -427,10 +428,11 @@ class Adaptive(Targeted):
         return where(self.learner_follows_target(batch), 0.0, aimed)
 
 
-KINDS: dict[str, type[RewardPoisoning]] = {
+KINDS: dict[str, type[Regime]] = {
     "untargeted": Untargeted,
     "targeted": Targeted,
     "adaptive": Adaptive,
+    "text": TextPerturbation,
 }
 
 

@@ -77,6 +77,7 @@ from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.registry import make_kind, register_regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
+from rewardgym.wrappers.intrinsic.text import NgramNovelty
 
 __all__ = ["KINDS", "Count", "E3B", "ICM", "RND", "intrinsic"]
 
@@ -995,7 +996,13 @@ def _where_rows(mask: Any, a: Any, b: Any) -> Any:
     return torch.where(mask.reshape(-1, 1, 1), a, b)
 
 
-KINDS: dict[str, type[Regime]] = {"count": Count, "rnd": RND, "icm": ICM, "e3b": E3B}
+KINDS: dict[str, type[Regime]] = {
+    "count": Count,
+    "rnd": RND,
+    "icm": ICM,
+    "e3b": E3B,
+    "ngram": NgramNovelty,
+}
 """The kinds of the ``intrinsic`` family, by name."""
 
 

@@ -14,7 +14,7 @@ definitions are rliable's:
   seed, so a group's CI does not depend on which other groups the sweep holds.
 
 The inputs are the two tables of a sweep's results store (``trials`` and ``curves``, one row per
-trial and one per evaluation; see :mod:`rewardgym.benchmarks.store`). A run's score is its final
+trial and one per evaluation; see :mod:`rewardgym.sweeps.store`). A run's score is its final
 evaluation (``final_gold``, ``final_proxy``); the gap is ``proxy - gold`` per run, so its IQM is
 the IQM of per-run gaps, not the difference of two IQMs.
 
@@ -88,7 +88,9 @@ def iqm(scores: ArrayLike, axis: int | None = None) -> float | np.ndarray:
         >>> iqm([1.0, 2.0, 3.0, 100.0, 4.0, 5.0, 6.0, 7.0])  # drops 1, 2 and 7, 100
         4.5
     """
-    from scipy.stats import trim_mean  # scipy on first use: `rewardgym --help` need not load it
+    from scipy.stats import (
+        trim_mean,  # scipy on first use: `rewardgym --help` need not load it
+    )
 
     value = trim_mean(np.asarray(scores, dtype=float), 0.25, axis=axis)
     return float(value) if np.ndim(value) == 0 else value

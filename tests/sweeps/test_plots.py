@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pandas as pd
 
-from rewardgym.benchmarks import plots, stats
+from rewardgym.sweeps import plots, stats
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -21,8 +21,8 @@ import sys
 
 from rich.console import Console
 
-from rewardgym.benchmarks.backends import BACKENDS
-from rewardgym.benchmarks.spec import PRESETS, SweepSpecError
+from rewardgym.sweeps.backends import BACKENDS
+from rewardgym.sweeps.spec import PRESETS, SweepSpecError
 
 __all__ = ["configure_parser", "run_from_args"]
 
@@ -58,8 +58,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the sweep ``args`` describe; 0 if every trial is done, 1 if any failed, 2 for a bad spec."""
-    from rewardgym.benchmarks.runner import RunFolderBusy, run_sweep
-    from rewardgym.benchmarks.store import ResultsStore
+    from rewardgym.sweeps.runner import RunFolderBusy, run_sweep
+    from rewardgym.sweeps.store import ResultsStore
 
     if args.backend == "ray" and importlib.util.find_spec("ray") is None:
         print("rewardgym sweep: --backend ray needs ray: pip install 'rewardgym[ray]'", file=sys.stderr)
@@ -85,8 +85,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         return 130
     with ResultsStore(run_dir) as store:
         counts = store.counts()
-    if not args.no_report and counts.get("done") and importlib.util.find_spec("rewardgym.benchmarks.report"):
-        report = importlib.import_module("rewardgym.benchmarks.report")
+    if not args.no_report and counts.get("done") and importlib.util.find_spec("rewardgym.sweeps.report"):
+        report = importlib.import_module("rewardgym.sweeps.report")
         if hasattr(report, "terminal_summary"):  # the table of gold, proxy and gap by regime
             Console().print(report.terminal_summary(run_dir))
     return 1 if counts.get("failed") else 0

@@ -5,7 +5,7 @@ Agg renderer, never through ``pyplot``: no GUI backend is needed, no global figu
 behind, and a user's own backend choice (a notebook's, say) is untouched.
 
 Every function takes the sweep's ``trials`` and ``curves`` tables (or the statistics derived from
-them in :mod:`rewardgym.benchmarks.stats`), writes one PNG per env into ``out_dir`` and returns the
+them in :mod:`rewardgym.sweeps.stats`), writes one PNG per env into ``out_dir`` and returns the
 paths. A cell's line is labelled with its reward spec, and with its agent when the sweep has more
 than one; a cell keeps its colour in every figure.
 
@@ -31,7 +31,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rewardgym.benchmarks import stats
+from rewardgym.sweeps import stats
 
 __all__ = [
     "env_slug",

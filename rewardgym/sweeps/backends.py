@@ -31,8 +31,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
-from rewardgym.benchmarks.spec import Trial
-from rewardgym.benchmarks.store import TrialRecord
+from rewardgym.sweeps.spec import Trial
+from rewardgym.sweeps.store import TrialRecord
 
 __all__ = ["BACKENDS", "Backend", "LocalBackend", "RayBackend", "make_backend", "run_trial"]
 

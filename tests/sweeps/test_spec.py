@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 import rewardgym
-from rewardgym.benchmarks.spec import PRESETS, SweepSpec, SweepSpecError, Trial, load_spec
+from rewardgym.sweeps.spec import PRESETS, SweepSpec, SweepSpecError, Trial, load_spec
 
 FAMILIES = ("shaped", "noisy", "adversarial", "intrinsic", "learned")
 

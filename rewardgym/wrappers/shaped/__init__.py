@@ -35,7 +35,15 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from rewardgym.core.arrays import Array, as_reward_batch, is_torch, mask_like, minimum, where, zeros
+from rewardgym.core.arrays import (
+    Array,
+    as_reward_batch,
+    is_torch,
+    mask_like,
+    minimum,
+    where,
+    zeros,
+)
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.registry import make_kind, register_regime
 from rewardgym.core.spec import RewardSpec, resolve_reward_spec
@@ -44,6 +52,11 @@ from rewardgym.core.validation import check_number, is_real
 from rewardgym.envs.control.cartpole import CartPoleParams
 from rewardgym.envs.control.continuous_mountain_car import ContinuousMountainCarParams
 from rewardgym.envs.control.mountain_car import MountainCarParams
+from rewardgym.wrappers.shaped.text import (
+    FormatReward,
+    LengthPenalty,
+    TokenFormatReward,
+)
 
 Potential = Callable[[Array], Array]
 """A potential: observations ``(num_envs, *obs_shape)`` to one potential per env ``(num_envs,)``."""
@@ -770,6 +783,9 @@ KINDS: dict[str, type[Regime]] = {
     "log_sigmoid": LogSigmoidReward,
     "delta_cap": DeltaCap,
     "weighted_sum": WeightedSum,
+    "format": FormatReward,
+    "length": LengthPenalty,
+    "token_format": TokenFormatReward,
 }
 """The variants of the ``shaped`` family, by kind name."""
 

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from rewardgym.benchmarks import report
-from rewardgym.benchmarks.store import ResultsStore, TrialRecord
+from rewardgym.sweeps import report
+from rewardgym.sweeps.store import ResultsStore, TrialRecord
 
 SECTIONS = ["# Sweep report", "## Overview", "## Summary", "## Regime ranking", "## Reward hacking flags",
             "## Overoptimization fit", "## Plots", "## Failed trials", "## Method"]  # fmt: skip

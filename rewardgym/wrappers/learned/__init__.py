@@ -68,6 +68,7 @@ from rewardgym.rewardmodels.preferences import (
     label_pairs,
     to_torch,
 )
+from rewardgym.wrappers.learned.text import TextModelReward
 
 __all__ = ["KINDS", "ModelReward", "OnlinePreferenceReward", "learned"]
 
@@ -424,7 +425,11 @@ class OnlinePreferenceReward(_Learned):
                 f"labels={self.labels}, refreshes={self.refreshes})")
 
 
-KINDS: dict[str, type[Regime]] = {"model": ModelReward, "online": OnlinePreferenceReward}
+KINDS: dict[str, type[Regime]] = {
+    "model": ModelReward,
+    "online": OnlinePreferenceReward,
+    "text_model": TextModelReward,
+}
 """The kinds of the ``learned`` family, by name."""
 
 

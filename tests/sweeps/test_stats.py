@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rewardgym.benchmarks import stats
+from rewardgym.sweeps import stats
 
 
 def trials_table(rows: list[tuple]) -> pd.DataFrame:
@@ -354,7 +354,7 @@ def test_fit_edge_cases():
 
 
 def test_statistics_from_a_real_sqlite_store(tmp_path):
-    from rewardgym.benchmarks.store import ResultsStore, TrialRecord
+    from rewardgym.sweeps.store import ResultsStore, TrialRecord
 
     with ResultsStore(tmp_path) as store:
         for row in FIXED.itertuples(index=False):
