@@ -129,3 +129,54 @@ def take_per_row(x: Array, column: Array) -> Array:
     if is_torch(x):
         return x.gather(1, column.reshape(-1, 1)).reshape(-1)
     return np.take_along_axis(x, column.reshape(-1, 1), axis=1).reshape(-1)
+
+
+def full_like(like: Array, value: float) -> Array:
+    """A batch of ``like``'s shape, dtype, kind and device, filled with ``value``."""
+    if is_torch(like):
+        import torch
+
+        return torch.full_like(like, value)
+    return np.full_like(like, value)
+
+
+def take(table: Array, index: Array) -> Array:
+    """``table[index]`` along the first axis (torch's ``index_select`` beats its fancy indexing)."""
+    return table.index_select(0, index) if is_torch(table) else table[index]
+
+
+def clip(x: Array, low: float | None = None, high: float | None = None) -> Array:
+    """``x`` clipped to ``[low, high]`` (either bound may be None), numpy or torch."""
+    if is_torch(x):
+        return x.clamp(low, high)
+    return np.clip(x, low, high)
+
+
+def sign(x: Array) -> Array:
+    """Elementwise sign (-1, 0 or 1) of a numpy or torch batch."""
+    return x.sign() if is_torch(x) else np.sign(x)
+
+
+def sigmoid(x: Array) -> Array:
+    """``1 / (1 + exp(-x))`` of a numpy or torch batch, without overflow in either tail.
+
+    Example:
+        >>> import numpy as np
+        >>> sigmoid(np.array([0.0, 100.0], np.float32)).tolist()
+        [0.5, 1.0]
+    """
+    if is_torch(x):
+        import torch
+
+        return torch.sigmoid(x)
+    # exp(-softplus(-x)): no overflow for large |x| and full precision in both tails.
+    return np.exp(-np.logaddexp(np.float32(0.0), -x))
+
+
+def log_sigmoid(x: Array) -> Array:
+    """``log sigmoid(x)`` of a numpy or torch batch, without overflow."""
+    if is_torch(x):
+        import torch
+
+        return torch.nn.functional.logsigmoid(x)
+    return -np.logaddexp(np.float32(0.0), -x)

@@ -1,4 +1,7 @@
-"""Checks of the numbers that regimes take as parameters, refusing a bad one by name.
+"""Checks of the values that regimes and envs take as parameters, refusing a bad one by name.
+
+Each check takes the ``subject`` to name in its error (the regime, its kind and the parameter,
+worded by each family) and returns the value converted (a float, an int, a bool).
 
 Example:
     >>> from rewardgym.core.validation import check_number
@@ -65,3 +68,46 @@ def check_number(
                 valid = number
         raise ValueError(f"{subject} must be {valid}, got {value!r}")
     return value  # type: ignore[return-value]
+
+
+def is_integer(value: object) -> bool:
+    """Whether ``value`` is a Python or numpy int (a bool is not an integer here)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_integer(value: object, subject: str, *, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as an int if it is an integer (not a bool) within ``[low, high]``.
+
+    Example:
+        >>> check_integer(0, "intrinsic(kind='rnd'): hidden", low=1)
+        Traceback (most recent call last):
+        ...
+        ValueError: intrinsic(kind='rnd'): hidden must be an integer >= 1, got 0
+    """
+    ok = is_integer(value)
+    ok = ok and (low is None or value >= low) and (high is None or value <= high)  # type: ignore[operator]
+    if not ok:
+        if low is not None and high is not None:
+            valid = f"an integer in [{low}, {high}]"
+        elif low is not None:
+            valid = f"an integer >= {low}"
+        elif high is not None:
+            valid = f"an integer <= {high}"
+        else:
+            valid = "an integer"
+        raise ValueError(f"{subject} must be {valid}, got {value!r}")
+    return int(value)  # type: ignore[call-overload]
+
+
+def check_flag(value: object, subject: str) -> bool:
+    """``value`` as a bool if it is one (Python's or numpy's); 0, 1 and strings are refused.
+
+    Example:
+        >>> check_flag(1, "noisy(kind='delay'): episode")
+        Traceback (most recent call last):
+        ...
+        ValueError: noisy(kind='delay'): episode must be True or False, got 1
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{subject} must be True or False, got {value!r}")
+    return bool(value)
