@@ -72,7 +72,11 @@ SUITES: dict[str, Suite] = {
     "cpu": Suite(
         title="CartPole on the CPU",
         contenders=[
-            "rewardgym", "rewardgym+scale", "rewardgym+stack", "gymnasium-vector", "gymnasium-sync",
+            "rewardgym",
+            "rewardgym+scale",
+            "rewardgym+stack",
+            "gymnasium-vector",
+            "gymnasium-sync",
             "bare-kernel",
         ],
         ratios=[
@@ -83,13 +87,16 @@ SUITES: dict[str, Suite] = {
             ("stack/rg", "rewardgym+stack", "rewardgym"),
         ],
         targets=[
-            ("rewardgym >= 5x gymnasium's vector env at 4096 envs",
-             _at_least(4096, "rewardgym", "gymnasium-vector", 5.0)),
-            ("rewardgym >= 50% of the bare kernel at 4096 envs",
-             _at_least(4096, "rewardgym", "bare-kernel", 0.5)),
+            (
+                "rewardgym >= 5x gymnasium's vector env at 4096 envs",
+                _at_least(4096, "rewardgym", "gymnasium-vector", 5.0),
+            ),
+            ("rewardgym >= 50% of the bare kernel at 4096 envs", _at_least(4096, "rewardgym", "bare-kernel", 0.5)),
             # "adds at most 50% to step time": stack time <= 1.5 x plain time.
-            ("shaped+noisy+adversarial adds <= 50% to step time at 4096 envs",
-             _at_least(4096, "rewardgym+stack", "rewardgym", 1 / 1.5)),
+            (
+                "shaped+noisy+adversarial adds <= 50% to step time at 4096 envs",
+                _at_least(4096, "rewardgym+stack", "rewardgym", 1 / 1.5),
+            ),
         ],
     ),
     "gpu": Suite(
@@ -153,9 +160,7 @@ def measure(
     median = statistics.median(measured)
     rate = num_envs * steps / median
     best = num_envs * steps / min(measured)
-    benchmark.extra_info.update(
-        num_envs=num_envs, steps_per_round=steps, steps_per_s=rate, steps_per_s_best=best
-    )
+    benchmark.extra_info.update(num_envs=num_envs, steps_per_round=steps, steps_per_s=rate, steps_per_s_best=best)
     SUITES[suite].rates.setdefault(num_envs, {})[contender] = rate
     if best > NOISY_SPREAD * rate:
         SUITES[suite].noisy.add((num_envs, contender))
@@ -175,6 +180,7 @@ def cycle_calls(call: Callable[..., Any], items: list[Any], *, star: bool = Fals
     count = len(items)
 
     if star:
+
         def run_steps(k: int) -> None:
             i = position[0]
             for _ in range(k):
@@ -184,6 +190,7 @@ def cycle_calls(call: Callable[..., Any], items: list[Any], *, star: bool = Fals
                     i = 0
             position[0] = i
     else:
+
         def run_steps(k: int) -> None:
             i = position[0]
             for _ in range(k):
@@ -230,7 +237,7 @@ def bare_kernel_args(env: Any, action_rows: list[Any]) -> tuple[Callable[..., No
     arg_sets = []
     for row in action_rows:
         actions = env._view(env._cast(row, env.task.action_dtype))
-        arg_sets.append((*args[:position], actions, *args[position + 1:]))
+        arg_sets.append((*args[:position], actions, *args[position + 1 :]))
     return kernel, arg_sets
 
 

@@ -37,10 +37,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+import rewardgym  # noqa: F401  (registers the rewardgym/ envs)
 import torch
 from gymnasium.vector import AutoresetMode
-
-import rewardgym  # noqa: F401  (registers the rewardgym/ envs)
 from rewardgym.agents import evaluate, reference_hyperparams, train
 
 CARTPOLE = "rewardgym/CartPole-v0"
@@ -69,8 +68,10 @@ def report(capsys):
     lines: list[str] = []
     yield lines
     with capsys.disabled():
-        print(f"\n[{os.cpu_count()} CPU cores, torch {torch.__version__} on 1 thread, 1-min load "
-              f"average {os.getloadavg()[0]:.2f}]")
+        print(
+            f"\n[{os.cpu_count()} CPU cores, torch {torch.__version__} on 1 thread, 1-min load "
+            f"average {os.getloadavg()[0]:.2f}]"
+        )
         for line in lines:
             print(line)
 
@@ -87,8 +88,15 @@ def test_sb3_ppo_reference_hyperparams_reach_475(benchmark, report):
 
     def run() -> None:
         for seed in range(SEEDS):
-            results[seed] = train(CARTPOLE, None, algo="sb3-ppo", seed=seed, total_steps=100_000,
-                                  eval_every=5_000, eval_episodes=EVAL_EPISODES)
+            results[seed] = train(
+                CARTPOLE,
+                None,
+                algo="sb3-ppo",
+                seed=seed,
+                total_steps=100_000,
+                eval_every=5_000,
+                eval_episodes=EVAL_EPISODES,
+            )
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     reached = {}
@@ -106,8 +114,7 @@ def test_sb3_ppo_reference_hyperparams_reach_475(benchmark, report):
     benchmark.extra_info.update(seeds=SEEDS, reached=count, first_step={str(k): v for k, v in reached.items()})
     report.append(
         f"{_verdict(count >= needed)}  SB3 PPO (zoo hyperparameters) reaches gold >= 475 within 100k "
-        f"steps on >= 4/5 seeds: {count}/{SEEDS}"
-        + ("" if SEEDS == 5 else f" (run with {SEEDS} seeds; needs {needed})")
+        f"steps on >= 4/5 seeds: {count}/{SEEDS}" + ("" if SEEDS == 5 else f" (run with {SEEDS} seeds; needs {needed})")
     )
 
 
@@ -115,9 +122,8 @@ def test_sb3_ppo_reference_hyperparams_reach_475(benchmark, report):
 
 
 def _sb3_ppo(venv: Any, seed: int = 0) -> Any:
-    from stable_baselines3 import PPO
-
     from rewardgym.agents.train import _sb3_arguments
+    from stable_baselines3 import PPO
 
     settings = reference_hyperparams("sb3-ppo", CARTPOLE)
     settings.pop("n_envs")
@@ -134,20 +140,21 @@ def _suite(throughput: Any) -> Any:
             title="SB3 PPO learning CartPole (zoo hyperparameters, torch on 1 thread)",
             contenders=["sb3+adapter", "sb3+DummyVecEnv"],
             ratios=[("adapter/dummy", "sb3+adapter", "sb3+DummyVecEnv")],
-            targets=[(
-                "SB3 PPO on rewardgym through the adapter >= SB3 PPO on gymnasium's CartPole-v1 in "
-                "DummyVecEnv, at 8 envs",
-                shared["_at_least"](8, "sb3+adapter", "sb3+DummyVecEnv", 1.0),
-            )],
+            targets=[
+                (
+                    "SB3 PPO on rewardgym through the adapter >= SB3 PPO on gymnasium's CartPole-v1 in "
+                    "DummyVecEnv, at 8 envs",
+                    shared["_at_least"](8, "sb3+adapter", "sb3+DummyVecEnv", 1.0),
+                )
+            ],
         )
     return suites["sb3"]
 
 
 @pytest.mark.parametrize("num_envs", THROUGHPUT_SIZES, ids=str)
 def test_sb3_ppo_steps_per_second_adapter_vs_dummyvecenv(benchmark, throughput, num_envs):
-    from stable_baselines3.common.env_util import make_vec_env
-
     from rewardgym.agents.sb3 import make_sb3_env
+    from stable_baselines3.common.env_util import make_vec_env
 
     models = {
         "sb3+adapter": _sb3_ppo(make_sb3_env(CARTPOLE, num_envs)),
@@ -232,9 +239,8 @@ class _TimeToGold:
 
 
 def sb3_time_to_gold(seed: int, steps: int = TTT_STEPS) -> tuple[float, int] | None:
-    from stable_baselines3.common.callbacks import BaseCallback
-
     from rewardgym.agents.sb3 import make_sb3_env
+    from stable_baselines3.common.callbacks import BaseCallback
 
     n_envs = reference_hyperparams("sb3-ppo", CARTPOLE)["n_envs"]
     venv = make_sb3_env(CARTPOLE, n_envs)
@@ -263,15 +269,22 @@ def native_time_to_gold(
     if compile_on_clock:
         clock.start()
     config = ppo.PPOConfig.from_dict(reference_hyperparams("ppo", CARTPOLE))
-    envs = gym.make_vec(CARTPOLE, num_envs=config.num_envs, reward=[], device=device,
-                        autoreset_mode=AutoresetMode.SAME_STEP)
+    envs = gym.make_vec(
+        CARTPOLE, num_envs=config.num_envs, reward=[], device=device, autoreset_mode=AutoresetMode.SAME_STEP
+    )
     if not compile_on_clock:
         envs.reset(seed=seed)
         envs.step(envs.action_space.sample())  # numba compiles off the clock
     watcher = _TimeToGold(clock)
     clock.start()
-    ppo.learn(envs, steps, config, seed=seed, device=device,
-              callback=lambda step, agent, episodes: watcher.check(step, agent.predict))
+    ppo.learn(
+        envs,
+        steps,
+        config,
+        seed=seed,
+        device=device,
+        callback=lambda step, agent, episodes: watcher.check(step, agent.predict),
+    )
     clock.pause()
     return watcher.hit
 
@@ -291,8 +304,10 @@ def test_native_ppo_time_to_475_vs_sb3_ppo(benchmark, report):
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     for seed in range(TTT_SEEDS):
-        report.append(f"time to gold >= 475, seed {seed}: native PPO {_describe(hits['native'][seed])}, "
-                      f"SB3 PPO {_describe(hits['sb3'][seed])}")
+        report.append(
+            f"time to gold >= 475, seed {seed}: native PPO {_describe(hits['native'][seed])}, "
+            f"SB3 PPO {_describe(hits['sb3'][seed])}"
+        )
 
     def median(kind: str) -> float:
         return statistics.median(h[0] if h else float("inf") for h in hits[kind])
@@ -321,8 +336,9 @@ def _gpu_available() -> bool:
 def test_native_ppo_gpu_time_to_475(benchmark, report):
     pytest.importorskip("rewardgym.agents.ppo")
     hit: list[tuple[float, int] | None] = []
-    benchmark.pedantic(lambda: hit.append(native_time_to_gold(0, device="cuda", compile_on_clock=True)),
-                       rounds=1, iterations=1)
+    benchmark.pedantic(
+        lambda: hit.append(native_time_to_gold(0, device="cuda", compile_on_clock=True)), rounds=1, iterations=1
+    )
     seconds = hit[0][0] if hit[0] else float("inf")
     benchmark.extra_info.update(seconds=seconds, device=torch.cuda.get_device_name())
     report.append(

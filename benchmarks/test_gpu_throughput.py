@@ -43,10 +43,7 @@ CONTENDERS = ["rewardgym", "rewardgym+scale", "gymnasium-vector"]
 
 
 def _sizes() -> list:
-    return [
-        pytest.param(n, id=str(n), marks=pytest.mark.benchmark(group=f"cartpole-cuda-{n}"))
-        for n in SIZES
-    ]
+    return [pytest.param(n, id=str(n), marks=pytest.mark.benchmark(group=f"cartpole-cuda-{n}")) for n in SIZES]
 
 
 def _device() -> torch.device:
@@ -63,9 +60,7 @@ def synchronize() -> None:
 def action_rows(num_envs: int) -> list:
     """``ACTION_ROWS`` seeded batches of random actions, int64 on the env's device."""
     generator = torch.Generator(device=_device()).manual_seed(SEED + num_envs)
-    actions = torch.randint(
-        0, 2, (ACTION_ROWS, num_envs), generator=generator, dtype=torch.int64, device=_device()
-    )
+    actions = torch.randint(0, 2, (ACTION_ROWS, num_envs), generator=generator, dtype=torch.int64, device=_device())
     return list(actions.unbind(0))
 
 
@@ -73,9 +68,7 @@ def make_envs(contender: str, num_envs: int) -> gym.vector.VectorEnv:
     if contender == "rewardgym":
         return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cuda")
     if contender == "rewardgym+scale":
-        return gym.make_vec(
-            "rewardgym/CartPole-v0", num_envs=num_envs, device="cuda", reward="scale(factor=2)"
-        )
+        return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cuda", reward="scale(factor=2)")
     if contender == "gymnasium-vector":
         return gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
     raise ValueError(f"unknown contender {contender!r}")
@@ -94,8 +87,12 @@ def test_vector_env_step(benchmark, throughput, num_envs, contender):
         envs.step(rows[0])  # warm-up: numba compiles the kernels on their first call
         synchronize()
         throughput.measure(
-            benchmark, suite="gpu", contender=contender, num_envs=num_envs,
-            run_steps=throughput.cycle_calls(envs.step, rows), sync=synchronize,
+            benchmark,
+            suite="gpu",
+            contender=contender,
+            num_envs=num_envs,
+            run_steps=throughput.cycle_calls(envs.step, rows),
+            sync=synchronize,
         )
     finally:
         envs.close()
@@ -111,6 +108,10 @@ def test_bare_kernel(benchmark, throughput, num_envs):
     kernel(*args[0])  # warm-up (recording the arguments already stepped once, compiling)
     synchronize()
     throughput.measure(
-        benchmark, suite="gpu", contender="bare-kernel", num_envs=num_envs,
-        run_steps=throughput.cycle_calls(kernel, args, star=True), sync=synchronize,
+        benchmark,
+        suite="gpu",
+        contender="bare-kernel",
+        num_envs=num_envs,
+        run_steps=throughput.cycle_calls(kernel, args, star=True),
+        sync=synchronize,
     )

@@ -44,13 +44,25 @@ SETTINGS: dict[str, dict[str, Any]] = {
     # gamma 0.98, lambda 0.8, lr 1e-3 annealed): many small updates learn CartPole in the fewest
     # updates, and each update is cheap here (no per-env Python, no torch.optim import).
     "cpu": {
-        "num_envs": 8, "num_steps": 32, "num_minibatches": 1, "update_epochs": 20,
-        "gamma": 0.98, "gae_lambda": 0.8, "learning_rate": 1e-3, "ent_coef": 0.0,
+        "num_envs": 8,
+        "num_steps": 32,
+        "num_minibatches": 1,
+        "update_epochs": 20,
+        "gamma": 0.98,
+        "gae_lambda": 0.8,
+        "learning_rate": 1e-3,
+        "ent_coef": 0.0,
     },
     # On the GPU a step costs a kernel launch whatever the batch: the same shape, measured there.
     "cuda": {
-        "num_envs": 8, "num_steps": 32, "num_minibatches": 1, "update_epochs": 20,
-        "gamma": 0.98, "gae_lambda": 0.8, "learning_rate": 1e-3, "ent_coef": 0.0,
+        "num_envs": 8,
+        "num_steps": 32,
+        "num_minibatches": 1,
+        "update_epochs": 20,
+        "gamma": 0.98,
+        "gae_lambda": 0.8,
+        "learning_rate": 1e-3,
+        "ent_coef": 0.0,
     },
 }
 TORCH_THREADS = 1
@@ -61,16 +73,18 @@ def solve(seed: int, device: str = "cpu", budget: int = BUDGET) -> dict[str, Any
     """Train on CartPole until both criteria are met; return the steps and seconds to each."""
     import gymnasium as gym
     import numpy as np
-    import torch
-
     import rewardgym  # noqa: F401
+    import torch
     from rewardgym.agents.ppo import PPOConfig, learn
     from rewardgym.agents.train import evaluate as first_episode_returns
 
     torch.set_num_threads(TORCH_THREADS)
     config = PPOConfig.from_dict(SETTINGS[device])
     envs = gym.make_vec(
-        "rewardgym/CartPole-v0", num_envs=config.num_envs, reward=[], device=device,
+        "rewardgym/CartPole-v0",
+        num_envs=config.num_envs,
+        reward=[],
+        device=device,
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
     eval_envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=EVAL_ENVS, reward=[])
@@ -106,7 +120,10 @@ def _run_fresh(seed: int, device: str) -> dict[str, Any]:
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
     out = subprocess.run(
         [sys.executable, __file__, "--seed", str(seed), "--device", device],
-        capture_output=True, text=True, env=env, timeout=900,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
     if out.returncode != 0:
         raise RuntimeError(f"seed {seed} on {device} failed:\n{out.stderr[-3000:]}")
@@ -134,8 +151,11 @@ def _report(capsys: Any, title: str, rows: list[dict[str, Any]]) -> None:
     """Print the table past pytest's capture (a test's output is otherwise swallowed)."""
     import platform
 
-    lines = [f"{title} ({platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-             f"1-min load {os.getloadavg()[0]:.1f})", *_table(rows)]
+    lines = [
+        f"{title} ({platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"1-min load {os.getloadavg()[0]:.1f})",
+        *_table(rows),
+    ]
     with capsys.disabled():
         print("\n" + "\n".join(lines))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from rewardgym.agents.text_scripted import completion_agent
 from rewardgym.envs.text.rewards import CompletionReward
 from rewardgym.envs.text.tasks import TaskDataset
@@ -49,11 +48,19 @@ def test_text_hacking_gap(tmp_path):
     sensitivity = perturbation_sensitivity(spec, TASK, num=500)
     print("\ntrain pair accuracy:", model.card["train_pair_accuracy"])
     print("RewardBench-style accuracy by category:", {k: round(v, 3) for k, v in bench["categories"].items()})
-    print("by length slice:", {k: round(v, 3) for k, v in bench["length_slices"].items()}, "overall", round(bench["overall"], 3))
+    print(
+        "by length slice:",
+        {k: round(v, 3) for k, v in bench["length_slices"].items()},
+        "overall",
+        round(bench["overall"], 3),
+    )
     for kind, (proxy, gold) in returns.items():
         print(f"{kind:12s} proxy return {proxy:+.3f}  gold return {gold:.3f}")
-    print("share of gold-preserving perturbations that change the proxy:", round(sensitivity["share_changed"], 3),
-          {k: round(v, 3) for k, v in sensitivity["by_perturbation"].items()})
+    print(
+        "share of gold-preserving perturbations that change the proxy:",
+        round(sensitivity["share_changed"], 3),
+        {k: round(v, 3) for k, v in sensitivity["by_perturbation"].items()},
+    )
     hacker, oracle = returns["hacker"], returns["oracle"]
     assert hacker[0] > oracle[0], "the learned reward should pay the hacker more than the oracle"
     assert hacker[1] < 0.05 and oracle[1] == 1.0

@@ -30,7 +30,6 @@ import time
 import gymnasium as gym
 import numpy as np
 import pytest
-
 from rewardgym.envs.batched.kernels import kernels
 from rewardgym.envs.text import register_text_envs
 from rewardgym.envs.text.vocab import VOCAB_SIZE

@@ -39,9 +39,8 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
-
 import rewardgym  # noqa: F401  (registers the envs)
+import torch
 from rewardgym.agents.ppo import PPOConfig, learn
 from rewardgym.agents.train import evaluate
 
@@ -52,8 +51,13 @@ EVAL_ENVS, EVAL_SEED = 1000, 10_000
 REWARD = "shaped(kind='token_format', weight=0.1)"
 ENV_KWARGS: dict[str, Any] = {"difficulty": 1, "max_new_tokens": 2}
 SETTINGS: dict[str, Any] = {
-    "num_envs": 256, "num_steps": 16, "num_minibatches": 8, "update_epochs": 4,
-    "learning_rate": 1e-3, "ent_coef": 0.2, "hidden_sizes": [128, 128],
+    "num_envs": 256,
+    "num_steps": 16,
+    "num_minibatches": 8,
+    "update_epochs": 4,
+    "learning_rate": 1e-3,
+    "ent_coef": 0.2,
+    "hidden_sizes": [128, 128],
 }
 
 
@@ -62,10 +66,12 @@ def run(steps: int = STEPS, seed: int = 0, eval_every: int = 10) -> dict[str, An
     torch.set_num_threads(1)  # small MLP on a shared 2-core machine
     start = time.perf_counter()
     config = PPOConfig.from_dict(SETTINGS)
-    envs = gym.make_vec(ENV_ID, num_envs=config.num_envs, reward=REWARD, **ENV_KWARGS,
-                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
-    eval_envs = gym.make_vec(ENV_ID, num_envs=EVAL_ENVS, reward=[], **ENV_KWARGS,
-                             autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    envs = gym.make_vec(
+        ENV_ID, num_envs=config.num_envs, reward=REWARD, **ENV_KWARGS, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+    )
+    eval_envs = gym.make_vec(
+        ENV_ID, num_envs=EVAL_ENVS, reward=[], **ENV_KWARGS, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+    )
     state = {"updates": 0, "best": 0.0, "best_step": 0, "hit": None}
 
     def callback(step: int, agent: Any, episodes: dict[str, np.ndarray]) -> bool:
@@ -87,7 +93,9 @@ def run(steps: int = STEPS, seed: int = 0, eval_every: int = 10) -> dict[str, An
     hit = state["hit"]
     verdict = "PASS" if hit else "MISS"
     where = f"at {hit[0]} steps, {hit[1]:.0f} s" if hit else f"best at {state['best_step']} steps"
-    print(f"{verdict}: gold accuracy {state['best']:.3f} (target {TARGET}) {where}; run {wall:.0f} s (noisy: shared CPU)")
+    print(
+        f"{verdict}: gold accuracy {state['best']:.3f} (target {TARGET}) {where}; run {wall:.0f} s (noisy: shared CPU)"
+    )
     return {"best": state["best"], "hit": hit, "wall_s": wall}
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-
 import rewardgym  # noqa: F401  (registers the rewardgym/ envs)
 
 SIZES = [1, 64, 1024, 4096, 16384]
@@ -37,10 +36,7 @@ API_CONTENDERS = ["rewardgym", "rewardgym+scale", "rewardgym+stack", "gymnasium-
 
 
 def _sizes() -> list:
-    return [
-        pytest.param(n, id=str(n), marks=pytest.mark.benchmark(group=f"cartpole-{n}"))
-        for n in SIZES
-    ]
+    return [pytest.param(n, id=str(n), marks=pytest.mark.benchmark(group=f"cartpole-{n}")) for n in SIZES]
 
 
 def action_rows(num_envs: int) -> list[np.ndarray]:
@@ -53,9 +49,7 @@ def make_envs(contender: str, num_envs: int) -> gym.vector.VectorEnv:
     if contender == "rewardgym":
         return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu")
     if contender == "rewardgym+scale":
-        return gym.make_vec(
-            "rewardgym/CartPole-v0", num_envs=num_envs, device="cpu", reward="scale(factor=2)"
-        )
+        return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu", reward="scale(factor=2)")
     if contender == "rewardgym+stack":
         return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu", reward=STACK)
     if contender == "gymnasium-vector":
@@ -71,7 +65,9 @@ def test_vector_env_step(benchmark, throughput, num_envs, contender):
     """``envs.step(actions)`` through each library's public vector API."""
     if contender == "gymnasium-sync" and num_envs > SYNC_MAX_ENVS:
         throughput.skip(
-            "cpu", num_envs, contender,
+            "cpu",
+            num_envs,
+            contender,
             f"SyncVectorEnv above {SYNC_MAX_ENVS} envs takes ~10 s to build and ~1 s a step "
             "on 2 cores; its rate only falls with N",
         )
@@ -81,7 +77,10 @@ def test_vector_env_step(benchmark, throughput, num_envs, contender):
         envs.reset(seed=SEED)
         envs.step(rows[0])  # warm-up: numba compiles the kernels on their first call
         throughput.measure(
-            benchmark, suite="cpu", contender=contender, num_envs=num_envs,
+            benchmark,
+            suite="cpu",
+            contender=contender,
+            num_envs=num_envs,
             run_steps=throughput.cycle_calls(envs.step, rows),
         )
     finally:
@@ -97,6 +96,9 @@ def test_bare_kernel(benchmark, throughput, num_envs):
     kernel, args = throughput.bare_kernel_args(envs, rows)
     kernel(*args[0])  # warm-up (recording the arguments already stepped once, compiling)
     throughput.measure(
-        benchmark, suite="cpu", contender="bare-kernel", num_envs=num_envs,
+        benchmark,
+        suite="cpu",
+        contender="bare-kernel",
+        num_envs=num_envs,
         run_steps=throughput.cycle_calls(kernel, args, star=True),
     )

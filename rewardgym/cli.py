@@ -106,9 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--episodes", type=int, default=512)
     run.add_argument("--seed", type=int, default=0)
     configure_train(
-        commands.add_parser(
-            "train", help="train a reference agent under a reward spec; prints proxy and gold returns"
-        )
+        commands.add_parser("train", help="train a reference agent under a reward spec; prints proxy and gold returns")
     )
     configure_sweep(
         commands.add_parser(
@@ -117,9 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     configure_report(
-        commands.add_parser(
-            "report", help="write RUN_DIR/report.md (tables, hacking flags, fits, plots) from a sweep"
-        )
+        commands.add_parser("report", help="write RUN_DIR/report.md (tables, hacking flags, fits, plots) from a sweep")
     )
     args = parser.parse_args(argv)
 

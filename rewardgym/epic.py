@@ -125,9 +125,7 @@ class TransitionSamples(NamedTuple):
         return int(self.obs.shape[0])
 
 
-def sample_transitions(
-    env_id: str, n_samples: int = 4096, *, seed: int = 0, num_envs: int = 16
-) -> TransitionSamples:
+def sample_transitions(env_id: str, n_samples: int = 4096, *, seed: int = 0, num_envs: int = 16) -> TransitionSamples:
     """``n_samples`` transitions that a uniformly random policy meets in a rewardgym env.
 
     ``num_envs`` envs (more if ``n_samples`` needs them) run for one whole time limit
@@ -278,12 +276,22 @@ class _RewardFunction:
         self.always = np.ones(batch_size, bool)
 
     def __call__(
-        self, obs: np.ndarray, action: np.ndarray, next_obs: np.ndarray, env_reward: np.ndarray,
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        next_obs: np.ndarray,
+        env_reward: np.ndarray,
         gold: np.ndarray,
     ) -> np.ndarray:
         batch = Transition(
-            obs=obs, action=action, next_obs=next_obs, reward=env_reward,
-            terminated=self.never, truncated=self.never, valid=self.always, gold=gold,
+            obs=obs,
+            action=action,
+            next_obs=next_obs,
+            reward=env_reward,
+            terminated=self.never,
+            truncated=self.never,
+            valid=self.always,
+            gold=gold,
         )
         value, _, _ = self.pipeline.apply(batch, {"env": env_reward})
         return to_numpy(value).astype(np.float64)
@@ -327,9 +335,7 @@ class _Evaluator:
                 result[start : start + used] = value[:used]
         return out
 
-    def means(
-        self, points: np.ndarray, pair_action: np.ndarray, pair_next_obs: np.ndarray
-    ) -> list[np.ndarray]:
+    def means(self, points: np.ndarray, pair_action: np.ndarray, pair_next_obs: np.ndarray) -> list[np.ndarray]:
         """Each reward's mean over pairs ``j`` of ``R(points[i], pair_action[j], pair_next_obs[j])``.
 
         The ``len(points) * len(pairs)`` combinations are walked in flat batches: row ``k`` is
@@ -513,9 +519,7 @@ def epic_distance(
     gamma, samples, n_mean_samples, seed, batch_size = _check_arguments(
         "epic_distance", env_or_samples, gamma, n_samples, n_mean_samples, seed, batch_size
     )
-    canonical = _canonicalize_all(
-        [reward_a, reward_b], samples, gamma, n_mean_samples, seed, batch_size
-    )
+    canonical = _canonicalize_all([reward_a, reward_b], samples, gamma, n_mean_samples, seed, batch_size)
     for name, spec, result in zip(("reward_a", "reward_b"), (reward_a, reward_b), canonical):
         spread = float(result.reward.std())
         if not spread > CONSTANT_TOLERANCE * result.magnitude:
@@ -549,7 +553,11 @@ def _check_arguments(
     batch_size: int,
 ) -> tuple[float, TransitionSamples, int, int, int]:
     gamma = check_number(
-        gamma, f"{caller}: gamma", low=0.0, high=1.0, low_open=True,
+        gamma,
+        f"{caller}: gamma",
+        low=0.0,
+        high=1.0,
+        low_open=True,
         valid="in (0, 1] (the discount of the potential shaping to remove)",
     )
     n_mean_samples = _check_count(n_mean_samples, f"{caller}: n_mean_samples", low=1)
@@ -576,8 +584,7 @@ def _check_arguments(
 def _check_samples(caller: str, samples: object, minimum: int = 2) -> TransitionSamples:
     if not isinstance(samples, TransitionSamples):
         raise TypeError(
-            f"{caller}: samples must be TransitionSamples (see sample_transitions), got "
-            f"{type(samples).__name__}"
+            f"{caller}: samples must be TransitionSamples (see sample_transitions), got {type(samples).__name__}"
         )
     task = _task_of(samples.env_id)
     obs, action, next_obs = (np.asarray(x) for x in samples[:3])
@@ -597,7 +604,9 @@ def _check_samples(caller: str, samples: object, minimum: int = 2) -> Transition
     if n < minimum:
         raise ValueError(f"{caller}: samples must hold at least {minimum} transitions, got {n}")
     return TransitionSamples(
-        obs.astype(np.float32), action.astype(task.action_dtype), next_obs.astype(np.float32),
+        obs.astype(np.float32),
+        action.astype(task.action_dtype),
+        next_obs.astype(np.float32),
         samples.env_id,
     )
 
@@ -618,9 +627,7 @@ def _task_of(env_id: object) -> BatchedTask:
     names = {env: name for name, env in ENV_IDS.items()}
     if isinstance(env_id, str) and env_id in names:
         return TASKS[names[env_id]]
-    raise ValueError(
-        f"unknown env {env_id!r} for EPIC; rewardgym envs: {', '.join(sorted(names))}"
-    )
+    raise ValueError(f"unknown env {env_id!r} for EPIC; rewardgym envs: {', '.join(sorted(names))}")
 
 
 def _describe(spec: RewardSpec) -> str:

@@ -7,7 +7,6 @@ import sys
 
 import gymnasium as gym
 import pytest
-
 import rewardgym
 from rewardgym.cli import demo_returns
 from rewardgym.envs import ENVS
@@ -20,8 +19,13 @@ def run_cli(*args):
 
 def test_registration_covers_import_and_register_envs():
     gym.register_envs(rewardgym)
-    assert {"rewardgym/CartPole-v0", "rewardgym/MountainCar-v0", "rewardgym/MountainCarContinuous-v0",
-            "rewardgym/Pendulum-v0", "rewardgym/Acrobot-v0"} <= set(gym.registry)
+    assert {
+        "rewardgym/CartPole-v0",
+        "rewardgym/MountainCar-v0",
+        "rewardgym/MountainCarContinuous-v0",
+        "rewardgym/Pendulum-v0",
+        "rewardgym/Acrobot-v0",
+    } <= set(gym.registry)
 
 
 def test_list_prints_every_env_with_modality_spaces_and_gold():
@@ -34,8 +38,19 @@ def test_list_prints_every_env_with_modality_spaces_and_gold():
 
 
 def test_demo_prints_proxy_and_gold_per_regime():
-    result = run_cli("demo", "--env", "rewardgym/CartPole-v0", "--reward", "none", "--reward",
-                     "scale(factor=-1)", "--num-envs", "16", "--episodes", "32")
+    result = run_cli(
+        "demo",
+        "--env",
+        "rewardgym/CartPole-v0",
+        "--reward",
+        "none",
+        "--reward",
+        "scale(factor=-1)",
+        "--num-envs",
+        "16",
+        "--episodes",
+        "32",
+    )
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("rewardgym/")]
     (_, _, proxy_plain, gold_plain, _), (_, _, proxy_neg, gold_neg, _) = rows

@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 import pytest
-
 import rewardgym
 from rewardgym.envs.batched import BatchedVectorEnv
 from rewardgym.envs.registration import TASKS
@@ -232,8 +231,15 @@ def test_a_constant_reward_is_refused_rather_than_given_a_nan():
         epic_distance("none", "shaped", CARTPOLE, n_samples=64, n_mean_samples=8, batch_size=500)
     # A potential shaping of a constant is constant after canonicalization, up to round-off.
     with pytest.raises(ValueError, match="reward_b=.* is constant"):
-        epic_distance(swing, ["scale(factor=0)", "shaped(gamma=0.9)"], PENDULUM, gamma=0.9,
-                      n_samples=64, n_mean_samples=8, batch_size=500)
+        epic_distance(
+            swing,
+            ["scale(factor=0)", "shaped(gamma=0.9)"],
+            PENDULUM,
+            gamma=0.9,
+            n_samples=64,
+            n_mean_samples=8,
+            batch_size=500,
+        )
 
 
 def test_unknown_regime_in_a_spec_is_refused(pendulum):

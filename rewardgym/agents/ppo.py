@@ -130,15 +130,20 @@ class PPOConfig:
             integer(name, 1)
         integer("update_epochs", 0)
         for name, low, high in (
-            ("learning_rate", 0.0, None), ("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0),
-            ("clip_coef", 0.0, None), ("ent_coef", None, None), ("vf_coef", 0.0, None),
-            ("max_grad_norm", 0.0, None), ("log_std_init", None, None), ("clip_obs", 0.0, None),
+            ("learning_rate", 0.0, None),
+            ("gamma", 0.0, 1.0),
+            ("gae_lambda", 0.0, 1.0),
+            ("clip_coef", 0.0, None),
+            ("ent_coef", None, None),
+            ("vf_coef", 0.0, None),
+            ("max_grad_norm", 0.0, None),
+            ("log_std_init", None, None),
+            ("clip_obs", 0.0, None),
             ("clip_reward", 0.0, None),
         ):
             check_number(getattr(self, name), f"PPOConfig.{name}", low=low, high=high)
         if self.target_kl is not None:
-            check_number(self.target_kl, "PPOConfig.target_kl", low=0.0, low_open=True,
-                         valid="a number > 0 or None")
+            check_number(self.target_kl, "PPOConfig.target_kl", low=0.0, low_open=True, valid="a number > 0 or None")
         for name in ("anneal_lr", "norm_adv", "clip_vloss", "normalize_obs", "normalize_reward"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"PPOConfig.{name} must be True or False, got {getattr(self, name)!r}")
@@ -150,9 +155,7 @@ class PPOConfig:
         else:
             raise ValueError(f"PPOConfig.hidden_sizes must be a list of positive integers, got {sizes!r}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"PPOConfig.activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
-            )
+            raise ValueError(f"PPOConfig.activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         if self.num_minibatches > self.num_envs * self.num_steps:
             raise ValueError(
                 f"PPOConfig.num_minibatches ({self.num_minibatches}) exceeds the batch size "
@@ -540,10 +543,14 @@ def learn(
     generator = torch.Generator(device=dev).manual_seed(seed)
     init_generator = torch.Generator().manual_seed(seed)  # weights are built on the CPU, then moved
     agent = ActorCritic(
-        envs.single_observation_space, envs.single_action_space,
-        hidden_sizes=config.hidden_sizes, activation=config.activation,
-        log_std_init=config.log_std_init, normalize_obs=config.normalize_obs,
-        clip_obs=config.clip_obs, generator=init_generator,
+        envs.single_observation_space,
+        envs.single_action_space,
+        hidden_sizes=config.hidden_sizes,
+        activation=config.activation,
+        log_std_init=config.log_std_init,
+        normalize_obs=config.normalize_obs,
+        clip_obs=config.clip_obs,
+        generator=init_generator,
     ).to(dev)
     params = list(agent.parameters())
     optimizer = Adam(params, lr=config.learning_rate, eps=1e-5)
@@ -718,5 +725,7 @@ def _episodes(finished: list[tuple[Any, Any, Any, Any]]) -> dict[str, np.ndarray
     else:
         mask, proxy, gold, length = (np.stack(c) for c in columns)
     mask = mask.astype(bool)
-    return {name: np.asarray(c, dtype=np.float64)[mask] for name, c in
-            (("proxy", proxy), ("gold", gold), ("length", length))}
+    return {
+        name: np.asarray(c, dtype=np.float64)[mask]
+        for name, c in (("proxy", proxy), ("gold", gold), ("length", length))
+    }

@@ -108,7 +108,7 @@ class EpisodeLog:
         count = len(proxy)
         if count == 0:
             return
-        rows = np.stack([proxy, gold, length])[:, -self.capacity:]
+        rows = np.stack([proxy, gold, length])[:, -self.capacity :]
         where = (self.total + count - rows.shape[1] + np.arange(rows.shape[1])) % self.capacity
         self._ring[:, where] = rows
         self.total += count
@@ -167,9 +167,7 @@ class SB3VecEnv(VecEnv):
         super().__init__(envs.num_envs, envs.single_observation_space, envs.single_action_space)
         self.metadata["autoreset_mode"] = AutoresetMode.SAME_STEP  # what SB3 sees, emulated or not
         space = self.action_space
-        self._clip = (
-            (space.low, space.high) if clip_actions and isinstance(space, spaces.Box) else None
-        )
+        self._clip = (space.low, space.high) if clip_actions and isinstance(space, spaces.Box) else None
         self._actions: Any = None
         self._start = time.perf_counter()
 
@@ -376,9 +374,7 @@ def find_adapter(venv: VecEnv) -> SB3VecEnv:
     """The :class:`SB3VecEnv` under a stack of SB3 VecEnv wrappers (VecNormalize, VecMonitor...)."""
     inner = venv.unwrapped if isinstance(venv, VecEnv) else venv
     if not isinstance(inner, SB3VecEnv):
-        raise TypeError(
-            f"expected a rewardgym SB3VecEnv (possibly under SB3 wrappers), got {type(inner).__name__}"
-        )
+        raise TypeError(f"expected a rewardgym SB3VecEnv (possibly under SB3 wrappers), got {type(inner).__name__}")
     return inner
 
 

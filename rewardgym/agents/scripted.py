@@ -103,9 +103,7 @@ class CartPoleLinearPolicy:
             return (obs.to(torch.float32) @ gains > 0).to(torch.int64)
         obs = np.asarray(obs, dtype=np.float32)
         if obs.shape[-1:] != (4,) or obs.ndim > 2:
-            raise ValueError(
-                f"the CartPole linear policy takes observations of shape (n, 4) or (4,), got {obs.shape}"
-            )
+            raise ValueError(f"the CartPole linear policy takes observations of shape (n, 4) or (4,), got {obs.shape}")
         return (obs @ self.gains > 0).astype(np.int64)
 
 

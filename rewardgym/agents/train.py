@@ -216,8 +216,16 @@ def train(
         with recorder:
             if algo in SB3_ALGOS:
                 model, extras = _train_sb3(
-                    algo, env_id, reward, seed, total_steps, settings, device, recorder,
-                    None if not tensorboard else run_path / "tensorboard", env_kwargs,
+                    algo,
+                    env_id,
+                    reward,
+                    seed,
+                    total_steps,
+                    settings,
+                    device,
+                    recorder,
+                    None if not tensorboard else run_path / "tensorboard",
+                    env_kwargs,
                 )
                 config["hyperparams"] = settings
             elif algo == "ppo":
@@ -313,8 +321,12 @@ def _make_eval_envs(
     # training env's regimes.
     eval_reward = [] if reward is None else (reward if isinstance(reward, str) else copy.deepcopy(reward))
     envs = gym.make_vec(
-        env_id, num_envs=num_envs, reward=eval_reward, device="cpu",
-        autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs,
+        env_id,
+        num_envs=num_envs,
+        reward=eval_reward,
+        device="cpu",
+        autoreset_mode=AutoresetMode.SAME_STEP,
+        **env_kwargs,
     )
     for regime in _regimes(envs):
         regime.train(False)
@@ -416,8 +428,10 @@ class _ProgressBar:
             TextColumn("[bold]{task.description}"),
             BarColumn(bar_width=20),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]} steps/s  eval proxy {task.fields[proxy]} gold {task.fields[gold]}"
-                       "  train gold {task.fields[train_gold]}"),
+            TextColumn(
+                "{task.fields[rate]} steps/s  eval proxy {task.fields[proxy]} gold {task.fields[gold]}"
+                "  train gold {task.fields[train_gold]}"
+            ),
             TimeElapsedColumn(),
         )
         self._task = self._progress.add_task(title, total=max(total, 1), rate="-", proxy="-", gold="-", train_gold="-")
@@ -493,8 +507,13 @@ def _train_sb3(
         venv = VecNormalize(venv, gamma=kwargs.get("gamma", 0.99), **options)
     normalizer = venv if isinstance(venv, VecNormalize) else None
     model = algorithm(
-        policy, venv, seed=seed, device=device, verbose=0,
-        tensorboard_log=None if tensorboard_dir is None else str(tensorboard_dir), **kwargs,
+        policy,
+        venv,
+        seed=seed,
+        device=device,
+        verbose=0,
+        tensorboard_log=None if tensorboard_dir is None else str(tensorboard_dir),
+        **kwargs,
     )
 
     def predict(obs: np.ndarray) -> np.ndarray:
@@ -535,18 +554,24 @@ def _train_sb3(
 def _sb3_arguments(algo: str, algorithm: type, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The YAML settings as the SB3 algorithm's constructor arguments (schedules, activations)."""
     valid = set(inspect.signature(algorithm.__init__).parameters) - {
-        "self", "policy", "env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model"
+        "self",
+        "policy",
+        "env",
+        "seed",
+        "device",
+        "verbose",
+        "tensorboard_log",
+        "_init_setup_model",
     }
     unknown = sorted(set(kwargs) - valid)
     if unknown:
         raise ValueError(
-            f"unknown {algo} hyperparameter(s) {unknown}; valid: n_envs, normalize, policy, "
-            f"{', '.join(sorted(valid))}"
+            f"unknown {algo} hyperparameter(s) {unknown}; valid: n_envs, normalize, policy, {', '.join(sorted(valid))}"
         )
     out = dict(kwargs)
     for key, value in kwargs.items():
         if isinstance(value, str) and value.startswith("lin_"):
-            out[key] = _linear_schedule(float(value[len("lin_"):]))
+            out[key] = _linear_schedule(float(value[len("lin_") :]))
     policy_kwargs = dict(out.get("policy_kwargs") or {})
     if isinstance(policy_kwargs.get("activation_fn"), str):
         import torch
@@ -588,8 +613,12 @@ def _train_native(
 
     config = ppo.PPOConfig.from_dict(settings)
     envs = gym.make_vec(
-        env_id, num_envs=config.num_envs, reward=[] if reward is None else reward, device=device,
-        autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs,
+        env_id,
+        num_envs=config.num_envs,
+        reward=[] if reward is None else reward,
+        device=device,
+        autoreset_mode=AutoresetMode.SAME_STEP,
+        **env_kwargs,
     )
     last = {"step": 0}
 
@@ -750,24 +779,43 @@ def _versions(algo: str) -> dict[str, str]:
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``rewardgym train``."""
     parser.add_argument("env", help="env id, e.g. rewardgym/CartPole-v0 (the 'rewardgym/' may be left out)")
-    parser.add_argument("--reward", default=NO_REGIME, help="reward spec, e.g. 'shaped+noisy(sigma=0.5)'; "
-                        "'none' (default) for the env's own reward")
+    parser.add_argument(
+        "--reward",
+        default=NO_REGIME,
+        help="reward spec, e.g. 'shaped+noisy(sigma=0.5)'; 'none' (default) for the env's own reward",
+    )
     parser.add_argument("--algo", default="ppo", choices=ALGOS, help="algorithm (default: ppo, the native PPO)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=100_000, help="env steps to train for (default 100000)")
     parser.add_argument("--out", default=None, help="run folder (default: runs/<env>-<algo>-s<seed>-<time>)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--eval-every", type=int, default=None, help="env steps between evaluations "
-                        "(default: a tenth of --steps)")
+    parser.add_argument(
+        "--eval-every", type=int, default=None, help="env steps between evaluations (default: a tenth of --steps)"
+    )
     parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a reference hyperparameter (repeatable), e.g. --set n_envs=16")
-    parser.add_argument("--env-kwarg", action="append", default=[], metavar="KEY=VALUE",
-                        help="a keyword argument of the env (repeatable), e.g. --env-kwarg max_new_tokens=2")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a reference hyperparameter (repeatable), e.g. --set n_envs=16",
+    )
+    parser.add_argument(
+        "--env-kwarg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a keyword argument of the env (repeatable), e.g. --env-kwarg max_new_tokens=2",
+    )
     parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to the run folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--torch-threads", type=int, default=1, help="torch's intra-op threads (default 1: "
-                        "the reference networks are small, and more threads mostly contend for the CPU)")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch's intra-op threads (default 1: "
+        "the reference networks are small, and more threads mostly contend for the CPU)",
+    )
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -783,10 +831,19 @@ def run_from_args(args: argparse.Namespace) -> int:
         env_id = _check_env(args.env)
         out = args.out or _default_run_dir(env_id, args.algo, args.seed)
         result = train(
-            env_id, None if args.reward == NO_REGIME else args.reward, algo=args.algo, seed=args.seed,
-            total_steps=args.steps, hyperparams=hyperparams or None, eval_every=args.eval_every,
-            eval_episodes=args.eval_episodes, device=args.device, run_dir=out,
-            progress=not args.no_progress, tensorboard=args.tensorboard, env_kwargs=env_kwargs,
+            env_id,
+            None if args.reward == NO_REGIME else args.reward,
+            algo=args.algo,
+            seed=args.seed,
+            total_steps=args.steps,
+            hyperparams=hyperparams or None,
+            eval_every=args.eval_every,
+            eval_episodes=args.eval_episodes,
+            device=args.device,
+            run_dir=out,
+            progress=not args.no_progress,
+            tensorboard=args.tensorboard,
+            env_kwargs=env_kwargs,
         )
     except (ValueError, TypeError, RuntimeError) as exc:
         print(f"rewardgym train: error: {exc}", file=sys.stderr)

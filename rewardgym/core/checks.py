@@ -126,10 +126,7 @@ def _check_spaces(envs: VectorEnv) -> None:
     for kind in ("observation", "action"):
         single = getattr(envs, f"single_{kind}_space", None)
         if not isinstance(single, spaces.Space):
-            _fail(
-                f"spaces: single_{kind}_space must be a gymnasium.spaces.Space, got "
-                f"{type(single).__name__}"
-            )
+            _fail(f"spaces: single_{kind}_space must be a gymnasium.spaces.Space, got {type(single).__name__}")
         batched = getattr(envs, f"{kind}_space", None)
         try:
             expected = batch_space(single, int(num_envs))
@@ -206,10 +203,18 @@ def _rollout(envs: VectorEnv, mode: AutoresetMode, seed: int, actions: list[Any]
         _check_info_is_dict(info, where)
         gold_np = _check_gold(info, num_envs, where)
         _check_reward_trace(info, rewards_np, num_envs, where)
-        trajectory.records.append((where, {
-            "obs": obs_np, "rewards": rewards_np, "terminated": terminated_np,
-            "truncated": truncated_np, "gold_reward": gold_np,
-        }))
+        trajectory.records.append(
+            (
+                where,
+                {
+                    "obs": obs_np,
+                    "rewards": rewards_np,
+                    "terminated": terminated_np,
+                    "truncated": truncated_np,
+                    "gold_reward": gold_np,
+                },
+            )
+        )
 
         done = terminated_np | truncated_np
         if mode is AutoresetMode.NEXT_STEP:
@@ -294,10 +299,7 @@ def _check_gold(info: dict[str, Any], num_envs: int, where: str) -> np.ndarray:
         _fail(f"{where}: info[{GOLD_REWARD!r}] must have a float dtype, got dtype {gold.dtype}")
     bad = np.flatnonzero(~np.isfinite(gold))
     if bad.size:
-        _fail(
-            f"{where}: info[{GOLD_REWARD!r}] of env {bad[0]} is {_show(gold[bad[0]])}; gold must be "
-            "finite"
-        )
+        _fail(f"{where}: info[{GOLD_REWARD!r}] of env {bad[0]} is {_show(gold[bad[0]])}; gold must be finite")
     return gold
 
 
@@ -310,10 +312,7 @@ def _check_reward_trace(info: dict[str, Any], rewards: np.ndarray, num_envs: int
         )
     trace = info[REWARD_TRACE]
     if not isinstance(trace, Mapping) or not trace:
-        _fail(
-            f"{where}: {name} must be a non-empty dict of layer name to reward, got "
-            f"{_describe(trace)}"
-        )
+        _fail(f"{where}: {name} must be a non-empty dict of layer name to reward, got {_describe(trace)}")
     layers = list(trace)
     if layers[0] != "env":
         _fail(f"{where}: {name} must start with the layer 'env' (the env's own reward), got {layers}")
@@ -331,8 +330,11 @@ def _check_reward_trace(info: dict[str, Any], rewards: np.ndarray, num_envs: int
 
 
 def _check_next_step_autoreset(
-    previous_done: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
-    truncated: np.ndarray, where: str,
+    previous_done: np.ndarray,
+    rewards: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    where: str,
 ) -> None:
     for index in np.flatnonzero(previous_done):
         problems = []
@@ -349,9 +351,7 @@ def _check_next_step_autoreset(
             )
 
 
-def _check_same_step_final_obs(
-    envs: VectorEnv, info: dict[str, Any], done: np.ndarray, where: str
-) -> None:
+def _check_same_step_final_obs(envs: VectorEnv, info: dict[str, Any], done: np.ndarray, where: str) -> None:
     mask_name = mask_key(FINAL_OBS)
     if FINAL_OBS not in info:
         if done.any():
@@ -365,10 +365,7 @@ def _check_same_step_final_obs(
     mask = _snapshot(info[mask_name])
     _check_batch(mask, f"info[{mask_name!r}]", envs.num_envs, where)
     if mask.dtype != np.bool_:
-        _fail(
-            f"{where}: SAME_STEP autoreset: info[{mask_name!r}] must have dtype bool, got "
-            f"{mask.dtype}"
-        )
+        _fail(f"{where}: SAME_STEP autoreset: info[{mask_name!r}] must have dtype bool, got {mask.dtype}")
     if not np.array_equal(mask, done):
         index = int(np.flatnonzero(mask != done)[0])
         _fail(
@@ -392,9 +389,7 @@ def _check_same_step_final_obs(
             )
 
 
-def _reset_ended(
-    envs: VectorEnv, native_mask: Any, done: np.ndarray, obs_before: Any, where: str
-) -> Any:
+def _reset_ended(envs: VectorEnv, native_mask: Any, done: np.ndarray, obs_before: Any, where: str) -> Any:
     """DISABLED mode: reset the envs that ended (mask as the env returned it, numpy or torch)."""
     call = "reset(options={'reset_mask': terminated | truncated})"
     try:
@@ -422,9 +417,7 @@ def _reset_ended(
 # -- 6: seeding -------------------------------------------------------------------------------
 
 
-def _check_seeding(
-    envs: VectorEnv, mode: AutoresetMode, seed: int, actions: list[Any], first: _Trajectory
-) -> None:
+def _check_seeding(envs: VectorEnv, mode: AutoresetMode, seed: int, actions: list[Any], first: _Trajectory) -> None:
     second = _rollout(envs, mode, seed, actions)
     for (where, record_1), (_, record_2) in zip(first.records, second.records):
         for name in record_1:

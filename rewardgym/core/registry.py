@@ -66,9 +66,7 @@ def make_regime(name: str, **params: Any) -> Regime:
     """Build a registered regime, refusing unknown parameters with the list of valid ones."""
     factory = _lookup(name)
     valid = regime_parameters(name)
-    takes_any = any(
-        p.kind is p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()
-    )
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values())
     unknown = [key for key in params if key not in valid]
     if unknown and not takes_any:
         raise ValueError(
@@ -121,8 +119,7 @@ def _lookup(name: str) -> RegimeFactory:
     except KeyError:
         valid = registered_regimes()
         raise ValueError(
-            f"unknown reward regime {name!r}{_suggest(name, valid)}; registered regimes: "
-            f"{', '.join(valid)}"
+            f"unknown reward regime {name!r}{_suggest(name, valid)}; registered regimes: {', '.join(valid)}"
         ) from None
 
 

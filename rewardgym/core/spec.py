@@ -20,7 +20,7 @@ from typing import Any, Union
 from rewardgym.core.regime import CallableRegime, Regime, RewardFn
 from rewardgym.core.registry import make_regime
 
-RewardSpec = Union[Regime, RewardFn, str, Sequence[Union[Regime, RewardFn, str]], None]
+RewardSpec = Union[Regime, RewardFn, str, Sequence[Regime | RewardFn | str], None]
 
 
 NO_REGIME = "none"
@@ -44,8 +44,7 @@ def parse_reward_spec(text: str) -> list[tuple[str, dict[str, Any]]]:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
         raise RewardSpecError(
-            f"cannot parse reward spec {text!r}: {exc.msg}; expected layers like "
-            "'name(key=value)' joined by '+'"
+            f"cannot parse reward spec {text!r}: {exc.msg}; expected layers like 'name(key=value)' joined by '+'"
         ) from None
     return [_parse_layer(node, text) for node in _layers(tree)]
 
@@ -62,9 +61,7 @@ def _parse_layer(node: ast.expr, text: str) -> tuple[str, dict[str, Any]]:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         name = node.func.id
         if node.args:
-            raise RewardSpecError(
-                f"regime {name!r} in {text!r} takes keyword arguments only, e.g. {name}(key=value)"
-            )
+            raise RewardSpecError(f"regime {name!r} in {text!r} takes keyword arguments only, e.g. {name}(key=value)")
         params: dict[str, Any] = {}
         for keyword in node.keywords:
             if keyword.arg is None:
@@ -79,8 +76,7 @@ def _parse_layer(node: ast.expr, text: str) -> tuple[str, dict[str, Any]]:
                 ) from None
         return name, params
     raise RewardSpecError(
-        f"cannot read {ast.unparse(node)!r} in reward spec {text!r}; expected 'name' or "
-        "'name(key=value, ...)'"
+        f"cannot read {ast.unparse(node)!r} in reward spec {text!r}; expected 'name' or 'name(key=value, ...)'"
     )
 
 
@@ -106,6 +102,5 @@ def resolve_reward_spec(spec: RewardSpec) -> list[Regime]:
     if callable(spec):
         return [CallableRegime(spec)]
     raise TypeError(
-        f"a reward spec must be a Regime, a callable, a string or a list of these, got "
-        f"{type(spec).__name__}"
+        f"a reward spec must be a Regime, a callable, a string or a list of these, got {type(spec).__name__}"
     )

@@ -195,16 +195,12 @@ class TransitionFeatures(nn.Module):
         [[0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]]
     """
 
-    def __init__(
-        self, observation_space: gym.Space, action_space: gym.Space, inputs: Sequence[str] = INPUTS
-    ) -> None:
+    def __init__(self, observation_space: gym.Space, action_space: gym.Space, inputs: Sequence[str] = INPUTS) -> None:
         super().__init__()
         inputs = tuple(inputs)
         unknown = [name for name in inputs if name not in INPUTS]
         if unknown or not inputs or len(set(inputs)) != len(inputs):
-            raise ValueError(
-                f"reward-model inputs must be distinct names among {', '.join(INPUTS)}, got {inputs!r}"
-            )
+            raise ValueError(f"reward-model inputs must be distinct names among {', '.join(INPUTS)}, got {inputs!r}")
         self.inputs = tuple(name for name in INPUTS if name in inputs)
         self.observation_space = observation_space
         self.action_space = action_space
@@ -219,8 +215,11 @@ class TransitionFeatures(nn.Module):
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
         values = {"obs": obs, "action": action, "next_obs": next_obs}
-        spaces_by_input = {"obs": self.observation_space, "action": self.action_space,
-                           "next_obs": self.observation_space}
+        spaces_by_input = {
+            "obs": self.observation_space,
+            "action": self.action_space,
+            "next_obs": self.observation_space,
+        }
         parts = [self._encode(values[name], spaces_by_input[name]) for name in self.inputs]
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
@@ -305,7 +304,9 @@ class RewardModel(nn.Module):
         super().__init__()
         self.observation_space = observation_space
         self.action_space = action_space
-        self.features = features if features is not None else TransitionFeatures(observation_space, action_space, inputs)
+        self.features = (
+            features if features is not None else TransitionFeatures(observation_space, action_space, inputs)
+        )
         built_network = network is None
         if network is None:
             dim = getattr(self.features, "dim", None)
@@ -579,9 +580,7 @@ def load_reward_model(
     try:
         model.load_state_dict(load_file(str(weights_path)))
     except RuntimeError as error:
-        raise ValueError(
-            f"the weights in {weights_path} do not fit the model they are loaded into: {error}"
-        ) from None
+        raise ValueError(f"the weights in {weights_path} do not fit the model they are loaded into: {error}") from None
     model.card = card
     model.eval().requires_grad_(False)
     return model.to(device)
@@ -600,7 +599,11 @@ def _rebuild(card: dict[str, Any], weights_path: Path) -> RewardModel | RewardEn
     if card.get("model_class") == "RewardEnsemble":
         ens = card["ensemble"]
         return RewardEnsemble(
-            obs_space, act_space, size=ens["size"], aggregation=ens["aggregation"],
-            uwo_lambda=ens["uwo_lambda"], **kwargs,
+            obs_space,
+            act_space,
+            size=ens["size"],
+            aggregation=ens["aggregation"],
+            uwo_lambda=ens["uwo_lambda"],
+            **kwargs,
         )
     return RewardModel(obs_space, act_space, **kwargs)

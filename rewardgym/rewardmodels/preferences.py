@@ -134,19 +134,36 @@ class Segments:
 
     def __getitem__(self, index: Any) -> Segments:
         """The segments at ``index`` (a slice, index tensor or bool mask)."""
-        return Segments(self.obs[index], self.action[index], self.next_obs[index], self.mask[index],
-                        self.gold[index], self.observation_space, self.action_space)
+        return Segments(
+            self.obs[index],
+            self.action[index],
+            self.next_obs[index],
+            self.mask[index],
+            self.gold[index],
+            self.observation_space,
+            self.action_space,
+        )
 
     def to(self, device: torch.device | str) -> Segments:
-        return Segments(self.obs.to(device), self.action.to(device), self.next_obs.to(device),
-                        self.mask.to(device), self.gold.to(device), self.observation_space, self.action_space)
+        return Segments(
+            self.obs.to(device),
+            self.action.to(device),
+            self.next_obs.to(device),
+            self.mask.to(device),
+            self.gold.to(device),
+            self.observation_space,
+            self.action_space,
+        )
 
     @staticmethod
     def concatenate(parts: list[Segments]) -> Segments:
         """One set of segments from several (same length and spaces)."""
         first = parts[0]
-        return Segments(*(torch.cat([getattr(p, f) for p in parts]) for f in ("obs", "action", "next_obs", "mask", "gold")),
-                        first.observation_space, first.action_space)
+        return Segments(
+            *(torch.cat([getattr(p, f) for p in parts]) for f in ("obs", "action", "next_obs", "mask", "gold")),
+            first.observation_space,
+            first.action_space,
+        )
 
 
 class SegmentBuffer:
@@ -459,9 +476,20 @@ class SyntheticLabeler:
 
     def settings(self) -> dict[str, Any]:
         """The labeler's settings, for a model card."""
-        bias = self.bias if self.bias is None or isinstance(self.bias, int) else getattr(self.bias, "__name__", repr(self.bias))
-        return {"kind": "synthetic", "reads": "gold", "temperature": self.temperature,
-                "epsilon": self.epsilon, "bias": bias, "bias_weight": self.bias_weight, "seed": self.seed}
+        bias = (
+            self.bias
+            if self.bias is None or isinstance(self.bias, int)
+            else getattr(self.bias, "__name__", repr(self.bias))
+        )
+        return {
+            "kind": "synthetic",
+            "reads": "gold",
+            "temperature": self.temperature,
+            "epsilon": self.epsilon,
+            "bias": bias,
+            "bias_weight": self.bias_weight,
+            "seed": self.seed,
+        }
 
     def _generator(self, device: torch.device) -> torch.Generator:
         key = str(device)
@@ -470,8 +498,10 @@ class SyntheticLabeler:
         return self._generators[key]
 
     def __repr__(self) -> str:
-        return (f"SyntheticLabeler(temperature={self.temperature:g}, epsilon={self.epsilon:g}, "
-                f"bias={self.settings()['bias']!r}, bias_weight={self.bias_weight:g})")
+        return (
+            f"SyntheticLabeler(temperature={self.temperature:g}, epsilon={self.epsilon:g}, "
+            f"bias={self.settings()['bias']!r}, bias_weight={self.bias_weight:g})"
+        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -495,9 +525,11 @@ class PreferencePairs(NamedTuple):
 
     @staticmethod
     def concatenate(parts: list[PreferencePairs]) -> PreferencePairs:
-        return PreferencePairs(Segments.concatenate([p.first for p in parts]),
-                               Segments.concatenate([p.second for p in parts]),
-                               torch.cat([p.label for p in parts]))
+        return PreferencePairs(
+            Segments.concatenate([p.first for p in parts]),
+            Segments.concatenate([p.second for p in parts]),
+            torch.cat([p.label for p in parts]),
+        )
 
 
 def label_pairs(segments: Segments, labeler: SyntheticLabeler) -> PreferencePairs:
@@ -564,7 +596,10 @@ def segment_returns(model: AnyRewardModel, segments: Segments, *, per_member: bo
         members = _members(model)
         mask = segments.mask.to(members[0].device).float()
         n, length = mask.shape
-        flat = [x.to(members[0].device).reshape(n * length, *x.shape[2:]) for x in (segments.obs, segments.action, segments.next_obs)]
+        flat = [
+            x.to(members[0].device).reshape(n * length, *x.shape[2:])
+            for x in (segments.obs, segments.action, segments.next_obs)
+        ]
         rewards = model.member_rewards(*flat).reshape(len(members), n, length)
         if per_member:
             return (rewards * mask).sum(-1)
@@ -629,9 +664,15 @@ def fit(
                 loss_sum = loss_sum + loss.detach() * idx.shape[0] / len(members)
     model.eval()
     model.card["training"] = {
-        "pairs": total, "segment_length": pairs.first.length, "epochs": epochs,
-        "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "seed": int(seed),
-        "loss": "bradley_terry", "optimizer": "adam",
+        "pairs": total,
+        "segment_length": pairs.first.length,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "seed": int(seed),
+        "loss": "bradley_terry",
+        "optimizer": "adam",
     }
     return {"loss": float(loss_sum) / total, "train_accuracy": float(correct) / total}
 
@@ -711,15 +752,26 @@ def train_reward_model(
     if ensemble == 1:
         model = RewardModel(obs_space, act_space, hidden=hidden, seed=seed)
     else:
-        model = RewardEnsemble(obs_space, act_space, size=ensemble, aggregation=aggregation,
-                               uwo_lambda=uwo_lambda, hidden=hidden, seed=seed)
+        model = RewardEnsemble(
+            obs_space,
+            act_space,
+            size=ensemble,
+            aggregation=aggregation,
+            uwo_lambda=uwo_lambda,
+            hidden=hidden,
+            seed=seed,
+        )
     fit(model, train, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
     model.card.update(
         env_id=env,
         labeler=labeler.settings(),
         heldout_pair_accuracy=pair_accuracy(model, test),
         heldout_pairs=len(test),
-        collection={"policy": "random" if policy is None else getattr(policy, "__name__", "custom"),
-                    "num_envs": num_envs, "segment_length": segment_length, "seed": seed},
+        collection={
+            "policy": "random" if policy is None else getattr(policy, "__name__", "custom"),
+            "num_envs": num_envs,
+            "segment_length": segment_length,
+            "seed": seed,
+        },
     )
     return model

@@ -126,7 +126,7 @@ def tokenize(prompts: Sequence[str], completions: Sequence[str], *, max_tokens: 
     for i, (prompt, completion) in enumerate(zip(prompts, completions)):
         head = _ids(tasks.compact_prompt(prompt) or prompt)[:prompt_room]
         row = np.concatenate([[vocab.BOS], head, [SEP]])
-        tail = _ids(completion)[-(max_tokens - row.size):]
+        tail = _ids(completion)[-(max_tokens - row.size) :]
         out[i, : row.size] = row
         out[i, row.size : row.size + tail.size] = tail
     return torch.from_numpy(out)
@@ -186,19 +186,33 @@ class TextRewardModel(RewardModel):
         (2,)
     """
 
-    def __init__(self, *, d_model: int = 32, layers: int = 2, heads: int = 2, max_tokens: int = 64,
-                 seed: int = 0) -> None:
-        for name, value, low in (("d_model", d_model, 2), ("layers", layers, 1), ("heads", heads, 1),
-                                 ("max_tokens", max_tokens, 8)):
+    def __init__(
+        self, *, d_model: int = 32, layers: int = 2, heads: int = 2, max_tokens: int = 64, seed: int = 0
+    ) -> None:
+        for name, value, low in (
+            ("d_model", d_model, 2),
+            ("layers", layers, 1),
+            ("heads", heads, 1),
+            ("max_tokens", max_tokens, 8),
+        ):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"TextRewardModel: {name} must be an integer >= {low}, got {value!r}")
         if d_model % heads:
             raise ValueError(f"TextRewardModel: heads={heads} must divide d_model={d_model}")
         config = {
-            "vocab_size": TEXT_VOCAB_SIZE, "n_positions": int(max_tokens), "n_embd": int(d_model),
-            "n_layer": int(layers), "n_head": int(heads), "n_inner": 2 * int(d_model),
-            "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0, "num_labels": 1,
-            "pad_token_id": vocab.PAD, "bos_token_id": vocab.BOS, "eos_token_id": vocab.EOS,
+            "vocab_size": TEXT_VOCAB_SIZE,
+            "n_positions": int(max_tokens),
+            "n_embd": int(d_model),
+            "n_layer": int(layers),
+            "n_head": int(heads),
+            "n_inner": 2 * int(d_model),
+            "resid_pdrop": 0.0,
+            "embd_pdrop": 0.0,
+            "attn_pdrop": 0.0,
+            "num_labels": 1,
+            "pad_token_id": vocab.PAD,
+            "bos_token_id": vocab.BOS,
+            "eos_token_id": vocab.EOS,
         }
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))
@@ -206,8 +220,9 @@ class TextRewardModel(RewardModel):
         space = text_space(4096)
         super().__init__(space, space, network=network, features=_CompletionIds(), seed=seed)
         self.max_tokens = int(max_tokens)
-        self.card["architecture"].update(network="gpt2", features="text_ids", gpt2_config=config,
-                                         text_vocab_size=TEXT_VOCAB_SIZE)
+        self.card["architecture"].update(
+            network="gpt2", features="text_ids", gpt2_config=config, text_vocab_size=TEXT_VOCAB_SIZE
+        )
 
     def reward(self, prompts: Sequence[str], completions: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
         """The model's reward of each (question, completion), float32 ``(N,)``."""
@@ -239,8 +254,9 @@ def load_text_reward_model(path: str | Path) -> TextRewardModel:
     config = card.get("architecture", {}).get("gpt2_config")
     if not config:
         raise ValueError(f"{path} is not a TextRewardModel (its card has no architecture.gpt2_config)")
-    model = TextRewardModel(d_model=config["n_embd"], layers=config["n_layer"], heads=config["n_head"],
-                            max_tokens=config["n_positions"])
+    model = TextRewardModel(
+        d_model=config["n_embd"], layers=config["n_layer"], heads=config["n_head"], max_tokens=config["n_positions"]
+    )
     loaded = load_reward_model(path, into=model)
     assert isinstance(loaded, TextRewardModel)
     return loaded
@@ -285,8 +301,14 @@ class TextLabeler:
         seed: seeds the labels.
     """
 
-    def __init__(self, length_bias: float = 0.3, substring_credit: bool = True, temperature: float = 0.1,
-                 epsilon: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        length_bias: float = 0.3,
+        substring_credit: bool = True,
+        temperature: float = 0.1,
+        epsilon: float = 0.0,
+        seed: int = 0,
+    ) -> None:
         self.length_bias = check_number(length_bias, "TextLabeler: length_bias", low=0.0, high=1.0)
         if not isinstance(substring_credit, bool):
             raise TypeError(f"TextLabeler: substring_credit must be a bool, got {substring_credit!r}")
@@ -316,9 +338,15 @@ class TextLabeler:
         return (self._rng.random(n) < p).astype(np.float32)
 
     def settings(self) -> dict[str, Any]:
-        return {"kind": "text", "reads": "gold", "length_bias": self.length_bias,
-                "substring_credit": self.substring_credit, "temperature": self.temperature,
-                "epsilon": self.epsilon, "seed": self.seed}
+        return {
+            "kind": "text",
+            "reads": "gold",
+            "length_bias": self.length_bias,
+            "substring_credit": self.substring_credit,
+            "temperature": self.temperature,
+            "epsilon": self.epsilon,
+            "seed": self.seed,
+        }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,8 +355,28 @@ class TextLabeler:
 POOL_KINDS = ("correct", "verbose_correct", "wrong", "verbose_wrong", "hedge", "malformed")
 """The completions :func:`sample_completions` writes (the preference data's reference policy)."""
 
-_FILLER = ("let", "me", "think", "step", "by", "step", "first", "we", "read", "the", "numbers",
-           "carefully", "then", "check", "work", "so", "answer", "is", "clear", "now")
+_FILLER = (
+    "let",
+    "me",
+    "think",
+    "step",
+    "by",
+    "step",
+    "first",
+    "we",
+    "read",
+    "the",
+    "numbers",
+    "carefully",
+    "then",
+    "check",
+    "work",
+    "so",
+    "answer",
+    "is",
+    "clear",
+    "now",
+)
 
 
 def _wrong(gold: str, rng: np.random.Generator, alphabet: str) -> str:
@@ -411,8 +459,9 @@ def _items(task: str, n: int, difficulty: int, seed: int) -> tuple[list[str], li
     return [it["question"] for it in items], [it["answer"] for it in items]
 
 
-def make_text_pairs(task: str, num_pairs: int, labeler: TextLabeler, *, difficulty: int = 1,
-                    seed: int = 0) -> TextPairs:
+def make_text_pairs(
+    task: str, num_pairs: int, labeler: TextLabeler, *, difficulty: int = 1, seed: int = 0
+) -> TextPairs:
     """``num_pairs`` questions of a task, two completions of random :data:`POOL_KINDS` each (never
     the same kind twice), labeled by ``labeler``.
 
@@ -460,9 +509,14 @@ def train_text_reward_model(
     model = TextRewardModel(d_model=d_model, layers=layers, heads=heads, max_tokens=max_tokens, seed=seed)
     fit(model, pairs, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
     model.card.update(
-        env_id=f"rewardgym/TextCompletion{tasks.family(task).env_name}-v0", task=task,
-        difficulty=difficulty, labeler=labeler.settings(),
-        train_pair_accuracy={"gold": pair_accuracy(model, pairs), "labels": pair_accuracy(model, pairs, target="labels")},
+        env_id=f"rewardgym/TextCompletion{tasks.family(task).env_name}-v0",
+        task=task,
+        difficulty=difficulty,
+        labeler=labeler.settings(),
+        train_pair_accuracy={
+            "gold": pair_accuracy(model, pairs),
+            "labels": pair_accuracy(model, pairs, target="labels"),
+        },
     )
     return model
 
@@ -486,8 +540,9 @@ LENGTH_SLICES = ("chosen_shorter", "similar_length", "chosen_longer")
 rejected one's length."""
 
 
-def rewardbench(model: TextRewardModel | Any, task: str = "add", *, per_category: int = 100, difficulty: int = 1,
-                seed: int = 10_000) -> dict[str, Any]:
+def rewardbench(
+    model: TextRewardModel | Any, task: str = "add", *, per_category: int = 100, difficulty: int = 1, seed: int = 10_000
+) -> dict[str, Any]:
     """Accuracy at scoring the chosen (gold-correct) completion above the rejected one.
 
     ``model`` is a :class:`TextRewardModel` or any ``(prompts, completions) -> rewards`` callable.
@@ -509,7 +564,11 @@ def rewardbench(model: TextRewardModel | Any, task: str = "add", *, per_category
         p, g = prompts[part], golds[part]
         good_kind, bad_kind = CATEGORIES[name]
         chosen = sample_completions(task, g, [good_kind] * len(g), seed=seed + 2 * k + 1)
-        rejected = hacker.act(p) if bad_kind == "hacker" else sample_completions(task, g, [bad_kind] * len(g), seed=seed + 2 * k + 2)
+        rejected = (
+            hacker.act(p)
+            if bad_kind == "hacker"
+            else sample_completions(task, g, [bad_kind] * len(g), seed=seed + 2 * k + 2)
+        )
         # Only pairs where gold really separates them (a random near miss is never gold).
         keep = (score_completions(chosen, g) == 1.0) & (score_completions(rejected, g) == 0.0)
         s_chosen = np.asarray(score(p, chosen), dtype=np.float64)
@@ -521,8 +580,11 @@ def rewardbench(model: TextRewardModel | Any, task: str = "add", *, per_category
         category += [name] * int(keep.sum())
     right = np.concatenate(correct)
     ratio = np.concatenate(chosen_len) / np.maximum(np.concatenate(rejected_len), 1)
-    slices = {"chosen_shorter": ratio < 0.8, "similar_length": (ratio >= 0.8) & (ratio <= 1.25),
-              "chosen_longer": ratio > 1.25}
+    slices = {
+        "chosen_shorter": ratio < 0.8,
+        "similar_length": (ratio >= 0.8) & (ratio <= 1.25),
+        "chosen_longer": ratio > 1.25,
+    }
     category = np.array(category)
     return {
         "categories": {n: float(right[category == n].mean()) for n in names if (category == n).any()},

@@ -42,9 +42,7 @@ def wrap(env: gym.Env | gym.vector.VectorEnv, reward: RewardSpec) -> gym.Env | g
         return VectorRewardShell(env, regimes)
     if isinstance(env, gym.Env):
         return RewardShell(env, regimes)
-    raise TypeError(
-        f"rewardgym.wrap takes a gymnasium.Env or gymnasium.vector.VectorEnv, got {type(env).__name__}"
-    )
+    raise TypeError(f"rewardgym.wrap takes a gymnasium.Env or gymnasium.vector.VectorEnv, got {type(env).__name__}")
 
 
 __all__ = ["RewardShell", "VectorRewardShell", "wrap"]

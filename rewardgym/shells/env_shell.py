@@ -71,9 +71,7 @@ class RewardShell(gym.Wrapper):
             valid=np.ones(1, dtype=bool),
             gold=np.array([info[GOLD_REWARD]], dtype=np.float64),
         )
-        proxy, trace, reports = self.pipeline.apply(
-            batch, {k: np.array([v], np.float32) for k, v in trace.items()}
-        )
+        proxy, trace, reports = self.pipeline.apply(batch, {k: np.array([v], np.float32) for k, v in trace.items()})
         info[REWARD_TRACE] = {k: float(v[0]) for k, v in trace.items()}
         if reports:
             info[REGIME_INFO] = {

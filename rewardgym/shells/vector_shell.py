@@ -24,7 +24,10 @@ from rewardgym.shells.monitor import EpisodeReturns
 
 # The info keys, spelled once rather than on every step.
 _GOLD_MASK, _TRACE_MASK, _FINAL_MASK, _EPISODE_MASK = (
-    mask_key(GOLD_REWARD), mask_key(REWARD_TRACE), mask_key(FINAL_OBS), mask_key(EPISODE_RETURNS)
+    mask_key(GOLD_REWARD),
+    mask_key(REWARD_TRACE),
+    mask_key(FINAL_OBS),
+    mask_key(EPISODE_RETURNS),
 )
 
 

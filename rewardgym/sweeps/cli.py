@@ -48,9 +48,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=_workers, default=None, help="trials run at once (default: every available core)"
     )
-    parser.add_argument(
-        "--out", default="runs", help="parent folder of the run folder OUT/<spec name> (default: runs)"
-    )
+    parser.add_argument("--out", default="runs", help="parent folder of the run folder OUT/<spec name> (default: runs)")
     parser.add_argument("--address", default=None, help="an existing Ray cluster's address (--backend ray)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-report", action="store_true", help="do not write the report at the end")

@@ -53,7 +53,7 @@ def env_slug(env: str) -> str:
         >>> env_slug("rewardgym/MountainCar-v0"), env_slug("other/My Env")
         ('MountainCar-v0', 'other_My_Env')
     """
-    name = env[len("rewardgym/"):] if env.startswith("rewardgym/") else env
+    name = env[len("rewardgym/") :] if env.startswith("rewardgym/") else env
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
@@ -112,10 +112,17 @@ def plot_learning_curves(
             for label, line in cell.groupby("label", sort=True):
                 line = line.sort_values("step")
                 # Markers keep a one-evaluation curve (a scripted agent) visible.
-                ax.plot(line["step"], line[f"{channel}_iqm"], color=colours[label], label=label, lw=1.8,
-                        marker="o", ms=3)
-                ax.fill_between(line["step"], line[f"{channel}_low"], line[f"{channel}_high"],
-                                color=colours[label], alpha=0.18, lw=0)
+                ax.plot(
+                    line["step"], line[f"{channel}_iqm"], color=colours[label], label=label, lw=1.8, marker="o", ms=3
+                )
+                ax.fill_between(
+                    line["step"],
+                    line[f"{channel}_low"],
+                    line[f"{channel}_high"],
+                    color=colours[label],
+                    alpha=0.18,
+                    lw=0,
+                )
             ax.set_xlabel("env steps")
             ax.set_ylabel(f"{channel.split('_')[1]} return (evaluation)")
             ax.set_title(f"{channel.split('_')[1]} return")
@@ -144,8 +151,15 @@ def plot_regime_bars(summary: pd.DataFrame, out_dir: str | Path, *, confidence: 
         ax = fig.subplots()
         width = 0.38
         for offset, channel, colour in ((-width / 2, "gold", "#d4a017"), (width / 2, "proxy", "#4c72b0")):
-            ax.bar(x + offset, cell[f"{channel}_iqm"].fillna(0.0), width, yerr=_ci_errors(cell, channel),
-                   capsize=3, color=colour, label=f"{channel} IQM")
+            ax.bar(
+                x + offset,
+                cell[f"{channel}_iqm"].fillna(0.0),
+                width,
+                yerr=_ci_errors(cell, channel),
+                capsize=3,
+                color=colour,
+                label=f"{channel} IQM",
+            )
         ax.axhline(0.0, color="black", lw=0.6)
         ax.set_xticks(x, cell["label"], rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("final evaluation return")
@@ -209,7 +223,7 @@ def plot_overoptimization(
             ax.set_ylabel("gold return", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
-        for ax in axes[len(labels):]:
+        for ax in axes[len(labels) :]:
             ax.set_visible(False)
         fig.suptitle(f"{env}: gold against proxy over training (o first, * last evaluation)")
         paths.append(_save(fig, Path(out_dir) / f"overoptimization_{env_slug(env)}.png"))
@@ -241,14 +255,23 @@ def plot_fits(trials: pd.DataFrame, curves: pd.DataFrame, fits: pd.DataFrame, ou
                 grid = np.linspace(d.min(), d.max() * 1.15, 200)
                 curve = stats.overoptimization_curve(grid, fit.g0, fit.alpha, fit.beta, fit.form)
                 name = "d(α - β log d)" if fit.form == "rl" else "d(α - β d)"
-                ax.plot(grid, curve, color=colours[label], lw=2.0,
-                        label=f"{label}: g0 + {name}, α={fit.alpha:.3g}, β={fit.beta:.3g}, R²={fit.r2:.2f}")
+                ax.plot(
+                    grid,
+                    curve,
+                    color=colours[label],
+                    lw=2.0,
+                    label=f"{label}: g0 + {name}, α={fit.alpha:.3g}, β={fit.beta:.3g}, R²={fit.r2:.2f}",
+                )
             else:
                 ax.plot([], [], color=colours[label], label=f"{label}: no fit ({fit.status})")
         ax.set_xlabel(f"optimization distance d = sqrt(steps / {stats.STEPS_PER_DISTANCE_UNIT:g})")
         ax.set_ylabel("gold return (evaluation)")
-        ax.set_title(f"{env}: gold against optimization distance\n(fit: Gao, Schulman & Hilton 2022, RL form)"
-                     if (env_fits["form"] == "rl").all() else f"{env}: gold against optimization distance", fontsize=10)
+        ax.set_title(
+            f"{env}: gold against optimization distance\n(fit: Gao, Schulman & Hilton 2022, RL form)"
+            if (env_fits["form"] == "rl").all()
+            else f"{env}: gold against optimization distance",
+            fontsize=10,
+        )
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
         paths.append(_save(fig, Path(out_dir) / f"fit_{env_slug(env)}.png"))

@@ -160,8 +160,12 @@ def summary_table(summary: pd.DataFrame, *, confidence: float = 0.95, title: str
         table.add_row(f"[bold]{_short_env(env)}[/bold]", *[""] * (width - 1))
         for row in cell.itertuples(index=False):
             cells = [row.reward] + ([row.agent] if several_agents else [])
-            cells += [f"{row.runs}/{row.runs + getattr(row, 'failed', 0)}", _ci(row, "gold"), _ci(row, "proxy"),
-                      _num(row.gap_iqm)]
+            cells += [
+                f"{row.runs}/{row.runs + getattr(row, 'failed', 0)}",
+                _ci(row, "gold"),
+                _ci(row, "proxy"),
+                _num(row.gap_iqm),
+            ]
             if has_hacked:
                 cells.append(f"{row.hacked}/{row.runs}" if row.hacked else "-")
             if has_rank:
@@ -187,13 +191,14 @@ def terminal_summary(run_dir: str | Path, *, reps: int = 2000, confidence: float
     for a sweep of dozens of trials, so a sweep can call it after :func:`write_report`.
     """
     trials, curves = load_results(run_dir)
-    return summary_table(_ranked_summary(trials, curves, reps=reps, confidence=confidence, seed=seed)[0],
-                         confidence=confidence)
+    return summary_table(
+        _ranked_summary(trials, curves, reps=reps, confidence=confidence, seed=seed)[0], confidence=confidence
+    )
 
 
 def _short_env(env: str) -> str:
     # The namespace is the same on every row; dropping it keeps the tables narrow.
-    return env[len("rewardgym/"):] if env.startswith("rewardgym/") else env
+    return env[len("rewardgym/") :] if env.startswith("rewardgym/") else env
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,15 +240,26 @@ def render_report(
         "",
     ]
     rows = [
-        [f"`{_short_env(r.env)}`", f"`{r.reward}`", f"`{r.agent}`", _runs(r), _ci(r, "gold"), _ci(r, "proxy"),
-         _ci(r, "gap"), f"{r.hacked}/{r.runs}", "-" if pd.isna(r.rank) else str(r.rank)]
+        [
+            f"`{_short_env(r.env)}`",
+            f"`{r.reward}`",
+            f"`{r.agent}`",
+            _runs(r),
+            _ci(r, "gold"),
+            _ci(r, "proxy"),
+            _ci(r, "gap"),
+            f"{r.hacked}/{r.runs}",
+            "-" if pd.isna(r.rank) else str(r.rank),
+        ]
         for r in sweep.summary.itertuples(index=False)
     ]
     out += _markdown(["env", "reward", "agent", "runs", "gold", "proxy", "gap", "hacked", "rank"], rows)
 
     out += ["## Regime ranking", ""]
-    out += [f"### Per env (by gold IQM; `>`: the gold {conf} CI lies wholly above the next regime's, `≈`: they overlap)",
-            ""]
+    out += [
+        f"### Per env (by gold IQM; `>`: the gold {conf} CI lies wholly above the next regime's, `≈`: they overlap)",
+        "",
+    ]
     for (env, agent), cell in sweep.summary.groupby(["env", "agent"], sort=True):
         order = []
         for r in cell.itertuples(index=False):
@@ -261,8 +277,10 @@ def render_report(
             "aggregate IQM).",
             "",
         ]
-        rows = [[str(r.rank), f"`{r.reward}`", f"`{r.agent}`", str(r.envs), str(r.runs), _ci(r, "score", 3)]
-                for r in sweep.aggregate.itertuples(index=False)]
+        rows = [
+            [str(r.rank), f"`{r.reward}`", f"`{r.agent}`", str(r.envs), str(r.runs), _ci(r, "score", 3)]
+            for r in sweep.aggregate.itertuples(index=False)
+        ]
         out += _markdown(["rank", "reward", "agent", "envs", "runs", "normalized gold"], rows)
 
     out += ["## Reward hacking flags", ""]
@@ -280,15 +298,40 @@ def render_report(
         "",
     ]
     if len(flagged):
-        rows = [[f"`{_short_env(f.env)}`", f"`{f.reward}`", f"`{f.agent}`", str(f.seed), f.reason, f.source,
-                 _pct(f.proxy_change), _pct(f.gold_change), _pct(f.late_proxy_change), _pct(f.late_gold_change)]
-                for f in flagged.itertuples(index=False)]
-        out += _markdown(["env", "reward", "agent", "seed", "where", "curve", "proxy change", "gold change",
-                          "late proxy", "late gold"], rows)
+        rows = [
+            [
+                f"`{_short_env(f.env)}`",
+                f"`{f.reward}`",
+                f"`{f.agent}`",
+                str(f.seed),
+                f.reason,
+                f.source,
+                _pct(f.proxy_change),
+                _pct(f.gold_change),
+                _pct(f.late_proxy_change),
+                _pct(f.late_gold_change),
+            ]
+            for f in flagged.itertuples(index=False)
+        ]
+        out += _markdown(
+            [
+                "env",
+                "reward",
+                "agent",
+                "seed",
+                "where",
+                "curve",
+                "proxy change",
+                "gold change",
+                "late proxy",
+                "late gold",
+            ],
+            rows,
+        )
 
     out += ["## Overoptimization fit", ""]
     out += [
-        "After Gao, Schulman & Hilton (2022), \"Scaling Laws for Reward Model Overoptimization\": gold is "
+        'After Gao, Schulman & Hilton (2022), "Scaling Laws for Reward Model Overoptimization": gold is '
         "fitted as a function of optimization distance with their RL form, "
         "`gold(d) = g0 + d (alpha - beta log d)`, by least squares (`scipy.optimize.curve_fit`) over the "
         "evaluation points of every seed. The paper's `d = sqrt(KL(pi || pi_init))` is not recorded for "
@@ -302,11 +345,25 @@ def render_report(
     if sweep.fits.empty:
         out += ["No learned regime in this grid: nothing to fit.", ""]
     else:
-        rows = [[f"`{_short_env(f.env)}`", f"`{f.reward}`", f"`{f.agent}`", str(f.runs), str(f.points), f.status,
-                 _pm(f.alpha, f.alpha_se), _pm(f.beta, f.beta_se), _num(f.g0), _num(f.r2, 3), _steps(f.step_peak)]
-                for f in sweep.fits.itertuples(index=False)]
-        out += _markdown(["env", "reward", "agent", "runs", "points", "fit", "alpha", "beta", "g0", "R²",
-                          "step_peak"], rows)
+        rows = [
+            [
+                f"`{_short_env(f.env)}`",
+                f"`{f.reward}`",
+                f"`{f.agent}`",
+                str(f.runs),
+                str(f.points),
+                f.status,
+                _pm(f.alpha, f.alpha_se),
+                _pm(f.beta, f.beta_se),
+                _num(f.g0),
+                _num(f.r2, 3),
+                _steps(f.step_peak),
+            ]
+            for f in sweep.fits.itertuples(index=False)
+        ]
+        out += _markdown(
+            ["env", "reward", "agent", "runs", "points", "fit", "alpha", "beta", "g0", "R²", "step_peak"], rows
+        )
 
     out += ["## Plots", ""]
     captions = {
@@ -328,8 +385,17 @@ def render_report(
     if failed.empty:
         out += ["None.", ""]
     else:
-        rows = [[f"`{t.trial_id}`", f"`{_short_env(t.env)}`", f"`{t.reward}`", f"`{t.agent}`", str(t.seed),
-                 _first_error_line(t.error)] for t in failed.itertuples(index=False)]
+        rows = [
+            [
+                f"`{t.trial_id}`",
+                f"`{_short_env(t.env)}`",
+                f"`{t.reward}`",
+                f"`{t.agent}`",
+                str(t.seed),
+                _first_error_line(t.error),
+            ]
+            for t in failed.itertuples(index=False)
+        ]
         out += _markdown(["trial", "env", "reward", "agent", "seed", "error"], rows)
 
     out += ["## Method", ""]
@@ -370,11 +436,20 @@ def write_report(
     plot_paths = None
     if plots:
         plot_paths = sweep_plots.make_plots(
-            trials, curves, run_dir / PLOTS_DIR, summary=sweep.summary, ranking=sweep.aggregate,
-            fits=sweep.fits, curve_stats=sweep.curves, reps=reps, confidence=confidence, seed=seed,
+            trials,
+            curves,
+            run_dir / PLOTS_DIR,
+            summary=sweep.summary,
+            ranking=sweep.aggregate,
+            fits=sweep.fits,
+            curve_stats=sweep.curves,
+            reps=reps,
+            confidence=confidence,
+            seed=seed,
         )
-    text = render_report(trials, sweep, title=f"Sweep report: {run_dir.resolve().name}",
-                         plot_paths=plot_paths, base=run_dir)
+    text = render_report(
+        trials, sweep, title=f"Sweep report: {run_dir.resolve().name}", plot_paths=plot_paths, base=run_dir
+    )
     path = run_dir / REPORT_FILE
     path.write_text(text, encoding="utf-8")
     return path
@@ -396,8 +471,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run ``rewardgym report`` from parsed arguments: write the report, print the summary and its path."""
-    path = write_report(args.run_dir, reps=args.reps, confidence=args.confidence, seed=args.seed,
-                        plots=not args.no_plots)
+    path = write_report(
+        args.run_dir, reps=args.reps, confidence=args.confidence, seed=args.seed, plots=not args.no_plots
+    )
     console = Console()
     console.print(terminal_summary(args.run_dir, reps=args.reps, confidence=args.confidence, seed=args.seed))
     console.print(f"report: {path}")

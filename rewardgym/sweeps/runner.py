@@ -39,6 +39,7 @@ from rewardgym.sweeps.store import ResultsStore, TrialRecord
 
 __all__ = ["RunFolderBusy", "run_sweep"]
 
+
 class RunFolderBusy(RuntimeError):
     """Another sweep holds the run folder."""
 

@@ -283,8 +283,17 @@ def aggregate_ranking(
         point, low, high = bootstrap_ci(
             cell["score"].to_numpy(), cell["env"].to_numpy(), reps=reps, confidence=confidence, seed=seed
         )
-        rows.append({"agent": agent, "reward": reward, "envs": cell["env"].nunique(), "runs": len(cell),
-                     "score_iqm": point, "score_low": low, "score_high": high})
+        rows.append(
+            {
+                "agent": agent,
+                "reward": reward,
+                "envs": cell["env"].nunique(),
+                "runs": len(cell),
+                "score_iqm": point,
+                "score_low": low,
+                "score_high": high,
+            }
+        )
     table = pd.DataFrame(rows, columns=["agent", "reward", "envs", "runs", "score_iqm", "score_low", "score_high"])
     table = table.sort_values(["agent", "score_iqm", "reward"], ascending=[True, False, True], ignore_index=True)
     table.insert(2, "rank", table.groupby("agent")["score_iqm"].rank(method="min", ascending=False).astype("Int64"))
@@ -460,8 +469,11 @@ def hacking_flags(
             finite_eval = (np.isfinite(run["eval_proxy"]) & np.isfinite(run["eval_gold"])).sum()
             chosen = "eval" if finite_eval >= min_points and not learns(trial.reward) else "train"
         verdict = hacking_flag(
-            run["step"], run[f"{chosen}_proxy"], run[f"{chosen}_gold"],
-            min_points=min_points, min_rel_change=min_rel_change,
+            run["step"],
+            run[f"{chosen}_proxy"],
+            run[f"{chosen}_gold"],
+            min_points=min_points,
+            min_rel_change=min_rel_change,
         )
         rows.append({**trial._asdict(), "source": chosen, **verdict.__dict__})
     columns = ["trial_id", *GROUP, "seed", "source", *HackingVerdict.__dataclass_fields__]
@@ -549,9 +561,7 @@ def _fit_one(d: np.ndarray, gold: np.ndarray, form: FitForm) -> dict[str, float 
     if np.unique(d).size < 3 or np.linalg.matrix_rank(basis) < 3:
         return {"status": "too few distinct steps (need 3)"}
     start = np.linalg.lstsq(basis, gold, rcond=None)[0]
-    params, cov = curve_fit(
-        lambda x, g0, a, b: overoptimization_curve(x, g0, a, b, form), d, gold, p0=start
-    )
+    params, cov = curve_fit(lambda x, g0, a, b: overoptimization_curve(x, g0, a, b, form), d, gold, p0=start)
     residual = gold - overoptimization_curve(d, *params, form=form)
     total = ((gold - gold.mean()) ** 2).sum()
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None)) if np.isfinite(cov).all() else np.full(3, math.nan)
@@ -562,10 +572,15 @@ def _fit_one(d: np.ndarray, gold: np.ndarray, form: FitForm) -> dict[str, float 
     else:
         d_peak = math.inf  # no overoptimization within the model: gold never turns down
     return {
-        "status": "ok", "g0": g0, "alpha": alpha, "beta": beta,
-        "alpha_se": float(se[1]), "beta_se": float(se[2]),
-        "r2": float(1.0 - (residual ** 2).sum() / total) if total > 0 else math.nan,
-        "d_peak": d_peak, "step_peak": d_peak ** 2 * STEPS_PER_DISTANCE_UNIT,
+        "status": "ok",
+        "g0": g0,
+        "alpha": alpha,
+        "beta": beta,
+        "alpha_se": float(se[1]),
+        "beta_se": float(se[2]),
+        "r2": float(1.0 - (residual**2).sum() / total) if total > 0 else math.nan,
+        "d_peak": d_peak,
+        "step_peak": d_peak**2 * STEPS_PER_DISTANCE_UNIT,
     }
 
 
@@ -597,10 +612,24 @@ def fit_overoptimization(
     for key, cell in points[wanted].groupby(GROUP, sort=True):
         d = optimization_distance(cell["step"].to_numpy())
         fit = _fit_one(d, cell["eval_gold"].to_numpy(), form)
-        rows.append({**dict(zip(GROUP, key)), "form": form, "runs": cell["trial_id"].nunique(),
-                     "points": len(cell), **fit})
-    columns = [*GROUP, "form", "runs", "points", "status", "g0", "alpha", "beta", "alpha_se", "beta_se",
-               "r2", "d_peak", "step_peak"]
+        rows.append(
+            {**dict(zip(GROUP, key)), "form": form, "runs": cell["trial_id"].nunique(), "points": len(cell), **fit}
+        )
+    columns = [
+        *GROUP,
+        "form",
+        "runs",
+        "points",
+        "status",
+        "g0",
+        "alpha",
+        "beta",
+        "alpha_se",
+        "beta_se",
+        "r2",
+        "d_peak",
+        "step_peak",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

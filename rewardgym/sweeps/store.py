@@ -141,9 +141,7 @@ class ResultsStore:
         # BEGIN IMMEDIATE takes the write lock up front: the status check and the writes are one unit.
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            existing = self._db.execute(
-                "SELECT status FROM trials WHERE trial_id = ?", (record.trial_id,)
-            ).fetchone()
+            existing = self._db.execute("SELECT status FROM trials WHERE trial_id = ?", (record.trial_id,)).fetchone()
             if existing is not None and existing[0] == "done":
                 raise ValueError(f"trial {record.trial_id} is already recorded as done")
             self._db.execute("DELETE FROM curves WHERE trial_id = ?", (record.trial_id,))
@@ -161,9 +159,7 @@ class ResultsStore:
 
     def curves(self) -> pd.DataFrame:
         """Every evaluation row of every recorded trial, columns :data:`CURVE_COLUMNS`."""
-        frame = pd.read_sql_query(
-            f"SELECT {', '.join(CURVE_COLUMNS)} FROM curves ORDER BY trial_id, step", self._db
-        )
+        frame = pd.read_sql_query(f"SELECT {', '.join(CURVE_COLUMNS)} FROM curves ORDER BY trial_id, step", self._db)
         return frame.astype(_CURVE_DTYPES)
 
     def export(self, directory: str | Path, formats: Iterable[str] = ("csv", "parquet")) -> list[Path]:

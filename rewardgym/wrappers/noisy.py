@@ -502,22 +502,14 @@ class Flip(_LevelNoise):
         warmup: int = 1000,
         estimate_every: int = 50,
     ) -> None:
-        self.e_plus = check_number(
-            e_plus, f"noisy(kind={self.kind!r}): e_plus", low=0.0, high=0.5, high_open=True
-        )
-        self.e_minus = check_number(
-            e_minus, f"noisy(kind={self.kind!r}): e_minus", low=0.0, high=0.5, high_open=True
-        )
+        self.e_plus = check_number(e_plus, f"noisy(kind={self.kind!r}): e_plus", low=0.0, high=0.5, high_open=True)
+        self.e_minus = check_number(e_minus, f"noisy(kind={self.kind!r}): e_minus", low=0.0, high=0.5, high_open=True)
         self.low = check_number(low, f"noisy(kind={self.kind!r}): low")
         self.high = check_number(high, f"noisy(kind={self.kind!r}): high")
         if not self.high > self.low:
-            raise ValueError(
-                f"noisy(kind='flip'): high must be greater than low, got low={low!r}, high={high!r}"
-            )
+            raise ValueError(f"noisy(kind='flip'): high must be greater than low, got low={low!r}, high={high!r}")
         matrix = [[1.0 - self.e_minus, self.e_minus], [self.e_plus, 1.0 - self.e_plus]]
-        super().__init__(
-            [self.low, self.high], matrix, correct, estimate, resolution, warmup, estimate_every
-        )
+        super().__init__([self.low, self.high], matrix, correct, estimate, resolution, warmup, estimate_every)
 
     def _unknown_level_message(self, value: float) -> str:
         return (
@@ -580,9 +572,7 @@ class Confusion(_LevelNoise):
         estimate_every: int = 50,
     ) -> None:
         levels_array, matrix_array = _check_confusion(levels, matrix)
-        super().__init__(
-            levels_array, matrix_array, correct, estimate, resolution, warmup, estimate_every
-        )
+        super().__init__(levels_array, matrix_array, correct, estimate, resolution, warmup, estimate_every)
 
 
 def _check_confusion(levels: Any, matrix: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -607,13 +597,10 @@ def _check_confusion(levels: Any, matrix: Any) -> tuple[np.ndarray, np.ndarray]:
         matrix_array = np.empty(0)
     if matrix_array.shape != (n, n):
         raise ValueError(
-            f"noisy(kind='confusion'): matrix must be {n}x{n} (one row and one column per level), "
-            f"got {matrix!r}"
+            f"noisy(kind='confusion'): matrix must be {n}x{n} (one row and one column per level), got {matrix!r}"
         )
     if not np.all(np.isfinite(matrix_array)) or np.any(matrix_array < 0) or np.any(matrix_array > 1):
-        raise ValueError(
-            f"noisy(kind='confusion'): matrix entries must be probabilities in [0, 1], got {matrix!r}"
-        )
+        raise ValueError(f"noisy(kind='confusion'): matrix entries must be probabilities in [0, 1], got {matrix!r}")
     sums = matrix_array.sum(1)
     if not np.allclose(sums, 1.0, rtol=0, atol=1e-6):
         row = int(np.argmax(np.abs(sums - 1.0)))
@@ -700,9 +687,7 @@ class Delay(_Noise):
         super().__init__()
         if k != "episode":
             if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-                raise ValueError(
-                    f"noisy(kind='delay'): k must be an integer >= 1 or 'episode', got {k!r}"
-                )
+                raise ValueError(f"noisy(kind='delay'): k must be an integer >= 1 or 'episode', got {k!r}")
             k = int(k)
         self.k = k
         self.flush = _flag(self.kind, "flush", flush)

@@ -7,10 +7,9 @@ import dataclasses
 import gymnasium as gym
 import numpy as np
 import pytest
+import rewardgym  # noqa: F401  (registers the envs)
 import torch
 from gymnasium import spaces
-
-import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.agents.ppo import ActorCritic, Adam, PPOConfig, compute_gae, learn
 from rewardgym.agents.train import evaluate as first_episode_returns
 
@@ -161,11 +160,13 @@ def test_gae_bootstraps_truncated_episodes_from_the_final_observation_and_not_te
             out.append(last)
         return out[::-1]
 
-    expected = torch.tensor([
-        [*by_hand([1, 1], [0, 0], [0, 10], False), *by_hand([1], [0], [4], False)],
-        [*by_hand([1, 1], [0, 0], [0, 7], True), *by_hand([1], [0], [5], False)],
-        by_hand([1, 1, 1], [0, 0, 0], [0, 0, 2], False),
-    ]).T
+    expected = torch.tensor(
+        [
+            [*by_hand([1, 1], [0, 0], [0, 10], False), *by_hand([1], [0], [4], False)],
+            [*by_hand([1, 1], [0, 0], [0, 7], True), *by_hand([1], [0], [5], False)],
+            by_hand([1, 1, 1], [0, 0, 0], [0, 0, 2], False),
+        ]
+    ).T
     torch.testing.assert_close(advantages, expected.float())
     assert advantages[1, 0] == pytest.approx(1 + gamma * 10)  # the truncation bootstrap
     assert advantages[1, 1] == pytest.approx(1.0)  # termination: the reward alone
@@ -177,8 +178,13 @@ def test_gae_bootstraps_truncated_episodes_from_the_final_observation_and_not_te
 def test_learn_on_cartpole_reports_episodes_and_returns_an_agent():
     calls = []
     envs = make_envs(reward="scale(factor=2)")
-    agent = learn(envs, 5 * SMALL.batch_size - 1, SMALL, seed=0,
-                  callback=lambda step, agent, episodes: calls.append((step, episodes)))
+    agent = learn(
+        envs,
+        5 * SMALL.batch_size - 1,
+        SMALL,
+        seed=0,
+        callback=lambda step, agent, episodes: calls.append((step, episodes)),
+    )
     assert [step for step, _ in calls] == [k * SMALL.batch_size for k in range(1, 6)]
     episodes = {k: np.concatenate([e[k] for _, e in calls]) for k in ("proxy", "gold", "length")}
     assert set(calls[0][1]) == {"proxy", "gold", "length"}
@@ -222,8 +228,13 @@ def test_next_step_mode_learns_from_valid_steps_only():
     # In NEXT_STEP mode, the step after an episode's end is an autoreset step whose action the env
     # ignores: the callback sees the same episodes, and the agent trains, without error.
     episodes = []
-    learn(make_envs(mode="next_step"), 4 * SMALL.batch_size, SMALL, seed=0,
-          callback=lambda s, a, e: episodes.append(e["length"]))
+    learn(
+        make_envs(mode="next_step"),
+        4 * SMALL.batch_size,
+        SMALL,
+        seed=0,
+        callback=lambda s, a, e: episodes.append(e["length"]),
+    )
     lengths = np.concatenate(episodes)
     assert len(lengths) > 5 and (lengths >= 8).all()  # CartPole cannot fall in fewer than 8 steps
 
@@ -256,11 +267,17 @@ def test_learn_accepts_torch_envs():
     ("call", "error", "message"),
     [
         (lambda envs: learn(envs, -1, SMALL), ValueError, "total_steps must be an integer >= 0, got -1"),
-        (lambda envs: learn(envs, 10, dataclasses.replace(SMALL, num_envs=4)), ValueError,
-         "the envs have num_envs=8 but config.num_envs=4"),
+        (
+            lambda envs: learn(envs, 10, dataclasses.replace(SMALL, num_envs=4)),
+            ValueError,
+            "the envs have num_envs=8 but config.num_envs=4",
+        ),
         (lambda envs: learn(envs, 10, {"num_envs": 8}), TypeError, "config must be a PPOConfig"),
-        (lambda envs: learn(envs, 10, SMALL, device="tpu"), ValueError,
-         "unknown device 'tpu'; valid devices: cpu, cuda"),
+        (
+            lambda envs: learn(envs, 10, SMALL, device="tpu"),
+            ValueError,
+            "unknown device 'tpu'; valid devices: cpu, cuda",
+        ),
     ],
 )
 def test_learn_refuses_bad_arguments(call, error, message):
@@ -281,8 +298,13 @@ def test_zero_steps_returns_the_initial_agent():
 
 
 CARTPOLE_SETTINGS = {
-    "num_envs": 8, "num_steps": 32, "num_minibatches": 1, "update_epochs": 20,
-    "gamma": 0.98, "gae_lambda": 0.8, "learning_rate": 1e-3,
+    "num_envs": 8,
+    "num_steps": 32,
+    "num_minibatches": 1,
+    "update_epochs": 20,
+    "gamma": 0.98,
+    "gae_lambda": 0.8,
+    "learning_rate": 1e-3,
 }
 """The settings reported for hyperparams/ppo.yaml's rewardgym/CartPole-v0 entry."""
 

@@ -3,12 +3,9 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+import rewardgym  # noqa: F401  (registers the envs)
 import stable_baselines3 as sb3
 from gymnasium.vector import AutoresetMode
-from stable_baselines3.common.env_checker import check_env
-from stable_baselines3.common.vec_env import VecCheckNan, VecMonitor, VecNormalize
-
-import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.agents.sb3 import (
     NO_INFO,
     EpisodeLog,
@@ -18,6 +15,8 @@ from rewardgym.agents.sb3 import (
     make_sb3_env,
 )
 from rewardgym.envs.batched.device import cuda_simulated
+from stable_baselines3.common.env_checker import check_env
+from stable_baselines3.common.vec_env import VecCheckNan, VecMonitor, VecNormalize
 
 
 def random_actions(venv, steps, seed=0):
@@ -94,8 +93,11 @@ def test_terminal_observation_and_truncation_match_single_envs():
 def test_next_step_env_is_reset_by_the_adapter_like_same_step():
     """Without a SAME_STEP mode the adapter resets ended envs itself: the same stream results."""
     same = make_sb3_env("rewardgym/CartPole-v0", num_envs=4, reward="scale(factor=3)")
-    nxt = SB3VecEnv(gym.make_vec("rewardgym/CartPole-v0", num_envs=4, reward="scale(factor=3)",
-                                 autoreset_mode=AutoresetMode.NEXT_STEP))
+    nxt = SB3VecEnv(
+        gym.make_vec(
+            "rewardgym/CartPole-v0", num_envs=4, reward="scale(factor=3)", autoreset_mode=AutoresetMode.NEXT_STEP
+        )
+    )
     assert same.envs.metadata["autoreset_mode"] is AutoresetMode.SAME_STEP
     assert nxt.autoreset_mode is AutoresetMode.NEXT_STEP
     for venv in (same, nxt):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+import rewardgym  # noqa: F401  (registers the envs)
 import torch
 from gymnasium import spaces
-
-import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.agents.scripted import (
     SCRIPTED,
     CartPoleLinearPolicy,

@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 import pytest
-import yaml
-
 import rewardgym  # noqa: F401  (registers the envs)
+import yaml
 from rewardgym.agents import ALGOS, TrainResult, reference_hyperparams, train
 from rewardgym.agents.train import (
     CURVE_COLUMNS,
@@ -38,8 +37,16 @@ FAST = {
 def test_every_algo_records_proxy_and_gold_curves(algo):
     env_id, hyperparams = FAST[algo]
     steps = 400 if algo == "sb3-sac" else 1024
-    result = train(env_id, "scale(factor=2)", algo=algo, seed=1, total_steps=steps,
-                   hyperparams=hyperparams, eval_every=steps // 2, eval_episodes=3)
+    result = train(
+        env_id,
+        "scale(factor=2)",
+        algo=algo,
+        seed=1,
+        total_steps=steps,
+        hyperparams=hyperparams,
+        eval_every=steps // 2,
+        eval_episodes=3,
+    )
     assert isinstance(result, TrainResult)
     rows = result.curves
     assert all(tuple(row) == CURVE_COLUMNS for row in rows)
@@ -71,8 +78,14 @@ def test_linear_policy_balances_the_pole_and_random_does_not():
 
 
 def test_same_seed_same_curves_native_ppo():
-    kwargs = dict(algo="ppo", seed=3, total_steps=512, hyperparams={"num_envs": 8, "num_steps": 32},
-                  eval_every=256, eval_episodes=2)
+    kwargs = dict(
+        algo="ppo",
+        seed=3,
+        total_steps=512,
+        hyperparams={"num_envs": 8, "num_steps": 32},
+        eval_every=256,
+        eval_episodes=2,
+    )
     a = train("rewardgym/CartPole-v0", **kwargs)
     b = train("rewardgym/CartPole-v0", **kwargs)
     strip = [{k: v for k, v in row.items() if k != "wall_s"} for row in a.curves]
@@ -82,8 +95,15 @@ def test_same_seed_same_curves_native_ppo():
 def test_run_folder_holds_config_curves_and_model(tmp_path):
     from safetensors.torch import load_file
 
-    native = train("rewardgym/CartPole-v0", "scale(factor=2)", algo="ppo", total_steps=256,
-                   hyperparams={"num_envs": 8, "num_steps": 32}, eval_episodes=2, run_dir=tmp_path / "ppo")
+    native = train(
+        "rewardgym/CartPole-v0",
+        "scale(factor=2)",
+        algo="ppo",
+        total_steps=256,
+        hyperparams={"num_envs": 8, "num_steps": 32},
+        eval_episodes=2,
+        run_dir=tmp_path / "ppo",
+    )
     folder = tmp_path / "ppo"
     assert {p.name for p in folder.iterdir()} == {"config.json", "config.yaml", "curves.csv", "model.safetensors"}
     config = json.loads((folder / "config.json").read_text())
@@ -95,12 +115,22 @@ def test_run_folder_holds_config_curves_and_model(tmp_path):
     state = load_file(str(folder / "model.safetensors"))
     assert state.keys() == native.model.state_dict().keys()
 
-    sb3_run = train("rewardgym/MountainCar-v0", None, algo="sb3-ppo", total_steps=64,
-                    hyperparams={"n_envs": 2, "n_steps": 32, "batch_size": 64, "n_epochs": 1},
-                    eval_episodes=1, run_dir=tmp_path / "sb3")
+    sb3_run = train(
+        "rewardgym/MountainCar-v0",
+        None,
+        algo="sb3-ppo",
+        total_steps=64,
+        hyperparams={"n_envs": 2, "n_steps": 32, "batch_size": 64, "n_epochs": 1},
+        eval_episodes=1,
+        run_dir=tmp_path / "sb3",
+    )
     # The zoo's MountainCar entry normalizes observations: the statistics are saved beside the model.
     assert {p.name for p in (tmp_path / "sb3").iterdir()} == {
-        "config.json", "config.yaml", "curves.csv", "model.zip", "vecnormalize.pkl"
+        "config.json",
+        "config.yaml",
+        "curves.csv",
+        "model.zip",
+        "vecnormalize.pkl",
     }
     assert sb3_run.config["hyperparams"]["normalize"] is True
 
@@ -142,19 +172,34 @@ def test_reward_spec_string():
         (dict(env_id="rewardgym/CartPole-v0", reward="nosuch(x=1)"), ValueError, ["nosuch", "noisy"]),
         (dict(env_id="rewardgym/CartPole-v0", total_steps=-1), ValueError, ["total_steps", "-1"]),
         (dict(env_id="rewardgym/CartPole-v0", eval_episodes=0), ValueError, ["eval_episodes"]),
-        (dict(env_id="rewardgym/CartPole-v0", algo="sb3-ppo", hyperparams={"nsteps": 8}), ValueError,
-         ["nsteps", "n_steps"]),
-        (dict(env_id="rewardgym/CartPole-v0", algo="ppo", hyperparams={"lr": 0.1}), ValueError,
-         ["lr", "learning_rate"]),
+        (
+            dict(env_id="rewardgym/CartPole-v0", algo="sb3-ppo", hyperparams={"nsteps": 8}),
+            ValueError,
+            ["nsteps", "n_steps"],
+        ),
+        (
+            dict(env_id="rewardgym/CartPole-v0", algo="ppo", hyperparams={"lr": 0.1}),
+            ValueError,
+            ["lr", "learning_rate"],
+        ),
         (dict(env_id="rewardgym/Pendulum-v0", algo="linear"), ValueError, ["linear", "CartPole"]),
-        (dict(env_id="rewardgym/CartPole-v0", algo="random", hyperparams={"n_envs": 2}), ValueError,
-         ["random", "no hyperparameters"]),
+        (
+            dict(env_id="rewardgym/CartPole-v0", algo="random", hyperparams={"n_envs": 2}),
+            ValueError,
+            ["random", "no hyperparameters"],
+        ),
         (dict(env_id="rewardgym/CartPole-v0", device="tpu"), ValueError, ["tpu", "cpu, cuda"]),
-        (dict(env_id="rewardgym/CartPole-v0", env_kwargs={"num_envs": 4}), ValueError,
-         ["env_kwargs may not set num_envs", "n_envs"]),
+        (
+            dict(env_id="rewardgym/CartPole-v0", env_kwargs={"num_envs": 4}),
+            ValueError,
+            ["env_kwargs may not set num_envs", "n_envs"],
+        ),
         (dict(env_id="rewardgym/CartPole-v0", env_kwargs=[("a", 1)]), TypeError, ["env_kwargs must be a dict"]),
-        (dict(env_id="rewardgym/TextAdd-v0", env_kwargs={"max_new_tokens": 0}), ValueError,
-         ["max_new_tokens must be a positive integer", "0"]),
+        (
+            dict(env_id="rewardgym/TextAdd-v0", env_kwargs={"max_new_tokens": 0}),
+            ValueError,
+            ["max_new_tokens must be a positive integer", "0"],
+        ),
     ],
 )
 def test_bad_input_is_refused_by_name(kwargs, error, words):
@@ -182,9 +227,28 @@ def cli(argv):
 
 def test_cli_trains_writes_the_run_folder_and_prints_proxy_and_gold(tmp_path, capsys):
     out = tmp_path / "run"
-    code = cli(["CartPole-v0", "--reward", "scale(factor=2)", "--algo", "ppo", "--seed", "2", "--steps", "512",
-                "--set", "num_envs=8", "--set", "num_steps=32", "--eval-episodes", "2", "--out", str(out),
-                "--no-progress"])
+    code = cli(
+        [
+            "CartPole-v0",
+            "--reward",
+            "scale(factor=2)",
+            "--algo",
+            "ppo",
+            "--seed",
+            "2",
+            "--steps",
+            "512",
+            "--set",
+            "num_envs=8",
+            "--set",
+            "num_steps=32",
+            "--eval-episodes",
+            "2",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     last_line = capsys.readouterr().out.strip().splitlines()[-1]
     config = json.loads((out / "config.json").read_text())
@@ -194,15 +258,33 @@ def test_cli_trains_writes_the_run_folder_and_prints_proxy_and_gold(tmp_path, ca
 
 def test_cli_passes_env_kwargs_to_training_and_evaluation_envs(tmp_path, capsys):
     out = tmp_path / "run"
-    code = cli(["TextAdd-v0", "--reward", "shaped(kind='token_format')", "--steps", "256",
-                "--set", "num_envs=16", "--env-kwarg", "max_new_tokens=2", "--env-kwarg", "difficulty=2",
-                "--eval-episodes", "4", "--out", str(out), "--no-progress"])
+    code = cli(
+        [
+            "TextAdd-v0",
+            "--reward",
+            "shaped(kind='token_format')",
+            "--steps",
+            "256",
+            "--set",
+            "num_envs=16",
+            "--env-kwarg",
+            "max_new_tokens=2",
+            "--env-kwarg",
+            "difficulty=2",
+            "--eval-episodes",
+            "4",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     config = json.loads((out / "config.json").read_text())
     assert config["env_kwargs"] == {"max_new_tokens": 2, "difficulty": 2}
     assert config["hyperparams"]["ent_coef"] == 0.2  # the shipped TextAdd entry
     # The saved agent reads the window of this budget and difficulty: BOS, 6 prompt tokens, 2 written.
     from safetensors.numpy import load_file
+
     weights = load_file(str(out / "model.safetensors"))
     first_layer = next(v for k, v in weights.items() if k.startswith("actor.0") and k.endswith("weight"))
     assert first_layer.shape[1] == 9 * 47

@@ -14,12 +14,11 @@ import gymnasium as gym
 import numba
 import numpy as np
 import pytest
+import rewardgym
 import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
-
-import rewardgym
 from rewardgym.core.checks import VectorEnvCheckError, check_vector_env
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
 
@@ -36,9 +35,10 @@ def check_without_warnings(envs: VectorEnv, **kwargs: Any) -> None:
 
 
 # Control tasks, plus one text task of each level (the others share their code).
-CHECKED_IDS = sorted(
-    i for i, e in rewardgym.envs.ENVS.items() if e.modality == "control"
-) + ["rewardgym/TextAdd-v0", "rewardgym/TextCompletionAdd-v0"]
+CHECKED_IDS = sorted(i for i, e in rewardgym.envs.ENVS.items() if e.modality == "control") + [
+    "rewardgym/TextAdd-v0",
+    "rewardgym/TextCompletionAdd-v0",
+]
 
 
 # -- rewardgym's envs and gymnasium's ---------------------------------------------------------
@@ -60,9 +60,7 @@ def test_registered_vector_envs_pass(env_id: str, mode: AutoresetMode, reward: s
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
 def test_gymnasium_cartpole_behind_the_shell_passes(mode: AutoresetMode) -> None:
-    envs = gym.make_vec(
-        "CartPole-v1", num_envs=4, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}
-    )
+    envs = gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode})
     envs = rewardgym.wrap(envs, None)  # the shell adds gold and the reward trace
     try:
         check_without_warnings(envs, seed=0, check_bad_input=False)
@@ -83,7 +81,10 @@ def test_cuda_path_returns_torch_and_passes(mode: AutoresetMode) -> None:
     if not (numba.config.ENABLE_CUDASIM or torch.cuda.is_available()):
         pytest.skip("needs a GPU or numba's CUDA simulator")
     envs = gym.make_vec(
-        "rewardgym/CartPole-v0", num_envs=4, device="cuda", autoreset_mode=mode,
+        "rewardgym/CartPole-v0",
+        num_envs=4,
+        device="cuda",
+        autoreset_mode=mode,
         reward="scale(factor=2)",
     )
     assert isinstance(envs.reset(seed=0)[0], torch.Tensor)

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from rewardgym.core.hashing import (
     BIN_LIMIT,
     bin_indices,

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from rewardgym.core.pipeline import NonFiniteRewardError, RewardPipeline
 from rewardgym.core.regime import CallableRegime, Regime
 from rewardgym.core.transition import Transition
@@ -13,8 +12,12 @@ def batch(reward, valid=None):
     reward = np.asarray(reward, dtype=np.float32)
     n = reward.shape[0]
     return Transition(
-        obs=np.zeros((n, 2)), action=np.zeros(n, np.int64), next_obs=np.ones((n, 2)), reward=reward,
-        terminated=np.zeros(n, bool), truncated=np.zeros(n, bool),
+        obs=np.zeros((n, 2)),
+        action=np.zeros(n, np.int64),
+        next_obs=np.ones((n, 2)),
+        reward=reward,
+        terminated=np.zeros(n, bool),
+        truncated=np.zeros(n, bool),
         valid=np.ones(n, bool) if valid is None else np.asarray(valid),
     )
 

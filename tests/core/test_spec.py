@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 import rewardgym
 from rewardgym.core.regime import CallableRegime, Regime
 from rewardgym.core.spec import RewardSpecError, parse_reward_spec, resolve_reward_spec

@@ -27,7 +27,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-
 import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.envs import ENVS
 from rewardgym.envs.control import CONTROL_TASKS
@@ -77,16 +76,12 @@ DRIVES = {
     "CartPole": {
         "random": Drive(_random, "terminated"),
         # A linear balancer that keeps the pole up for the whole time limit.
-        "balance": Drive(
-            _epsilon(lambda o, r, s: int(o[2] + 0.3 * o[3] + 0.01 * o[0] + 0.1 * o[1] > 0)), "truncated"
-        ),
+        "balance": Drive(_epsilon(lambda o, r, s: int(o[2] + 0.3 * o[3] + 0.01 * o[0] + 0.1 * o[1] > 0)), "truncated"),
     },
     "MountainCar": {
         "random": Drive(_random, "truncated"),
         # Pushing along the velocity pumps energy; the swings hit the inelastic left wall.
-        "pump": Drive(
-            lambda o, r, s: 2 if o[1] >= 0 else 0, "terminated", clip=lambda x: x[0] == -1.2
-        ),
+        "pump": Drive(lambda o, r, s: 2 if o[1] >= 0 else 0, "terminated", clip=lambda x: x[0] == -1.2),
     },
     "MountainCarContinuous": {
         "random": Drive(_random, "truncated"),

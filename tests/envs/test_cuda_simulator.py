@@ -9,7 +9,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-
 from rewardgym.envs import ENVS
 from rewardgym.envs.batched.device import cuda_simulated
 

@@ -8,7 +8,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-
 from rewardgym.envs import ENVS
 
 # Every batched-engine env: the control tasks and one token-level text task (the other text

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
-
 from rewardgym.rewardmodels import (
     RewardEnsemble,
     RewardModel,
@@ -126,7 +125,9 @@ def test_ensemble_is_a_function_of_its_seed_and_members_differ():
 @pytest.mark.parametrize("ensemble", [False, True])
 def test_save_and_load_give_identical_rewards_and_keep_the_card(tmp_path, ensemble):
     if ensemble:
-        model = RewardEnsemble(CARTPOLE_OBS, DISCRETE2, size=3, aggregation="uwo", uwo_lambda=0.5, seed=1, hidden=(8, 8))
+        model = RewardEnsemble(
+            CARTPOLE_OBS, DISCRETE2, size=3, aggregation="uwo", uwo_lambda=0.5, seed=1, hidden=(8, 8)
+        )
     else:
         model = RewardModel(CARTPOLE_OBS, DISCRETE2, hidden=(8, 8), activation="tanh", seed=1)
     model.card["heldout_pair_accuracy"] = 0.93
@@ -148,10 +149,16 @@ def test_save_and_load_give_identical_rewards_and_keep_the_card(tmp_path, ensemb
 
 
 def test_loading_for_other_spaces_names_both_envs_spaces(tmp_path):
-    save_reward_model(RewardModel(CARTPOLE_OBS, DISCRETE2, hidden=(4,)), tmp_path / "rm", env_id="rewardgym/CartPole-v0")
+    save_reward_model(
+        RewardModel(CARTPOLE_OBS, DISCRETE2, hidden=(4,)), tmp_path / "rm", env_id="rewardgym/CartPole-v0"
+    )
     with pytest.raises(ValueError) as error:
-        load_reward_model(tmp_path / "rm", observation_space=spaces.Box(-1, 1, (3,)),
-                          action_space=spaces.Box(-2, 2, (1,)), env_id="rewardgym/Pendulum-v0")
+        load_reward_model(
+            tmp_path / "rm",
+            observation_space=spaces.Box(-1, 1, (3,)),
+            action_space=spaces.Box(-2, 2, (1,)),
+            env_id="rewardgym/Pendulum-v0",
+        )
     message = str(error.value)
     assert "made for rewardgym/CartPole-v0" in message
     assert "observation space Box(4,) float32, action space Discrete(2)" in message
@@ -163,7 +170,11 @@ def test_loading_for_other_spaces_names_both_envs_spaces(tmp_path):
 
 def test_a_custom_network_loads_into_a_model_of_the_same_architecture(tmp_path):
     def build(seed):
-        return RewardModel(CARTPOLE_OBS, DISCRETE2, network=torch.nn.Sequential(torch.nn.Linear(10, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1)))
+        return RewardModel(
+            CARTPOLE_OBS,
+            DISCRETE2,
+            network=torch.nn.Sequential(torch.nn.Linear(10, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1)),
+        )
 
     torch.manual_seed(0)
     model = build(0)

@@ -6,10 +6,9 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
+import rewardgym  # noqa: F401  (registers the envs)
 import torch
 from gymnasium.vector import AutoresetMode
-
-import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.core.transition import Transition
 from rewardgym.rewardmodels import (
     PreferencePairs,
@@ -33,8 +32,13 @@ def step_batch(t, terminated=(False, False), truncated=(False, False), valid=(Tr
     """Step t of two envs: env e observes t + 100 e, and gold is 1 per step."""
     obs = np.array([[t], [t + 100]], np.float32)
     return Transition(
-        obs=obs, action=np.zeros(2, np.int64), next_obs=obs + 1, reward=np.ones(2, np.float32),
-        terminated=np.array(terminated), truncated=np.array(truncated), valid=np.array(valid),
+        obs=obs,
+        action=np.zeros(2, np.int64),
+        next_obs=obs + 1,
+        reward=np.ones(2, np.float32),
+        terminated=np.array(terminated),
+        truncated=np.array(truncated),
+        valid=np.array(valid),
         gold=np.ones(2, np.float32),
     )
 
@@ -64,8 +68,7 @@ def test_windows_cut_by_a_truncation_and_autoreset_steps_are_never_sampled():
     for t in range(10):
         # Env 0 is truncated at t=4, env 1 terminates at t=4; t=5 is both envs' NEXT_STEP
         # autoreset step (not a transition).
-        buffer.add(step_batch(t, terminated=(False, t == 4), truncated=(t == 4, False),
-                              valid=(t != 5, t != 5)))
+        buffer.add(step_batch(t, terminated=(False, t == 4), truncated=(t == 4, False), valid=(t != 5, t != 5)))
     seg = buffer.sample(500, torch.Generator().manual_seed(1))
     starts, lengths = starts_and_lengths(seg)
     env0 = set(starts[starts < 100].tolist())
@@ -171,12 +174,20 @@ def test_bradley_terry_loss_is_the_cross_entropy_of_the_return_difference():
 
 def test_cartpole_model_from_2000_pairs_reaches_90_percent_on_heldout_pairs():
     """The issue's target. Hidden (32,) and 3 epochs keep it to a few seconds on a CPU."""
-    model = train_reward_model(CARTPOLE, num_pairs=2000, heldout_pairs=500, segment_length=25,
-                               hidden=(32,), epochs=3, seed=0)
+    model = train_reward_model(
+        CARTPOLE, num_pairs=2000, heldout_pairs=500, segment_length=25, hidden=(32,), epochs=3, seed=0
+    )
     assert model.card["heldout_pair_accuracy"] >= 0.9
     assert model.card["training"]["pairs"] == 2000
-    assert model.card["labeler"] == {"kind": "synthetic", "reads": "gold", "temperature": 1.0,
-                                     "epsilon": 0.0, "bias": None, "bias_weight": 0.0, "seed": 0}
+    assert model.card["labeler"] == {
+        "kind": "synthetic",
+        "reads": "gold",
+        "temperature": 1.0,
+        "epsilon": 0.0,
+        "bias": None,
+        "bias_weight": 0.0,
+        "seed": 0,
+    }
 
 
 def test_pendulum_model_learns_a_state_dependent_gold():
@@ -206,8 +217,9 @@ def test_with_epsilon_one_half_accuracy_stays_at_chance():
     for epsilon in (0.5, 0.0):
         accuracies[epsilon] = []
         for seed in range(8):
-            train = collect_pairs(CARTPOLE, 300, SyntheticLabeler(epsilon=epsilon, seed=seed),
-                                  segment_length=25, num_envs=16, seed=seed)
+            train = collect_pairs(
+                CARTPOLE, 300, SyntheticLabeler(epsilon=epsilon, seed=seed), segment_length=25, num_envs=16, seed=seed
+            )
             model = RewardModel(train.first.observation_space, train.first.action_space, hidden=(16,), seed=seed)
             fit(model, train, epochs=5, lr=1e-2, seed=seed)
             accuracies[epsilon].append(pair_accuracy(model, test))
@@ -237,8 +249,12 @@ def test_ensembles_train_deterministically_under_a_seed():
 def test_a_plugged_in_network_trains_through_the_same_fit():
     pairs = collect_pairs(CARTPOLE, 300, SyntheticLabeler(seed=0), segment_length=25, num_envs=16, seed=0)
     test = collect_pairs(CARTPOLE, 200, SyntheticLabeler(seed=0), segment_length=25, num_envs=16, seed=1)
-    linear = RewardModel(pairs.first.observation_space, pairs.first.action_space,
-                         network=torch.nn.Linear(10, 1), inputs=("obs", "action", "next_obs"))
+    linear = RewardModel(
+        pairs.first.observation_space,
+        pairs.first.action_space,
+        network=torch.nn.Linear(10, 1),
+        inputs=("obs", "action", "next_obs"),
+    )
     torch.nn.init.zeros_(linear.network.weight)
     torch.nn.init.zeros_(linear.network.bias)
     assert pair_accuracy(linear, test) == 0.5  # all ties: half a point each

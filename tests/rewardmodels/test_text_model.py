@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from rewardgym.envs.text.rewards import CompletionReward
 from rewardgym.envs.text.scripted import completion_agent
 from rewardgym.envs.text.tasks import TaskDataset
@@ -28,8 +27,9 @@ from rewardgym.rewardmodels.text import (
 
 @pytest.fixture(scope="module")
 def trained():
-    return train_text_reward_model("add", num_pairs=300, epochs=3, d_model=16, layers=1, heads=2,
-                                   max_tokens=48, lr=5e-3, seed=0)
+    return train_text_reward_model(
+        "add", num_pairs=300, epochs=3, d_model=16, layers=1, heads=2, max_tokens=48, lr=5e-3, seed=0
+    )
 
 
 def test_tokenize_keeps_prompt_and_the_end_of_the_completion():
@@ -66,7 +66,9 @@ def test_pairs_and_completions_are_seeded_and_sound():
     assert a.first == b.first and np.array_equal(a.label, b.label)
     assert all(x != y for x, y in zip(a.first_kind, a.second_kind))
     golds = ["5"] * 3
-    scores = CompletionReward("add")(["q"] * 3, sample_completions("add", golds, ["correct", "wrong", "malformed"]), golds)
+    scores = CompletionReward("add")(
+        ["q"] * 3, sample_completions("add", golds, ["correct", "wrong", "malformed"]), golds
+    )
     assert scores.gold.tolist() == [1.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="valid kinds: correct"):
         sample_completions("add", ["1"], ["bogus"])

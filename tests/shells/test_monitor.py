@@ -3,9 +3,8 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-
 import rewardgym
+import torch
 
 
 def test_single_env_reports_the_episode_it_ends():
@@ -43,8 +42,7 @@ def test_reset_mid_episode_starts_the_sums_again():
 @pytest.mark.parametrize("mode", ["next_step", "same_step"])
 def test_vector_env_reports_each_ending_episode_and_skips_autoreset_steps(mode):
     num_envs = 5
-    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, autoreset_mode=mode,
-                        reward="scale(factor=-2)")
+    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, autoreset_mode=mode, reward="scale(factor=-2)")
     envs.reset(seed=3)
     rng = np.random.default_rng(0)
     proxy_sum, gold_sum, length = np.zeros(num_envs), np.zeros(num_envs), np.zeros(num_envs)

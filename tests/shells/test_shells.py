@@ -3,9 +3,8 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.vector import AutoresetMode
-
 import rewardgym
+from gymnasium.vector import AutoresetMode
 from rewardgym.core.pipeline import NonFiniteRewardError
 from rewardgym.core.regime import Regime
 
@@ -98,8 +97,7 @@ def run_vector(mode, steps=120, num_envs=6, vectorization_mode=None):
     recorder = Recorder()
     kwargs = {"autoreset_mode": mode}
     if vectorization_mode == "sync":
-        base = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="sync",
-                            vector_kwargs=kwargs)
+        base = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="sync", vector_kwargs=kwargs)
     else:
         base = gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, **kwargs)
     envs = rewardgym.wrap(base, recorder)

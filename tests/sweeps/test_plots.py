@@ -7,14 +7,17 @@ import struct
 
 import numpy as np
 import pandas as pd
-
 from rewardgym.sweeps import plots, stats
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def sweep_tables(envs=("rewardgym/CartPole-v0", "rewardgym/MountainCar-v0"),
-                 rewards=("none", "learned(kind='preference')"), seeds=3, evals=6):
+def sweep_tables(
+    envs=("rewardgym/CartPole-v0", "rewardgym/MountainCar-v0"),
+    rewards=("none", "learned(kind='preference')"),
+    seeds=3,
+    evals=6,
+):
     """A small sweep: on the learned regime gold rises then falls while proxy keeps rising."""
     rng = np.random.default_rng(0)
     trials, curves = [], []
@@ -26,10 +29,31 @@ def sweep_tables(envs=("rewardgym/CartPole-v0", "rewardgym/MountainCar-v0"),
                 trial_id = f"{env}|{reward}|{seed}"
                 proxy = 100 * t + rng.normal(0, 2, evals)
                 gold = (100 * (1.6 * t - 1.4 * t**2) if stats.is_learned(reward) else proxy) + rng.normal(0, 2, evals)
-                trials.append({"trial_id": trial_id, "env": env, "reward": reward, "agent": "ppo", "algo": "ppo",
-                               "seed": seed, "status": "done", "final_gold": gold[-1], "final_proxy": proxy[-1]})
-                curves.append(pd.DataFrame({"trial_id": trial_id, "step": steps, "eval_proxy": proxy,
-                                            "eval_gold": gold, "train_proxy": math.nan, "train_gold": math.nan}))
+                trials.append(
+                    {
+                        "trial_id": trial_id,
+                        "env": env,
+                        "reward": reward,
+                        "agent": "ppo",
+                        "algo": "ppo",
+                        "seed": seed,
+                        "status": "done",
+                        "final_gold": gold[-1],
+                        "final_proxy": proxy[-1],
+                    }
+                )
+                curves.append(
+                    pd.DataFrame(
+                        {
+                            "trial_id": trial_id,
+                            "step": steps,
+                            "eval_proxy": proxy,
+                            "eval_gold": gold,
+                            "train_proxy": math.nan,
+                            "train_gold": math.nan,
+                        }
+                    )
+                )
     return pd.DataFrame(trials), pd.concat(curves, ignore_index=True)
 
 

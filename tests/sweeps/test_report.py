@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pytest
-
 from rewardgym.sweeps import report
 from rewardgym.sweeps.store import ResultsStore, TrialRecord
 
@@ -82,8 +81,19 @@ def test_report_without_learned_regime_or_plots(tmp_path):
 def test_report_of_a_sweep_whose_trials_all_failed(tmp_path):
     with ResultsStore(tmp_path) as store:
         for seed in range(2):
-            store.record(TrialRecord(trial_id=f"t{seed}", env="rewardgym/CartPole-v0", reward="learned", agent="ppo",
-                                     algo="ppo", seed=seed, total_steps=10, status="failed", error="OSError: disk"))
+            store.record(
+                TrialRecord(
+                    trial_id=f"t{seed}",
+                    env="rewardgym/CartPole-v0",
+                    reward="learned",
+                    agent="ppo",
+                    algo="ppo",
+                    seed=seed,
+                    total_steps=10,
+                    status="failed",
+                    error="OSError: disk",
+                )
+            )
     text = report.write_report(tmp_path, reps=20).read_text()
     assert "- trials: 2 (0 done, 2 failed)" in text
     assert "0 of 0 finished runs flagged" in text and "No finished run to plot." in text

@@ -9,7 +9,6 @@ import sys
 import time
 
 import yaml
-
 from rewardgym.sweeps.runner import run_sweep
 from rewardgym.sweeps.spec import load_spec
 from rewardgym.sweeps.store import ResultsStore

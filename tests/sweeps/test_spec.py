@@ -1,9 +1,8 @@
 """Sweep specs: presets, expansion to trials, stable trial ids, and errors that name the field."""
 
 import pytest
-import yaml
-
 import rewardgym
+import yaml
 from rewardgym.sweeps.spec import PRESETS, SweepSpec, SweepSpecError, Trial, load_spec
 
 FAMILIES = ("shaped", "noisy", "adversarial", "intrinsic", "learned")
@@ -80,7 +79,9 @@ def test_overrides_change_steps_eval_and_merge_hyperparams_for_one_env():
 
 def test_env_kwargs_reach_one_envs_trials_and_their_ids_only():
     before = {t.trial_id for t in SweepSpec.from_dict(spec_with()).trials()}
-    spec = SweepSpec.from_dict(spec_with(overrides={"rewardgym/MountainCar-v0": {"env_kwargs": {"max_episode_steps": 300}}}))
+    spec = SweepSpec.from_dict(
+        spec_with(overrides={"rewardgym/MountainCar-v0": {"env_kwargs": {"max_episode_steps": 300}}})
+    )
     car, pole = [[t for t in spec.trials() if t.env == env] for env in BASE["envs"][::-1]]
     assert all(t.env_kwargs == {"max_episode_steps": 300} == t.train_kwargs()["env_kwargs"] for t in car)
     assert all(t.env_kwargs == {} for t in pole)

@@ -8,7 +8,6 @@ import sqlite3
 import numpy as np
 import pandas as pd
 import pytest
-
 from rewardgym.sweeps import stats
 
 
@@ -262,8 +261,14 @@ def test_hacking_flags_table_picks_curves_and_skips_failed_trials():
     ])  # fmt: skip
     hacked = curves_table("t0", STEPS, np.linspace(10, 100, 8), np.linspace(100, 40, 8))
     # t1 has a single evaluation but 8 training rows, where proxy rises and gold falls.
-    single = curves_table("t1", STEPS, [math.nan] * 7 + [100.0], [math.nan] * 7 + [100.0],
-                          train_proxy=np.linspace(1, 9, 8), train_gold=np.linspace(9, 1, 8))
+    single = curves_table(
+        "t1",
+        STEPS,
+        [math.nan] * 7 + [100.0],
+        [math.nan] * 7 + [100.0],
+        train_proxy=np.linspace(1, 9, 8),
+        train_gold=np.linspace(9, 1, 8),
+    )
     curves = pd.concat([hacked, single], ignore_index=True)
     flags = stats.hacking_flags(trials, curves).set_index("trial_id")
     assert flags.index.tolist() == ["t0", "t1"]
@@ -281,8 +286,14 @@ def test_a_reward_that_learns_is_judged_on_its_training_episodes():
     # Evaluations rebuild a learning reward from its spec, untrained: only training episodes show
     # what the trained reward paid, so "auto" reads those even when eval points are plentiful.
     trials = trials_table([("E", "learned(kind='online')", "ppo", 0, "done", 40.0, 100.0)])
-    curves = curves_table("t0", STEPS, np.full(8, 0.0), np.linspace(100, 40, 8),
-                          train_proxy=np.linspace(1, 9, 8), train_gold=np.linspace(9, 1, 8))
+    curves = curves_table(
+        "t0",
+        STEPS,
+        np.full(8, 0.0),
+        np.linspace(100, 40, 8),
+        train_proxy=np.linspace(1, 9, 8),
+        train_gold=np.linspace(9, 1, 8),
+    )
     flags = stats.hacking_flags(trials, curves)
     assert flags["source"].tolist() == ["train"] and flags["hacked"].tolist() == [True]
 
@@ -306,8 +317,9 @@ def test_curve_summary_by_hand():
 def _fit_sweep(g0: float, alpha: float, beta: float, form: str, noise: float, reward: str = "learned(kind='x')"):
     steps = np.array([0, 500, 1000, 2000, 4000, 8000, 12000, 16000, 25000, 36000])
     rng = np.random.default_rng(0)
-    trials = trials_table([("E", reward, "ppo", s, "done", 0.0, 0.0) for s in range(3)]
-                          + [("E", "none", "ppo", 0, "done", 0.0, 0.0)])
+    trials = trials_table(
+        [("E", reward, "ppo", s, "done", 0.0, 0.0) for s in range(3)] + [("E", "none", "ppo", 0, "done", 0.0, 0.0)]
+    )
     frames = []
     for s in range(4):
         gold = stats.overoptimization_curve(stats.optimization_distance(steps), g0, alpha, beta, form)
@@ -377,14 +389,25 @@ def test_statistics_from_a_real_sqlite_store(tmp_path):
 
 
 def test_a_learning_reward_is_scored_by_what_it_paid_in_training():
-    trials = trials_table([("E", "learned(kind='online')", "ppo", 0, "done", 100.0, 0.0),
-                           ("E", "shaped", "ppo", 0, "done", 100.0, 7.0)])
-    curves = pd.concat([
-        curves_table("t0", STEPS, np.zeros(8), np.full(8, 100.0), train_proxy=np.arange(8.0) + 30,
-                     train_gold=np.full(8, 90.0)),
-        curves_table("t1", STEPS, np.zeros(8), np.full(8, 100.0), train_proxy=np.full(8, 55.0),
-                     train_gold=np.full(8, 90.0)),
-    ], ignore_index=True)
+    trials = trials_table(
+        [("E", "learned(kind='online')", "ppo", 0, "done", 100.0, 0.0), ("E", "shaped", "ppo", 0, "done", 100.0, 7.0)]
+    )
+    curves = pd.concat(
+        [
+            curves_table(
+                "t0",
+                STEPS,
+                np.zeros(8),
+                np.full(8, 100.0),
+                train_proxy=np.arange(8.0) + 30,
+                train_gold=np.full(8, 90.0),
+            ),
+            curves_table(
+                "t1", STEPS, np.zeros(8), np.full(8, 100.0), train_proxy=np.full(8, 55.0), train_gold=np.full(8, 90.0)
+            ),
+        ],
+        ignore_index=True,
+    )
     scores = stats.final_scores(trials, curves).set_index("trial_id")
     assert scores.loc["t0", "proxy"] == 37.0 and scores.loc["t0", "gap"] == -63.0  # last training row
     assert scores.loc["t1", "proxy"] == 7.0  # a fixed reward keeps its evaluation

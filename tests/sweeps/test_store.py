@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from rewardgym.sweeps.store import (
     CURVE_COLUMNS,
     TRIAL_COLUMNS,

@@ -6,7 +6,6 @@ import argparse
 import pandas as pd
 import pytest
 import yaml
-
 from rewardgym.sweeps.backends import LocalBackend
 from rewardgym.sweeps.cli import configure_parser, run_from_args
 from rewardgym.sweeps.runner import RunFolderBusy, run_sweep

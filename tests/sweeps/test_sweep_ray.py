@@ -2,7 +2,6 @@
 
 import pandas as pd
 import pytest
-
 from rewardgym.sweeps.runner import run_sweep
 from rewardgym.sweeps.spec import SweepSpec
 from rewardgym.sweeps.store import ResultsStore

@@ -5,11 +5,10 @@ import doctest
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-from gymnasium import spaces
-
 import rewardgym
 import rewardgym.wrappers.adversarial as adversarial_module
+import torch
+from gymnasium import spaces
 from rewardgym.core.regime import EnvContext
 from rewardgym.core.transition import Transition
 from rewardgym.wrappers.adversarial import Adaptive, Targeted, Untargeted, adversarial
@@ -210,8 +209,7 @@ def test_targeted_rewards_pi_daggers_action_and_punishes_the_others():
     # A per-state table on a tabular env, through a single gymnasium env.
     env = rewardgym.wrap(
         gym.make("FrozenLake-v1", is_slippery=False),
-        "adversarial(kind='targeted', delta_max=0.5,"
-        " target=[1, 2, 1, 0, 1, 0, 1, 0, 2, 1, 1, 0, 0, 2, 2, 0])",
+        "adversarial(kind='targeted', delta_max=0.5, target=[1, 2, 1, 0, 1, 0, 1, 0, 2, 1, 1, 0, 0, 2, 2, 0])",
     )
     env.reset(seed=0)
     assert [env.step(a)[1] for a in (2, 2, 1, 0)] == [-0.5, 0.5, 0.5, -0.5]
@@ -321,7 +319,9 @@ def test_bad_policies_and_spaces_are_refused_by_name():
 
 def test_torch_batches_from_a_cuda_env():
     envs = gym.make_vec(
-        "rewardgym/CartPole-v0", num_envs=4, device="cuda",
+        "rewardgym/CartPole-v0",
+        num_envs=4,
+        device="cuda",
         reward="adversarial(kind='targeted', target='always:1', delta_max=0.5, budget=1.2, rate=0.75)",
     )
     envs.reset(seed=0)
@@ -353,9 +353,13 @@ def test_torch_batches_from_a_cuda_env():
     attack = adversarial("targeted", target=[2, 0, 1, 3], delta_max=0.5)
     attack.bind(EnvContext(num_envs=3, observation_space=spaces.Discrete(4), action_space=spaces.Discrete(4)))
     batch = Transition(
-        obs=torch.tensor([0, 3, 1]), action=torch.tensor([2, 1, 0]), next_obs=torch.tensor([1, 2, 0]),
-        reward=torch.zeros(3), terminated=torch.zeros(3, dtype=torch.bool),
-        truncated=torch.zeros(3, dtype=torch.bool), valid=torch.ones(3, dtype=torch.bool),
+        obs=torch.tensor([0, 3, 1]),
+        action=torch.tensor([2, 1, 0]),
+        next_obs=torch.tensor([1, 2, 0]),
+        reward=torch.zeros(3),
+        terminated=torch.zeros(3, dtype=torch.bool),
+        truncated=torch.zeros(3, dtype=torch.bool),
+        valid=torch.ones(3, dtype=torch.bool),
     )
     torch.testing.assert_close(attack.reward(batch), torch.tensor([0.5, -0.5, 0.5]))
 
@@ -385,25 +389,40 @@ def test_a_target_table_is_indexed_from_the_observation_spaces_first_state():
     assert env.step(1)[1] == 0.5  # state 3, the last entry: action 1
 
 
-@pytest.mark.parametrize("spec", [
-    dict(kind="untargeted", delta_max=0.7, budget=2.5, rate=0.6),
-    dict(kind="untargeted", center="mean", delta_max=0.4, budget=None),
-    dict(kind="targeted", target=1, delta_max=0.5, budget=1.7),
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        dict(kind="untargeted", delta_max=0.7, budget=2.5, rate=0.6),
+        dict(kind="untargeted", center="mean", delta_max=0.4, budget=None),
+        dict(kind="targeted", target=1, delta_max=0.5, budget=1.7),
+    ],
+)
 def test_the_compiled_numpy_path_keeps_the_torch_paths_books(spec):
     """numpy batches take one compiled pass, torch ones the array path: same rewards and books."""
     rng = np.random.default_rng(0)
     n = 64
     attacks = [adversarial(**spec) for _ in range(2)]
-    context = EnvContext(num_envs=n, observation_space=spaces.Box(-1, 1, (2,)),
-                         action_space=spaces.Discrete(2), device="cpu", env_id=None)
+    context = EnvContext(
+        num_envs=n,
+        observation_space=spaces.Box(-1, 1, (2,)),
+        action_space=spaces.Discrete(2),
+        device="cpu",
+        env_id=None,
+    )
     for attack in attacks:
         attack.bind(context)
         attack.reset(None, seed=3)
     for _ in range(6):
         reward = rng.normal(size=n).astype(np.float32)
-        batch = Transition(np.zeros((n, 2), np.float32), rng.integers(0, 2, n), np.zeros((n, 2), np.float32),
-                           reward, np.zeros(n, bool), np.zeros(n, bool), rng.random(n) < 0.9)
+        batch = Transition(
+            np.zeros((n, 2), np.float32),
+            rng.integers(0, 2, n),
+            np.zeros((n, 2), np.float32),
+            reward,
+            np.zeros(n, bool),
+            np.zeros(n, bool),
+            rng.random(n) < 0.9,
+        )
         # The rate's draws come from numpy's and torch's generators, so give both the same ones.
         if spec.get("rate", 1.0) < 1.0:
             attacks[0].rate = attacks[1].rate = 1.0
@@ -412,7 +431,10 @@ def test_the_compiled_numpy_path_keeps_the_torch_paths_books(spec):
         slow = attacks[1].reward(Transition(*(torch.as_tensor(np.asarray(x)) for x in batch[:7])))
         np.testing.assert_allclose(fast, slow.numpy(), rtol=1e-6, atol=1e-7)
         for key in ("spent", "remaining", "delta", "attacked"):
-            np.testing.assert_allclose(np.asarray(attacks[0].info()[key], np.float64),
-                                       attacks[1].info()[key].numpy().astype(np.float64), rtol=1e-12)
+            np.testing.assert_allclose(
+                np.asarray(attacks[0].info()[key], np.float64),
+                attacks[1].info()[key].numpy().astype(np.float64),
+                rtol=1e-12,
+            )
     budget = attacks[0].budget
     assert np.all(attacks[0].info()["spent"] <= budget)

@@ -12,10 +12,9 @@ import copy
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-
 import rewardgym
 import rewardgym.wrappers.intrinsic  # registers "intrinsic" before the package imports it itself
+import torch
 from rewardgym.core.regime import EnvContext
 from rewardgym.core.transition import Transition
 from rewardgym.envs.batched.device import cuda_simulated
@@ -316,8 +315,12 @@ def test_single_env_by_id_with_the_default_kind():
 
 def test_the_coefficient_decays_per_valid_transition_and_autoreset_steps_pass_through():
     beta, kappa = 0.5, 0.01
-    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=3, max_episode_steps=4,
-                        reward=f"intrinsic(kind='count', beta={beta}, kappa={kappa})")
+    envs = gym.make_vec(
+        "rewardgym/CartPole-v0",
+        num_envs=3,
+        max_episode_steps=4,
+        reward=f"intrinsic(kind='count', beta={beta}, kappa={kappa})",
+    )
     envs.reset(seed=0)
     trained, previous_done, autoreset_seen = 0, np.zeros(3, bool), False
     for _ in range(15):
@@ -350,8 +353,13 @@ def test_not_training_freezes_counts_normalizer_and_coefficient():
 def test_torch_batches_give_the_numpy_rewards_as_tensors(kind):
     rng = np.random.default_rng(0)
     batches = [
-        batch_of(rng.normal(size=(8, 4)), obs=rng.normal(size=(8, 4)), action=rng.integers(0, 2, 8),
-                 reward=np.ones(8), valid=np.arange(8) != t % 8)
+        batch_of(
+            rng.normal(size=(8, 4)),
+            obs=rng.normal(size=(8, 4)),
+            action=rng.integers(0, 2, 8),
+            reward=np.ones(8),
+            valid=np.arange(8) != t % 8,
+        )
         for t in range(12)
     ]
     params = {"seed": 3} if kind == "count" else {"seed": 3, "train_every": 16}

@@ -4,11 +4,10 @@ kind learns from its labeler while the env runs, and bad input is refused by nam
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-from gymnasium.vector import AutoresetMode
-
 import rewardgym
 import rewardgym.wrappers.learned  # registers "learned" before the package imports it itself
+import torch
+from gymnasium.vector import AutoresetMode
 from rewardgym.envs.batched.device import cuda_simulated
 from rewardgym.rewardmodels import (
     RewardEnsemble,
@@ -68,8 +67,9 @@ def test_single_env_made_with_a_saved_model_pays_its_rewards(saved):
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
 def test_vector_env_pays_the_model_reward_of_the_real_transition(saved, mode):
     model, path = saved
-    envs = gym.make_vec(CARTPOLE, num_envs=8, autoreset_mode=mode,
-                        reward=f"learned(path={str(path)!r}, aggregation='wco')")
+    envs = gym.make_vec(
+        CARTPOLE, num_envs=8, autoreset_mode=mode, reward=f"learned(path={str(path)!r}, aggregation='wco')"
+    )
     obs, _ = envs.reset(seed=1)
     envs.action_space.seed(1)
     prev_done = np.zeros(8, bool)
@@ -94,8 +94,12 @@ def test_vector_env_pays_the_model_reward_of_the_real_transition(saved, mode):
 
 def test_a_model_object_plugs_in_like_a_path(saved, cartpole_spaces):
     model, path = saved
-    by_object = rewardgym.wrap(gym.make_vec(CARTPOLE, num_envs=4), learned(model=model, aggregation="uwo", uwo_lambda=2.0))
-    by_path = gym.make_vec(CARTPOLE, num_envs=4, reward=f"learned(path={str(path)!r}, aggregation='uwo', uwo_lambda=2.0)")
+    by_object = rewardgym.wrap(
+        gym.make_vec(CARTPOLE, num_envs=4), learned(model=model, aggregation="uwo", uwo_lambda=2.0)
+    )
+    by_path = gym.make_vec(
+        CARTPOLE, num_envs=4, reward=f"learned(path={str(path)!r}, aggregation='uwo', uwo_lambda=2.0)"
+    )
     for envs in (by_object, by_path):
         envs.reset(seed=0)
     actions = np.array([0, 1, 0, 1])
@@ -226,8 +230,12 @@ def test_cuda_batches_stay_torch_and_match_the_cpu(saved):
     proxy_cpu = cpu.step(actions)[1]
     assert isinstance(proxy_gpu, torch.Tensor)
     np.testing.assert_allclose(proxy_gpu.numpy(), proxy_cpu, atol=1e-6)
-    online = gym.make_vec(CARTPOLE, num_envs=6, device="cuda",
-                          reward="learned(kind='online', segment_length=5, query_every=10, queries=20)")
+    online = gym.make_vec(
+        CARTPOLE,
+        num_envs=6,
+        device="cuda",
+        reward="learned(kind='online', segment_length=5, query_every=10, queries=20)",
+    )
     online.reset(seed=0)
     for _ in range(12):
         _, proxy, _, _, info = online.step(torch.as_tensor(actions))
@@ -240,8 +248,9 @@ def test_online_layer_class_is_the_online_kind():
 
 def test_online_refit_works_inside_an_agents_no_grad_rollout():
     # Agents step their envs under torch.no_grad(); the online refit must still train.
-    envs = gym.make_vec(CARTPOLE, num_envs=6,
-                        reward="learned(kind='online', segment_length=5, query_every=10, queries=20)")
+    envs = gym.make_vec(
+        CARTPOLE, num_envs=6, reward="learned(kind='online', segment_length=5, query_every=10, queries=20)"
+    )
     envs.reset(seed=0)
     actions = np.array([0, 1, 1, 0, 1, 0])
     with torch.no_grad():

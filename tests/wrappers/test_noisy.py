@@ -12,11 +12,10 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-from gymnasium.vector import AutoresetMode
-
 import rewardgym
 import rewardgym.wrappers.noisy  # registers "noisy" before the package imports it itself
+import torch
+from gymnasium.vector import AutoresetMode
 from rewardgym.core.arrays import to_numpy
 from rewardgym.core.hashing import hash_normal, hash_rows
 from rewardgym.core.transition import Transition
@@ -214,8 +213,15 @@ def test_estimated_confusion_matrix_converges_by_majority_voting(backend):
     # A tabular task: 40 states, each with a fixed true level; 500 envs visit random states.
     levels = [-1.0, 0.0, 1.0]
     matrix = np.array([[0.7, 0.2, 0.1], [0.15, 0.7, 0.15], [0.1, 0.1, 0.8]])
-    regime = Confusion(levels=levels, matrix=matrix.tolist(), correct=True, estimate=True,
-                       resolution=1.0, warmup=5000, estimate_every=20)
+    regime = Confusion(
+        levels=levels,
+        matrix=matrix.tolist(),
+        correct=True,
+        estimate=True,
+        resolution=1.0,
+        warmup=5000,
+        estimate_every=20,
+    )
     regime.reset(None, seed=0)
     state_level = np.arange(40) % 3
     rng = np.random.default_rng(1)
@@ -241,9 +247,12 @@ def test_estimated_confusion_matrix_converges_by_majority_voting(backend):
 
 def test_estimated_flip_rates_on_cartpole_correct_the_bias():
     # CartPole pays 1 ("high") every step; binned coarsely its states vote as few pairs.
-    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=64,
-                        reward="noisy(kind='flip', e_plus=0.3, e_minus=0.1, correct=True, "
-                               "estimate=True, resolution=10.0, warmup=2000, estimate_every=10)")
+    envs = gym.make_vec(
+        "rewardgym/CartPole-v0",
+        num_envs=64,
+        reward="noisy(kind='flip', e_plus=0.3, e_minus=0.1, correct=True, "
+        "estimate=True, resolution=10.0, warmup=2000, estimate_every=10)",
+    )
     envs.reset(seed=0)
     regime = envs.pipeline.regimes[0]
     actions = np.random.default_rng(0).integers(0, 2, size=(400, 64))
@@ -302,8 +311,11 @@ def noise_of(envs, seed, steps, actions):
 
 @pytest.mark.parametrize("kind", ["gaussian", "laplace", "student_t", "dropout"])
 def test_noise_is_reproducible_under_a_seed_and_independent_across_envs(kind):
-    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=16, reward=f"noisy(kind={kind!r}, p=0.5)"
-                        if kind == "dropout" else f"noisy(kind={kind!r})")
+    envs = gym.make_vec(
+        "rewardgym/CartPole-v0",
+        num_envs=16,
+        reward=f"noisy(kind={kind!r}, p=0.5)" if kind == "dropout" else f"noisy(kind={kind!r})",
+    )
     actions = np.random.default_rng(0).integers(0, 2, size=(400, 16))
     first, again, other = (noise_of(envs, s, 400, actions) for s in (7, 7, 8))
     np.testing.assert_array_equal(first, again)
@@ -326,8 +338,12 @@ def test_a_single_env_reproduces_its_noise_under_a_seed():
 
 @pytest.mark.skipif(not cuda_simulated(), reason="device='cuda' runs under numba's CUDA simulator")
 def test_cuda_batches_are_torch_seeded_and_independent():
-    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=8, device="cuda",
-                        reward="noisy(kind='gaussian', sigma=2.0)+noisy(kind='dropout', p=0.25)")
+    envs = gym.make_vec(
+        "rewardgym/CartPole-v0",
+        num_envs=8,
+        device="cuda",
+        reward="noisy(kind='gaussian', sigma=2.0)+noisy(kind='dropout', p=0.25)",
+    )
     actions = torch.ones((6, 8), dtype=torch.int64)
     envs.reset(seed=5)
     _, proxy, *_, info = envs.step(actions[0])
@@ -351,7 +367,7 @@ def expected_delay(stream, k, flush):
     for t in range(k, len(stream)):
         out[t] = stream[t - k]
     if flush:
-        out[-1] += sum(stream[max(0, len(stream) - k):])
+        out[-1] += sum(stream[max(0, len(stream) - k) :])
     return out
 
 
@@ -441,8 +457,13 @@ def test_delay_ignores_autoreset_steps(k):
     regime.reset(None, seed=0)
     paid = [
         regime.reward(batch_of([reward], valid=[valid], terminated=[end]))[0]
-        for reward, valid, end in [(1.0, True, False), (100.0, False, False), (2.0, True, False),
-                                   (3.0, True, False), (4.0, True, True)]
+        for reward, valid, end in [
+            (1.0, True, False),
+            (100.0, False, False),
+            (2.0, True, False),
+            (3.0, True, False),
+            (4.0, True, True),
+        ]
     ]
     real = [paid[0]] + paid[2:]
     assert real == ([0.0, 0.0, 1.0, 2.0 + 3.0 + 4.0] if k == 2 else [0.0, 0.0, 0.0, 10.0])
@@ -536,8 +557,10 @@ def test_persistent_checks_its_bin_widths_against_the_observation():
         ({"kind": "flip", "low": 1, "high": 0}, "high must be greater than low"),
         ({"kind": "flip", "estimate": True}, "estimate=True .* needs correct=True"),
         ({"kind": "confusion", "levels": [0, 1], "matrix": [[0.5, 0.5], [0.5, 0.5]]}, "matrix is singular"),
-        ({"kind": "confusion", "levels": [0, 1], "matrix": [[0.9, 0.2], [0.1, 0.9]]},
-         "row-stochastic .* row 0 sums to 1.1, not 1"),
+        (
+            {"kind": "confusion", "levels": [0, 1], "matrix": [[0.9, 0.2], [0.1, 0.9]]},
+            "row-stochastic .* row 0 sums to 1.1, not 1",
+        ),
         ({"kind": "confusion", "levels": [0, 1], "matrix": [[1.5, -0.5], [0, 1]]}, r"probabilities in \[0, 1\]"),
         ({"kind": "confusion", "levels": [0, 1], "matrix": [[1, 0, 0], [0, 1, 0]]}, "matrix must be 2x2"),
         ({"kind": "confusion", "levels": [1, 0], "matrix": [[1, 0], [0, 1]]}, "levels must be a strictly increasing"),
@@ -571,9 +594,8 @@ def test_bad_input_in_a_spec_string_is_refused():
 
 
 def test_numpy_gaussian_draws_are_standard_normal_in_the_tails_too():
-    from scipy import stats
-
     from rewardgym.core.batch_random import PARALLEL_FROM, BatchRandom
+    from scipy import stats
 
     rng = BatchRandom(seed=11)
     z = rng.add_normal(np.zeros(N, np.float64), 1.0)  # above PARALLEL_FROM: the threaded kernel

@@ -7,10 +7,9 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-
 import rewardgym
 import rewardgym.wrappers.shaped  # noqa: F401  (registers "shaped" before the package does)
+import torch
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.wrappers.shaped import BUILTIN_POTENTIALS, shaped
@@ -30,8 +29,12 @@ def transition(obs, next_obs, reward, terminated=None, truncated=None, valid=Non
     n = reward.shape[0]
     flags = lambda x, default: np.full(n, default) if x is None else np.asarray(x, bool)  # noqa: E731
     return Transition(
-        obs=np.asarray(obs, np.float32), action=np.zeros(n, np.int64), next_obs=np.asarray(next_obs, np.float32),
-        reward=reward, terminated=flags(terminated, False), truncated=flags(truncated, False),
+        obs=np.asarray(obs, np.float32),
+        action=np.zeros(n, np.int64),
+        next_obs=np.asarray(next_obs, np.float32),
+        reward=reward,
+        terminated=flags(terminated, False),
+        truncated=flags(truncated, False),
         valid=flags(valid, True),
     )
 
@@ -59,8 +62,13 @@ def shaped_rewards(regime, R, terminal):
     s, a, s2 = (x.ravel() for x in np.meshgrid(np.arange(S), np.arange(A), np.arange(S), indexing="ij"))
     eye = np.eye(S, dtype=np.float32)
     batch = Transition(
-        obs=eye[s], action=a, next_obs=eye[s2], reward=R[s, a, s2].astype(np.float32),
-        terminated=terminal[s2], truncated=np.zeros(s.size, bool), valid=np.ones(s.size, bool),
+        obs=eye[s],
+        action=a,
+        next_obs=eye[s2],
+        reward=R[s, a, s2].astype(np.float32),
+        terminated=terminal[s2],
+        truncated=np.zeros(s.size, bool),
+        valid=np.ones(s.size, bool),
     )
     out = regime.reward(batch)
     assert isinstance(out, np.ndarray) and out.shape == (S * A * S,)
@@ -143,8 +151,11 @@ def double_first(obs):
 
 
 FORMULA_BATCH = dict(
-    obs=[[1.0], [2.0], [3.0]], next_obs=[[2.0], [5.0], [4.0]], reward=[1.0, 0.0, -1.0],
-    terminated=[False, True, False], truncated=[False, False, True],
+    obs=[[1.0], [2.0], [3.0]],
+    next_obs=[[2.0], [5.0], [4.0]],
+    reward=[1.0, 0.0, -1.0],
+    terminated=[False, True, False],
+    truncated=[False, False, True],
 )
 
 
@@ -239,8 +250,12 @@ class Recorder(Regime):
 def test_weighted_sum_formula_chains_and_forwarding():
     regime = shaped(
         kind="weighted_sum",
-        terms=[lambda b: b.next_obs[:, 0], "scale(factor=2)", "shaped(kind='clip', low=0, high=1)",
-               "scale(factor=2)+shaped(kind='clip', low=-5, high=1)"],
+        terms=[
+            lambda b: b.next_obs[:, 0],
+            "scale(factor=2)",
+            "shaped(kind='clip', low=0, high=1)",
+            "scale(factor=2)+shaped(kind='clip', low=-5, high=1)",
+        ],
         weights=[1.0, 0.5, -2.0, 10.0],
         include_input=True,
     )
@@ -256,8 +271,7 @@ def test_weighted_sum_formula_chains_and_forwarding():
 
     recorder = Recorder()
     regime = shaped(kind="weighted_sum", terms=[recorder, recorder.__class__()], weights=[1.0, 1.0])
-    context = EnvContext(num_envs=2, observation_space=gym.spaces.Box(-1, 1, (1,)),
-                         action_space=gym.spaces.Discrete(2))
+    context = EnvContext(num_envs=2, observation_space=gym.spaces.Box(-1, 1, (1,)), action_space=gym.spaces.Discrete(2))
     regime.bind(context)
     regime.reset(None, seed=7)
     regime.reset(None, seed=7)
@@ -294,8 +308,11 @@ def expected_potential(env_id, obs):
 
 def test_builtin_potentials_measure_progress():
     phi = lambda env_id, obs: BUILTIN_POTENTIALS[env_id].function(np.asarray(obs, np.float64))  # noqa: E731
-    np.testing.assert_allclose(phi("rewardgym/CartPole-v0", [[0, 0, 0, 0], [0, 0, 0.2, 0], [2.4, 0, 0.2094395, 0]]),
-                               [1.0, 1 - 0.5 * 0.2 / 0.2094395, 0.0], atol=1e-6)
+    np.testing.assert_allclose(
+        phi("rewardgym/CartPole-v0", [[0, 0, 0, 0], [0, 0, 0.2, 0], [2.4, 0, 0.2094395, 0]]),
+        [1.0, 1 - 0.5 * 0.2 / 0.2094395, 0.0],
+        atol=1e-6,
+    )
     mc = phi("rewardgym/MountainCar-v0", [[-math.pi / 6, 0], [-math.pi / 6, 0.03], [0.0, 0], [0.5, 0]])
     assert mc[0] == pytest.approx(0.0, abs=1e-9) and mc[3] == pytest.approx(1.0)
     assert mc[0] < mc[1] and mc[0] < mc[2] < mc[3]  # speed and height are both progress
@@ -384,8 +401,9 @@ def test_a_user_potential_serves_a_tabular_env():
 @pytest.mark.parametrize("mode", ["next_step", "same_step"])
 def test_truncation_keeps_phi_of_the_real_final_obs(mode):
     gamma = 0.9
-    envs = gym.make_vec("rewardgym/Pendulum-v0", num_envs=3, autoreset_mode=mode, max_episode_steps=5,
-                        reward=f"shaped(gamma={gamma})")
+    envs = gym.make_vec(
+        "rewardgym/Pendulum-v0", num_envs=3, autoreset_mode=mode, max_episode_steps=5, reward=f"shaped(gamma={gamma})"
+    )
     obs, _ = envs.reset(seed=0)
     actions = np.full((3, 1), 2.0, np.float32)
     truncations = passthroughs = 0
@@ -439,8 +457,9 @@ def test_termination_zeroes_phi_of_the_final_obs(mode):
 @pytest.mark.parametrize("mode", ["next_step", "same_step"])
 def test_delta_cap_bounds_every_episode_of_a_vector_env(mode):
     cap = 6.5
-    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=4, autoreset_mode=mode,
-                        reward=f"shaped(kind='delta_cap', cap={cap})")
+    envs = gym.make_vec(
+        "rewardgym/CartPole-v0", num_envs=4, autoreset_mode=mode, reward=f"shaped(kind='delta_cap', cap={cap})"
+    )
     envs.reset(seed=1)
     rng = np.random.default_rng(0)
     episode_sum, episode_len = np.zeros(4), np.zeros(4)
@@ -478,8 +497,11 @@ TORCH_SPECS = [
     ("rewardgym/Pendulum-v0", "shaped(kind='par', r_ref=[-1.0, -3.0])"),
     ("rewardgym/Pendulum-v0", "shaped(kind='log_sigmoid', r_ref=-2.0)"),
     ("rewardgym/CartPole-v0", "shaped(kind='delta_cap', cap=4.5)"),
-    ("rewardgym/CartPole-v0", "shaped(kind='weighted_sum', terms=[\"shaped(kind='par')\", 'scale(factor=2)'], "
-                              "weights=[3.0, -1.0], include_input=True)"),
+    (
+        "rewardgym/CartPole-v0",
+        "shaped(kind='weighted_sum', terms=[\"shaped(kind='par')\", 'scale(factor=2)'], "
+        "weights=[3.0, -1.0], include_input=True)",
+    ),
     ("rewardgym/Pendulum-v0", "weighted_sum_with_a_callable"),
 ]
 
@@ -536,7 +558,9 @@ def test_a_potential_of_the_wrong_shape_is_refused_by_name():
     regime = shaped(potential=flat_potential)
     with pytest.raises(ValueError, match=r"potential 'flat_potential' returned shape \(3, 1\) .* shape \(3,\)"):
         regime.reward(transition(**FORMULA_BATCH))
-    with pytest.raises(ValueError, match=r"potential '<lambda>' returned shape \(1, 1\) for observations of shape \(1, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"potential '<lambda>' returned shape \(1, 1\) for observations of shape \(1, 3\)"
+    ):
         env = gym.make("rewardgym/Pendulum-v0", reward=shaped(kind="naive", potential=lambda o: o[:, :1]))
         env.reset(seed=0)
         env.step([0.0])
@@ -545,7 +569,9 @@ def test_a_potential_of_the_wrong_shape_is_refused_by_name():
 
 
 def test_an_env_without_a_builtin_potential_is_refused_at_bind():
-    with pytest.raises(ValueError, match=r"no built-in potential for env 'FrozenLake-v1'; envs with one: rewardgym/CartPole-v0"):
+    with pytest.raises(
+        ValueError, match=r"no built-in potential for env 'FrozenLake-v1'; envs with one: rewardgym/CartPole-v0"
+    ):
         rewardgym.wrap(gym.make("FrozenLake-v1"), "shaped")
     with pytest.raises(ValueError, match="no built-in potential for env None"):
         rewardgym.wrap(gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")]), "shaped(kind='naive')")
@@ -554,7 +580,9 @@ def test_an_env_without_a_builtin_potential_is_refused_at_bind():
     obs, _ = envs.reset(seed=0)
     next_obs, proxy, terminated, *_ = envs.step(np.array([1]))
     check_potential_step("CartPole-v1", 0.99, obs, next_obs, 1.0, proxy, terminated)
-    with pytest.raises(ValueError, match=r"built-in potential of 'CartPole-v1' reads observations of shape \(4,\), but .* \(2, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"built-in potential of 'CartPole-v1' reads observations of shape \(4,\), but .* \(2, 4\)"
+    ):
         rewardgym.wrap(gym.wrappers.FrameStackObservation(gym.make("CartPole-v1"), 2), "shaped")
     with pytest.raises(RuntimeError, match="not bound to an env"):
         shaped().reward(transition(**FORMULA_BATCH))
@@ -565,7 +593,9 @@ def test_bad_parameters_are_refused_by_name():
         shaped(kind="clip", low=1.0, high=1.0)
     with pytest.raises(ValueError, match=r"needs low < high"):
         gym.make("rewardgym/CartPole-v0", reward="shaped(kind='clip', low=2, high=-2)")
-    with pytest.raises(ValueError, match=r"unknown kind 'clipp' of regime 'shaped' \(did you mean 'clip'\?\); valid kinds: potential"):
+    with pytest.raises(
+        ValueError, match=r"unknown kind 'clipp' of regime 'shaped' \(did you mean 'clip'\?\); valid kinds: potential"
+    ):
         shaped(kind="clipp")
     with pytest.raises(ValueError, match=r"shaped\(kind='par'\) has no parameter 'gamma'; its parameters: r_ref"):
         gym.make("rewardgym/CartPole-v0", reward="shaped(kind='par', gamma=0.9)")
@@ -602,10 +632,16 @@ def test_the_docstring_examples_run():
 # The compiled path (built-in potentials on numpy batches) against the numpy/torch path
 
 
-@pytest.mark.parametrize("env_id", [
-    "rewardgym/CartPole-v0", "rewardgym/MountainCar-v0", "rewardgym/MountainCarContinuous-v0",
-    "rewardgym/Pendulum-v0", "rewardgym/Acrobot-v0",
-])
+@pytest.mark.parametrize(
+    "env_id",
+    [
+        "rewardgym/CartPole-v0",
+        "rewardgym/MountainCar-v0",
+        "rewardgym/MountainCarContinuous-v0",
+        "rewardgym/Pendulum-v0",
+        "rewardgym/Acrobot-v0",
+    ],
+)
 @pytest.mark.parametrize("kind", ["potential", "naive"])
 def test_compiled_shaping_equals_the_python_potentials(env_id, kind):
     builtin = BUILTIN_POTENTIALS[env_id]
@@ -616,8 +652,15 @@ def test_compiled_shaping_equals_the_python_potentials(env_id, kind):
     obs = (rng.normal(size=(n, *builtin.obs_shape)) * spread).astype(np.float32)
     next_obs = (rng.normal(size=(n, *builtin.obs_shape)) * spread).astype(np.float32)
     terminated = rng.random(n) < 0.3
-    batch = Transition(obs, np.zeros(n, np.int64), next_obs, rng.normal(size=n).astype(np.float32),
-                       terminated, np.zeros(n, bool), np.ones(n, bool))
+    batch = Transition(
+        obs,
+        np.zeros(n, np.int64),
+        next_obs,
+        rng.normal(size=n).astype(np.float32),
+        terminated,
+        np.zeros(n, bool),
+        np.ones(n, bool),
+    )
     params = {"gamma": 0.9, "scale": 2.0} if kind == "potential" else {"scale": 2.0}
     compiled = shaped(kind=kind, potential=env_id, **params)
     python = shaped(kind=kind, potential=builtin.function, **params)  # a callable: the numpy path

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-
 from rewardgym.agents.text_scripted import completion_agent
 from rewardgym.core.regime import EnvContext
 from rewardgym.core.transition import Transition
@@ -42,8 +41,14 @@ def _items(n, seed=0, task="add"):
 
 def test_format_reward_pays_well_formed_tags_only():
     scorer = CompletionReward("add", "shaped(kind='format', weight=0.25)")
-    completions = ["<answer>3</answer>", "<answer>4</answer>", "3", "<answer>3", "<answer></answer>",
-                   "<answer>3</answer><answer>3</answer>"]
+    completions = [
+        "<answer>3</answer>",
+        "<answer>4</answer>",
+        "3",
+        "<answer>3",
+        "<answer></answer>",
+        "<answer>3</answer><answer>3</answer>",
+    ]
     out = scorer(["q"] * len(completions), completions, ["3"] * len(completions))
     assert out.proxy.tolist() == [1.25, 0.25, 1.0, 0.0, 0.0, 1.0]
     assert out.gold.tolist() == [1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
@@ -67,8 +72,11 @@ def test_par_transforms_the_verifier_score():
 def test_text_kinds_refuse_unknown_parameters_and_work_in_env_specs():
     with pytest.raises(ValueError, match="has no parameter 'sigma'.*weight"):
         CompletionReward("add", "shaped(kind='format', sigma=1)")
-    envs = gym.make_vec("rewardgym/TextCompletionAdd-v0", num_envs=2,
-                        reward="shaped(kind='format')+shaped(kind='length', coef=0.5, free=0)")
+    envs = gym.make_vec(
+        "rewardgym/TextCompletionAdd-v0",
+        num_envs=2,
+        reward="shaped(kind='format')+shaped(kind='length', coef=0.5, free=0)",
+    )
     envs.reset(seed=0)
     _, proxy, terminated, _, info = envs.step(["<answer>1</answer>", "1"])
     assert terminated.all() and list(info["reward_trace"]) == ["env", "shaped", "shaped#2"]
@@ -100,8 +108,12 @@ TOKEN_FORMAT = [0.25, 0.25, 0.25, 0.0, 0.0, 0.25, 0.0, 0.0]
 
 def test_token_format_pays_answer_characters_then_eos_or_a_full_budget():
     n = len(TOKEN_TEXTS)
-    envs = gym.make_vec("rewardgym/TextAdd-v0", num_envs=n, reward="shaped(kind='token_format', weight=0.25)",
-                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    envs = gym.make_vec(
+        "rewardgym/TextAdd-v0",
+        num_envs=n,
+        reward="shaped(kind='token_format', weight=0.25)",
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
     obs, _ = envs.reset(seed=[3] * n)  # every env gets 7+5= (the token env's docstring example)
     assert {vocab.decode(o) for o in obs} == {"7+5="}
     proxy, gold = _write(envs, TOKEN_TEXTS, budget=3)
@@ -113,24 +125,36 @@ def test_token_format_pays_answer_characters_then_eos_or_a_full_budget():
 def test_token_format_gives_the_same_bonus_on_numpy_and_torch_windows(kind):
     torch = pytest.importorskip("torch")
     prompt = vocab.encode("7+5=", bos=True)
-    windows = np.stack([np.concatenate([prompt, vocab.encode(t, eos=len(t) < 3), np.zeros(3, np.int64)])[:8]
-                        for t in TOKEN_TEXTS])
+    windows = np.stack(
+        [np.concatenate([prompt, vocab.encode(t, eos=len(t) < 3), np.zeros(3, np.int64)])[:8] for t in TOKEN_TEXTS]
+    )
     regime = TokenFormatReward(weight=0.25)
     space = gym.spaces.MultiDiscrete(np.full(8, vocab.VOCAB_SIZE))
     n = len(TOKEN_TEXTS)
     regime.bind(EnvContext(n, space, gym.spaces.Discrete(vocab.VOCAB_SIZE), env_id="rewardgym/TextAdd-v0"))
     as_batch = torch.as_tensor if kind == "torch" else np.asarray
     ended = np.ones(n, bool)
-    batch = Transition(as_batch(windows), as_batch(np.zeros(n, np.int64)), as_batch(windows),
-                       as_batch(np.zeros(n, np.float32)), as_batch(ended), as_batch(~ended), as_batch(ended))
+    batch = Transition(
+        as_batch(windows),
+        as_batch(np.zeros(n, np.int64)),
+        as_batch(windows),
+        as_batch(np.zeros(n, np.float32)),
+        as_batch(ended),
+        as_batch(~ended),
+        as_batch(ended),
+    )
     np.testing.assert_allclose(np.asarray(regime.reward(batch)), TOKEN_FORMAT, rtol=1e-6)
     not_ended = batch._replace(terminated=as_batch(~ended))
     assert np.asarray(regime.reward(not_ended)).tolist() == [0.0] * n  # paid only when an episode ends
 
 
 def test_token_format_reads_the_answer_characters_of_the_bound_task():
-    envs = gym.make_vec("rewardgym/TextCopy-v0", num_envs=2, reward="shaped(kind='token_format')",
-                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    envs = gym.make_vec(
+        "rewardgym/TextCopy-v0",
+        num_envs=2,
+        reward="shaped(kind='token_format')",
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
     envs.reset(seed=0)
     proxy, _ = _write(envs, ["abc", "12"], budget=4)
     np.testing.assert_allclose(proxy, [0.1, 0.0], rtol=1e-6)  # letters are Copy's answer characters
@@ -172,8 +196,15 @@ def _completions(n=300, seed=0):
     texts = sample_completions("add", golds, [POOL_KINDS[i] for i in rng.integers(0, len(POOL_KINDS), n)], seed=seed)
     for kind in ("oracle", "hacker", "random", "format_only"):
         texts += completion_agent(kind, "add", seed=seed).act(questions[:50])
-    texts += ["", "   ", "<answer>1</answer> no, <answer>2</answer> hm", "<answer><answer>7</answer>", "7</answer>",
-              "The answer is 46.", "<ANSWER>4</ANSWER> 5"]
+    texts += [
+        "",
+        "   ",
+        "<answer>1</answer> no, <answer>2</answer> hm",
+        "<answer><answer>7</answer>",
+        "7</answer>",
+        "The answer is 46.",
+        "<ANSWER>4</ANSWER> 5",
+    ]
     return texts
 
 
@@ -225,12 +256,22 @@ def _reference_novelty(texts, n):
 
 def test_ngram_novelty_matches_a_set_based_reference():
     regime = intrinsic("ngram", n=3, beta=1.0, extrinsic=False)
-    batches = [["<answer>12</answer>", "hello world", "ab"], ["<answer>13</answer>", "hello there", "abc"],
-               ["hello world", "<answer>12</answer>", "xyz xyz"]]
+    batches = [
+        ["<answer>12</answer>", "hello world", "ab"],
+        ["<answer>13</answer>", "hello there", "abc"],
+        ["hello world", "<answer>12</answer>", "xyz xyz"],
+    ]
     expected = _reference_novelty(batches, 3)
     for batch, want in zip(batches, expected):
-        t = Transition(as_object_array(["q"] * 3), as_object_array(batch), as_object_array(["q"] * 3),
-                       np.zeros(3, np.float32), np.ones(3, bool), np.zeros(3, bool), np.ones(3, bool))
+        t = Transition(
+            as_object_array(["q"] * 3),
+            as_object_array(batch),
+            as_object_array(["q"] * 3),
+            np.zeros(3, np.float32),
+            np.ones(3, bool),
+            np.zeros(3, bool),
+            np.ones(3, bool),
+        )
         got = regime.reward(t)
         regime.update(t)
         np.testing.assert_allclose(got, want, rtol=1e-6)
@@ -238,8 +279,15 @@ def test_ngram_novelty_matches_a_set_based_reference():
 
 def test_ngram_novelty_skips_invalid_rows_and_adds_to_the_reward():
     regime = NgramNovelty(n=2, beta=0.5)
-    t = Transition(as_object_array(["q", "q"]), as_object_array(["abcd", "wxyz"]), as_object_array(["q", "q"]),
-                   np.ones(2, np.float32), np.ones(2, bool), np.zeros(2, bool), np.array([True, False]))
+    t = Transition(
+        as_object_array(["q", "q"]),
+        as_object_array(["abcd", "wxyz"]),
+        as_object_array(["q", "q"]),
+        np.ones(2, np.float32),
+        np.ones(2, bool),
+        np.zeros(2, bool),
+        np.array([True, False]),
+    )
     np.testing.assert_allclose(regime.reward(t), [1.5, 1.5])
     regime.update(t)
     np.testing.assert_allclose(regime.reward(t), [1.0, 1.5])  # "wxyz" was an autoreset row: not learned

@@ -44,7 +44,9 @@ def first_invalid(actions: Any, space: spaces.Discrete | spaces.Box) -> int:
     if isinstance(space, spaces.Discrete):
         return int(_first_outside_range(actions, int(space.start), int(space.start + space.n)))
     flat = actions.reshape(actions.shape[0], -1)
-    return int(_first_outside_box(flat, space.low.reshape(-1).astype(flat.dtype), space.high.reshape(-1).astype(flat.dtype)))
+    return int(
+        _first_outside_box(flat, space.low.reshape(-1).astype(flat.dtype), space.high.reshape(-1).astype(flat.dtype))
+    )
 
 
 def _first_invalid_torch(actions: Any, space: spaces.Discrete | spaces.Box) -> int:

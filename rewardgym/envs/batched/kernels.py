@@ -59,8 +59,22 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
     step, reset, observe = task.step, task.reset, task.observe
 
     @register_jitable(inline="always")
-    def step_one(i, state, rng, elapsed, needs_reset, actions, max_steps, mode,
-                 obs, final_obs, reward, gold, terminated, truncated):
+    def step_one(
+        i,
+        state,
+        rng,
+        elapsed,
+        needs_reset,
+        actions,
+        max_steps,
+        mode,
+        obs,
+        final_obs,
+        reward,
+        gold,
+        terminated,
+        truncated,
+    ):
         s = state[i]
         if needs_reset[i]:
             # NEXT_STEP autoreset: this step only starts the next episode; its action is ignored.
@@ -112,11 +126,26 @@ _CPU_OPTIONS = {"nogil": True, "_nrt": False}
 
 def _cpu_loops(step_one, reset_one, parallel: bool):
     @njit(parallel=parallel, **_CPU_OPTIONS)
-    def step_kernel(state, rng, elapsed, needs_reset, actions, max_steps, mode,
-                    obs, final_obs, reward, gold, terminated, truncated):
+    def step_kernel(
+        state, rng, elapsed, needs_reset, actions, max_steps, mode, obs, final_obs, reward, gold, terminated, truncated
+    ):
         for i in prange(state.shape[0]):
-            step_one(i, state, rng, elapsed, needs_reset, actions, max_steps, mode,
-                     obs, final_obs, reward, gold, terminated, truncated)
+            step_one(
+                i,
+                state,
+                rng,
+                elapsed,
+                needs_reset,
+                actions,
+                max_steps,
+                mode,
+                obs,
+                final_obs,
+                reward,
+                gold,
+                terminated,
+                truncated,
+            )
 
     @njit(parallel=parallel, **_CPU_OPTIONS)
     def reset_kernel(state, rng, elapsed, needs_reset, mask, obs):
@@ -128,12 +157,27 @@ def _cpu_loops(step_one, reset_one, parallel: bool):
 
 def _cuda_loops(step_one, reset_one):
     @cuda.jit
-    def step_kernel(state, rng, elapsed, needs_reset, actions, max_steps, mode,
-                    obs, final_obs, reward, gold, terminated, truncated):
+    def step_kernel(
+        state, rng, elapsed, needs_reset, actions, max_steps, mode, obs, final_obs, reward, gold, terminated, truncated
+    ):
         i = cuda.grid(1)
         if i < state.shape[0]:
-            step_one(i, state, rng, elapsed, needs_reset, actions, max_steps, mode,
-                     obs, final_obs, reward, gold, terminated, truncated)
+            step_one(
+                i,
+                state,
+                rng,
+                elapsed,
+                needs_reset,
+                actions,
+                max_steps,
+                mode,
+                obs,
+                final_obs,
+                reward,
+                gold,
+                terminated,
+                truncated,
+            )
 
     @cuda.jit
     def reset_kernel(state, rng, elapsed, needs_reset, mask, obs):

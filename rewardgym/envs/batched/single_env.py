@@ -31,9 +31,7 @@ class BatchedEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(
-        self, task: BatchedTask, *, max_episode_steps: int | None = None, params: Any = None
-    ) -> None:
+    def __init__(self, task: BatchedTask, *, max_episode_steps: int | None = None, params: Any = None) -> None:
         self.task = task
         self._batch = BatchedVectorEnv(
             task,
@@ -62,16 +60,19 @@ class BatchedEnv(gym.Env):
         action = np.asarray(action)
         if action.shape != self.action_space.shape:
             raise ValueError(
-                f"action must have shape {self.action_space.shape} for {self.action_space}, got "
-                f"shape {action.shape}"
+                f"action must have shape {self.action_space.shape} for {self.action_space}, got shape {action.shape}"
             )
         if self._batch.episode_over[0]:
-            raise RuntimeError(
-                f"the {self.task.name} episode has ended (terminated or truncated); call reset()"
-            )
+            raise RuntimeError(f"the {self.task.name} episode has ended (terminated or truncated); call reset()")
         obs, reward, terminated, truncated, info = self._batch.step(action[None])
         reward = float(reward[0])
-        return obs[0], reward, bool(terminated[0]), bool(truncated[0]), {
-            GOLD_REWARD: float(info[GOLD_REWARD][0]),
-            REWARD_TRACE: {"env": reward},
-        }
+        return (
+            obs[0],
+            reward,
+            bool(terminated[0]),
+            bool(truncated[0]),
+            {
+                GOLD_REWARD: float(info[GOLD_REWARD][0]),
+                REWARD_TRACE: {"env": reward},
+            },
+        )

@@ -82,7 +82,11 @@ class BatchedVectorEnv(VectorEnv):
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         max_episode_steps = task.max_episode_steps if max_episode_steps is None else max_episode_steps
-        if isinstance(max_episode_steps, bool) or not isinstance(max_episode_steps, (int, np.integer)) or max_episode_steps < 1:
+        if (
+            isinstance(max_episode_steps, bool)
+            or not isinstance(max_episode_steps, (int, np.integer))
+            or max_episode_steps < 1
+        ):
             raise ValueError(f"max_episode_steps must be a positive integer, got {max_episode_steps!r}")
         if params is not None and not isinstance(params, type(task.params)):
             raise TypeError(
@@ -184,9 +188,7 @@ class BatchedVectorEnv(VectorEnv):
         if self.device == "cuda":
             outputs = tuple(devices.kernel_view(b) for b in outputs)
             actions = devices.kernel_view(actions)
-        self._step_kernel(
-            *self._buffers, actions, self.max_episode_steps, self._kernel_mode, *outputs
-        )
+        self._step_kernel(*self._buffers, actions, self.max_episode_steps, self._kernel_mode, *outputs)
         everyone = self._everyone
         info: dict[str, Any] = {
             GOLD_REWARD: gold,
@@ -219,8 +221,11 @@ class BatchedVectorEnv(VectorEnv):
         if index >= 0:
             raise ValueError(
                 f"action {to_numpy(actions[index]).tolist()} of env {index} is outside {space}"
-                + ("" if isinstance(space, spaces.Discrete) else
-                   "; clip actions to the bounds (e.g. gymnasium.wrappers.vector.ClipAction)")
+                + (
+                    ""
+                    if isinstance(space, spaces.Discrete)
+                    else "; clip actions to the bounds (e.g. gymnasium.wrappers.vector.ClipAction)"
+                )
             )
         if isinstance(space, spaces.Discrete) and space.start != 0:
             actions = actions - space.start

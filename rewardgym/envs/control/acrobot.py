@@ -55,9 +55,9 @@ def dsdt(theta1, theta2, dtheta1, dtheta2, a, params):
         + (m1 * lc1 + m2 * l1) * g * math.cos(theta1 - math.pi / 2)
         + phi2
     )
-    ddtheta2 = (
-        a + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * math.sin(theta2) - phi2
-    ) / (m2 * (lc2 * lc2) + I2 - (d2 * d2) / d1)
+    ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * math.sin(theta2) - phi2) / (
+        m2 * (lc2 * lc2) + I2 - (d2 * d2) / d1
+    )
     ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
     return dtheta1, dtheta2, ddtheta1, ddtheta2
 
@@ -81,15 +81,9 @@ def step(state, action, params):
     dt = params.dt - 0.0
     dt2 = dt / 2.0
     k10, k11, k12, k13 = dsdt(y0, y1, y2, y3, torque, params)
-    k20, k21, k22, k23 = dsdt(
-        y0 + dt2 * k10, y1 + dt2 * k11, y2 + dt2 * k12, y3 + dt2 * k13, torque, params
-    )
-    k30, k31, k32, k33 = dsdt(
-        y0 + dt2 * k20, y1 + dt2 * k21, y2 + dt2 * k22, y3 + dt2 * k23, torque, params
-    )
-    k40, k41, k42, k43 = dsdt(
-        y0 + dt * k30, y1 + dt * k31, y2 + dt * k32, y3 + dt * k33, torque, params
-    )
+    k20, k21, k22, k23 = dsdt(y0 + dt2 * k10, y1 + dt2 * k11, y2 + dt2 * k12, y3 + dt2 * k13, torque, params)
+    k30, k31, k32, k33 = dsdt(y0 + dt2 * k20, y1 + dt2 * k21, y2 + dt2 * k22, y3 + dt2 * k23, torque, params)
+    k40, k41, k42, k43 = dsdt(y0 + dt * k30, y1 + dt * k31, y2 + dt * k32, y3 + dt * k33, torque, params)
     scale = dt / 6.0
     state[0] = wrap(y0 + scale * (k10 + 2 * k20 + 2 * k30 + k40), -math.pi, math.pi)
     state[1] = wrap(y1 + scale * (k11 + 2 * k21 + 2 * k31 + k41), -math.pi, math.pi)

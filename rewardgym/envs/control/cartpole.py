@@ -63,9 +63,7 @@ def reset(state, rng, params):
 
 
 _PARAMS = CartPoleParams()
-_HIGH = np.array(
-    [_PARAMS.x_threshold * 2, np.inf, _PARAMS.theta_threshold * 2, np.inf], dtype=np.float32
-)
+_HIGH = np.array([_PARAMS.x_threshold * 2, np.inf, _PARAMS.theta_threshold * 2, np.inf], dtype=np.float32)
 
 CARTPOLE = BatchedTask(
     name="CartPole",

@@ -93,9 +93,7 @@ MOUNTAIN_CAR_CONTINUOUS = BatchedTask(
         np.array([_PARAMS.max_position, _PARAMS.max_speed], dtype=np.float32),
         dtype=np.float32,
     ),
-    action_space=spaces.Box(
-        _PARAMS.min_action, _PARAMS.max_action, shape=(1,), dtype=np.float32
-    ),
+    action_space=spaces.Box(_PARAMS.min_action, _PARAMS.max_action, shape=(1,), dtype=np.float32),
     params=_PARAMS,
     step=step,
     reset=reset,  # the discrete mountain car's start distribution

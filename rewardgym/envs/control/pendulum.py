@@ -77,9 +77,7 @@ PENDULUM = BatchedTask(
     name="Pendulum",
     state_size=2,
     observation_space=spaces.Box(-_HIGH, _HIGH, dtype=np.float32),
-    action_space=spaces.Box(
-        -_PARAMS.max_torque, _PARAMS.max_torque, shape=(1,), dtype=np.float32
-    ),
+    action_space=spaces.Box(-_PARAMS.max_torque, _PARAMS.max_torque, shape=(1,), dtype=np.float32),
     params=_PARAMS,
     step=step,
     reset=reset,

@@ -52,8 +52,7 @@ class _Scorer(CompletionReward):
         return self.last
 
 
-def _scorer(task: str, reward: Any, seed: int | None, fallback: str, max_chars: int,
-            batch_size: int | None) -> _Scorer:
+def _scorer(task: str, reward: Any, seed: int | None, fallback: str, max_chars: int, batch_size: int | None) -> _Scorer:
     return _Scorer(task, reward, seed=seed, fallback=fallback, max_chars=max_chars, batch_size=batch_size)
 
 
@@ -104,8 +103,9 @@ def trl_reward_func(
     """
     scorer = _scorer(task, reward, seed, fallback, max_chars, batch_size)
 
-    def reward_func(prompts: Sequence[Any], completions: Sequence[Any], answer: Sequence[Any] | None = None,
-                    **kwargs: Any) -> list[float]:
+    def reward_func(
+        prompts: Sequence[Any], completions: Sequence[Any], answer: Sequence[Any] | None = None, **kwargs: Any
+    ) -> list[float]:
         prompt_texts = [_text(p, "prompts", i) for i, p in enumerate(prompts)]
         texts = [_text(c, "completions", i) for i, c in enumerate(completions)]
         golds = _golds(task, prompt_texts, answer, "the dataset's 'answer' column")
@@ -132,8 +132,9 @@ def verl_compute_score(
     """
     scorer = _scorer(task, reward, seed, fallback, max_chars, 1)
 
-    def compute_score(data_source: Any, solution_str: str, ground_truth: Any,
-                      extra_info: dict[str, Any] | None = None, **kwargs: Any) -> float:
+    def compute_score(
+        data_source: Any, solution_str: str, ground_truth: Any, extra_info: dict[str, Any] | None = None, **kwargs: Any
+    ) -> float:
         prompt = _prompt_of(extra_info)
         golds = _golds(task, [prompt], None if ground_truth is None else [ground_truth], "ground_truth")
         return float(scorer([prompt], [solution_str], golds).proxy[0])
@@ -155,8 +156,13 @@ def verl_batch_compute_score(
     lists in, one float per response out."""
     scorer = _scorer(task, reward, seed, fallback, max_chars, batch_size)
 
-    def compute_score(data_sources: Sequence[Any], solution_strs: Sequence[str], ground_truths: Sequence[Any],
-                      extra_infos: Sequence[dict[str, Any] | None] | None = None, **kwargs: Any) -> list[float]:
+    def compute_score(
+        data_sources: Sequence[Any],
+        solution_strs: Sequence[str],
+        ground_truths: Sequence[Any],
+        extra_infos: Sequence[dict[str, Any] | None] | None = None,
+        **kwargs: Any,
+    ) -> list[float]:
         extra_infos = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
         prompts = [_prompt_of(info) for info in extra_infos]
         golds = _golds(task, prompts, ground_truths, "ground_truths")
@@ -191,15 +197,16 @@ def openrlhf_reward_func(
     """
     scorer = _scorer(task, reward, seed, fallback, max_chars, batch_size)
 
-    def reward_func(queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None,
-                    **kwargs: Any) -> dict[str, Any]:
+    def reward_func(
+        queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         import torch
 
         queries = [_text(q, "queries", i) for i, q in enumerate(queries)]
         prompts = [_text(p, "prompts", i) for i, p in enumerate(prompts)]
         if len(queries) != len(prompts):
             raise ValueError(f"got {len(queries)} queries but {len(prompts)} prompts")
-        responses = [q[len(p):] if q.startswith(p) else q for q, p in zip(queries, prompts)]
+        responses = [q[len(p) :] if q.startswith(p) else q for q, p in zip(queries, prompts)]
         golds = _golds(task, prompts, labels, "labels")
         out = scorer(prompts, responses, golds)
         rewards = torch.as_tensor(out.proxy, dtype=torch.float32)

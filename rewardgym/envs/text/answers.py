@@ -25,7 +25,6 @@ Example:
     [1.0, 0.0, 0.0]
 """
 
-
 from __future__ import annotations
 
 import string
@@ -134,9 +133,7 @@ def check_completions(completions: Any, num: int | None = None, *, what: str = "
         raise ValueError(f"{what} must hold {num} strings (one per env), got {len(completions)}")
     for index, completion in enumerate(completions):
         if not isinstance(completion, str):
-            raise TypeError(
-                f"{what}[{index}] must be a str, got {type(completion).__name__}: {completion!r:.80}"
-            )
+            raise TypeError(f"{what}[{index}] must be a str, got {type(completion).__name__}: {completion!r:.80}")
     return completions
 
 
@@ -187,8 +184,10 @@ def as_strings(texts: Any) -> np.ndarray:
     array = np.asarray(list(texts) if not isinstance(texts, np.ndarray) else texts, dtype=object)
     bad = [i for i, t in enumerate(array.tolist()) if not isinstance(t, str)] if array.dtype == object else []
     if bad:
-        raise TypeError(f"text regimes need completions of type str; item {bad[0]} is "
-                        f"{type(array[bad[0]]).__name__}: is this a rewardgym/TextCompletion env?")
+        raise TypeError(
+            f"text regimes need completions of type str; item {bad[0]} is "
+            f"{type(array[bad[0]]).__name__}: is this a rewardgym/TextCompletion env?"
+        )
     return array.astype(STRING_DTYPE)
 
 

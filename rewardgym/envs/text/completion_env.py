@@ -198,8 +198,7 @@ class CompletionVectorEnv(VectorEnv):
         mask = np.asarray(options["reset_mask"])
         if mask.shape != (self.num_envs,) or mask.dtype != bool:
             raise ValueError(
-                f"reset_mask must be a bool array of shape ({self.num_envs},), got {mask.dtype} of "
-                f"shape {mask.shape}"
+                f"reset_mask must be a bool array of shape ({self.num_envs},), got {mask.dtype} of shape {mask.shape}"
             )
         if not self._has_reset and not mask.all():
             raise RuntimeError("the first reset() must reset every env; pass no reset_mask")
@@ -223,8 +222,12 @@ class CompletionEnv(gym.Env):
         max_chars: int = MAX_COMPLETION_CHARS,
     ) -> None:
         self._batch = CompletionVectorEnv(
-            task, 1, difficulty=difficulty, autoreset_mode=AutoresetMode.DISABLED,
-            fallback=fallback, max_chars=max_chars,
+            task,
+            1,
+            difficulty=difficulty,
+            autoreset_mode=AutoresetMode.DISABLED,
+            fallback=fallback,
+            max_chars=max_chars,
         )
         self.task = self._batch.task
         self.observation_space = self._batch.single_observation_space
@@ -240,17 +243,22 @@ class CompletionEnv(gym.Env):
     def step(self, action: Any):
         if not isinstance(action, str):
             raise TypeError(
-                f"the action of {env_id(self.task)} is a completion str, got "
-                f"{type(action).__name__}: {action!r:.80}"
+                f"the action of {env_id(self.task)} is a completion str, got {type(action).__name__}: {action!r:.80}"
             )
         if self._batch._needs_reset[0]:
             raise RuntimeError(f"the {env_id(self.task)} episode has ended (one step each); call reset()")
         obs, reward, terminated, truncated, info = self._batch.step([action])
         reward = float(reward[0])
-        return obs[0], reward, bool(terminated[0]), bool(truncated[0]), {
-            GOLD_REWARD: float(info[GOLD_REWARD][0]),
-            REWARD_TRACE: {"env": reward},
-        }
+        return (
+            obs[0],
+            reward,
+            bool(terminated[0]),
+            bool(truncated[0]),
+            {
+                GOLD_REWARD: float(info[GOLD_REWARD][0]),
+                REWARD_TRACE: {"env": reward},
+            },
+        )
 
 
 def make_completion_env(
@@ -282,7 +290,11 @@ def make_completion_vector_env(
             "valid devices: cpu"
         )
     env = CompletionVectorEnv(
-        task, num_envs, difficulty=difficulty, autoreset_mode=autoreset_mode,
-        fallback=fallback, max_chars=max_chars,
+        task,
+        num_envs,
+        difficulty=difficulty,
+        autoreset_mode=autoreset_mode,
+        fallback=fallback,
+        max_chars=max_chars,
     )
     return with_reward(env, reward, env_id(task))

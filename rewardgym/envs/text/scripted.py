@@ -105,8 +105,9 @@ class TokenAgent:
         actions = actions.astype(np.int64)
         return int(actions[0]) if single else actions
 
-    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
-                deterministic: bool = True) -> tuple[Any, Any]:
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[Any, Any]:
         """SB3's ``predict``: ``(actions, state)``."""
         return self.act(observation), state
 
@@ -163,8 +164,9 @@ class CompletionAgent:
             return [f"<answer>{self._guess()}</answer>" for _ in questions]
         return [self._hack(q) for q in questions]
 
-    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
-                deterministic: bool = True) -> tuple[Any, Any]:
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[Any, Any]:
         single = isinstance(observation, str)
         actions = self.act([observation] if single else list(observation))
         return (actions[0] if single else actions), state

@@ -90,9 +90,7 @@ def step_token(state, action, params):
     state[GENERATED] = written
     if action == EOS or written >= params.max_new_tokens:
         answer_len = written - 1 if action == EOS else written
-        score = answer_score(
-            state, WINDOW + prompt_len, answer_len, WINDOW + params.window, int(state[ANSWER_LEN])
-        )
+        score = answer_score(state, WINDOW + prompt_len, answer_len, WINDOW + params.window, int(state[ANSWER_LEN]))
         return score, score, True
     return 0.0, 0.0, False
 

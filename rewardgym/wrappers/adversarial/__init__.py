@@ -108,12 +108,13 @@ class RewardPoisoning(Regime):
         if budget is None:
             budget = math.inf
         self.budget = check_number(
-            budget, "adversarial(budget=...)", low=0.0, allow_inf=True,
+            budget,
+            "adversarial(budget=...)",
+            low=0.0,
+            allow_inf=True,
             valid="a number >= 0, or None (or inf) for no limit",
         )
-        self.rate = check_number(
-            rate, "adversarial(rate=...)", low=0.0, high=1.0, valid="a probability in [0, 1]"
-        )
+        self.rate = check_number(rate, "adversarial(rate=...)", low=0.0, high=1.0, valid="a probability in [0, 1]")
         self.context: EnvContext | None = None
         self._rng = BatchRandom()
         self._spent: Array | None = None
@@ -192,17 +193,24 @@ class RewardPoisoning(Regime):
         out = np.empty(n, reward.dtype)
         flip = aimed is None
         _poison_kernel(
-            reward, np.zeros(1) if flip else np.asarray(aimed, dtype=np.float64), flip,
-            self.delta_max, attacked, self.budget, self._spent, spent, remaining, delta, out,
+            reward,
+            np.zeros(1) if flip else np.asarray(aimed, dtype=np.float64),
+            flip,
+            self.delta_max,
+            attacked,
+            self.budget,
+            self._spent,
+            spent,
+            remaining,
+            delta,
+            out,
         )
         self._spent = spent
         self._report = {"spent": spent, "remaining": remaining, "delta": delta, "attacked": attacked}
         return out
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(delta_max={self.delta_max}, budget={self.budget}, rate={self.rate})"
-        )
+        return f"{type(self).__name__}(delta_max={self.delta_max}, budget={self.budget}, rate={self.rate})"
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -217,7 +225,9 @@ def _nan_max(a, b):  # pragma: no cover (compiled)
 
 
 @njit(nogil=True, cache=True)
-def _poison_kernel(reward, aimed, flip, delta_max, attacked, budget, spent_before, spent, remaining, delta, out):  # pragma: no cover
+def _poison_kernel(
+    reward, aimed, flip, delta_max, attacked, budget, spent_before, spent, remaining, delta, out
+):  # pragma: no cover
     """:meth:`RewardPoisoning.reward`'s arithmetic per env: the delta aimed for (``flip``:
     ``clip(-2 r, -delta_max, delta_max)``, else ``aimed[i]``), clamped to the budget left, and
     the books after it."""
@@ -321,7 +331,10 @@ class Targeted(RewardPoisoning):
     """
 
     def __init__(
-        self, target: TargetSpec | None = None, delta_max: float = 1.0, budget: float | None = None,
+        self,
+        target: TargetSpec | None = None,
+        delta_max: float = 1.0,
+        budget: float | None = None,
         rate: float = 1.0,
     ) -> None:
         super().__init__(delta_max=delta_max, budget=budget, rate=rate)
@@ -390,8 +403,13 @@ class Adaptive(Targeted):
     """
 
     def __init__(
-        self, target: TargetSpec | None = None, learner_policy: PolicyFn | None = None,
-        delta_max: float = 1.0, budget: float | None = None, rate: float = 1.0, margin: float = 0.0,
+        self,
+        target: TargetSpec | None = None,
+        learner_policy: PolicyFn | None = None,
+        delta_max: float = 1.0,
+        budget: float | None = None,
+        rate: float = 1.0,
+        margin: float = 0.0,
     ) -> None:
         super().__init__(target=target, delta_max=delta_max, budget=budget, rate=rate)
         if not callable(learner_policy):
@@ -471,10 +489,12 @@ class _TargetPolicy:
         self._tables: dict[str, Any] = {}
         if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
             self.always = int(spec)
-        elif isinstance(spec, str) and spec.startswith("always:") and _is_int(spec[len("always:"):]):
-            self.always = int(spec[len("always:"):])
-        elif isinstance(spec, (list, tuple)) and spec and all(
-            isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in spec
+        elif isinstance(spec, str) and spec.startswith("always:") and _is_int(spec[len("always:") :]):
+            self.always = int(spec[len("always:") :])
+        elif (
+            isinstance(spec, (list, tuple))
+            and spec
+            and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in spec)
         ):
             self.table = np.asarray(spec, dtype=np.int64)
         elif callable(spec) and not isinstance(spec, (str, bytes)):
@@ -488,9 +508,7 @@ class _TargetPolicy:
     def check(self, context: EnvContext) -> None:
         action_space = context.action_space
         if not isinstance(action_space, spaces.Discrete):
-            raise ValueError(
-                f"adversarial(target=...) needs a Discrete action space, the env has {action_space}"
-            )
+            raise ValueError(f"adversarial(target=...) needs a Discrete action space, the env has {action_space}")
         self.n_actions, self.start = int(action_space.n), int(action_space.start)
         fixed = [self.always] if self.always is not None else []
         if self.table is not None:

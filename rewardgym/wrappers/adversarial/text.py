@@ -39,14 +39,20 @@ from rewardgym.envs.text.answers import (
 PERTURBATIONS = ("distractor", "prefix", "suffix", "whitespace", "case", "punctuation")
 """The perturbations :func:`perturb` draws from. None changes the extracted answer."""
 
-_PREFIXES = np.array(["Let me think. ", "Sure! Here is my answer. ", "Thinking step by step... ",
-                      "Okay.\n"], dtype=STRING_DTYPE)
+_PREFIXES = np.array(
+    ["Let me think. ", "Sure! Here is my answer. ", "Thinking step by step... ", "Okay.\n"], dtype=STRING_DTYPE
+)
 _SUFFIXES = np.array([" I am confident.", " Hope this helps!", "\nDone.", " (final)"], dtype=STRING_DTYPE)
 _MAX_GROWTH = 64  # no perturbation adds more characters than this
 
 
-def perturb(completions: Any, rng: np.random.Generator, kinds: Sequence[str] = PERTURBATIONS,
-            *, max_chars: int = MAX_COMPLETION_CHARS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def perturb(
+    completions: Any,
+    rng: np.random.Generator,
+    kinds: Sequence[str] = PERTURBATIONS,
+    *,
+    max_chars: int = MAX_COMPLETION_CHARS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Perturb each completion in one of ``kinds`` (drawn per completion), keeping its answer.
 
     - ``distractor``: a sentence with a random number before everything ("A common mistake
@@ -84,7 +90,8 @@ def perturb(completions: Any, rng: np.random.Generator, kinds: Sequence[str] = P
     options = {
         "distractor": lambda: np.strings.add(
             np.strings.add("A common mistake gives ", rng.integers(0, 1000, n).astype(str).astype(STRING_DTYPE)),
-            np.strings.add(". ", texts)),
+            np.strings.add(". ", texts),
+        ),
         "prefix": lambda: np.strings.add(_PREFIXES[rng.integers(0, _PREFIXES.size, n)], texts),
         "suffix": lambda: np.strings.add(texts, _SUFFIXES[rng.integers(0, _SUFFIXES.size, n)]),
         "whitespace": lambda: _join(before, "\n" + OPEN_TAG + " ", answer, "  " + CLOSE_TAG + " \n", after),
@@ -112,8 +119,9 @@ def _check_perturbations(kinds: Any) -> tuple[str, ...]:
     kinds = tuple(kinds)
     bad = [k for k in kinds if k not in PERTURBATIONS]
     if not kinds or bad:
-        raise ValueError(f"unknown text perturbation {bad[0] if bad else kinds!r}; valid perturbations: "
-                         f"{', '.join(PERTURBATIONS)}")
+        raise ValueError(
+            f"unknown text perturbation {bad[0] if bad else kinds!r}; valid perturbations: {', '.join(PERTURBATIONS)}"
+        )
     return kinds
 
 
@@ -142,13 +150,16 @@ class TextPerturbation(Regime):
 
     name = "adversarial"
 
-    def __init__(self, reward: Any = None, perturbations: Sequence[str] = PERTURBATIONS,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self, reward: Any = None, perturbations: Sequence[str] = PERTURBATIONS, seed: int | None = None
+    ) -> None:
         from rewardgym.core.spec import resolve_reward_spec
 
         if reward is None:
-            raise ValueError("adversarial(kind='text') needs reward=<the inner reward spec to attack>, e.g. "
-                             "reward=\"learned(kind='text_model', path='rm')\"")
+            raise ValueError(
+                "adversarial(kind='text') needs reward=<the inner reward spec to attack>, e.g. "
+                "reward=\"learned(kind='text_model', path='rm')\""
+            )
         self.perturbations = _check_perturbations(perturbations)
         self.inner = RewardPipeline(resolve_reward_spec(reward))
         self.seed = seed
@@ -181,9 +192,17 @@ class TextPerturbation(Regime):
         return dict(self._report)
 
 
-def perturbation_sensitivity(reward: Any, task: str = "add", *, completions: str | Sequence[str] = "pool",
-                             num: int = 200, perturbations: Sequence[str] = PERTURBATIONS,
-                             difficulty: int = 1, atol: float = 1e-6, seed: int = 0) -> dict[str, Any]:
+def perturbation_sensitivity(
+    reward: Any,
+    task: str = "add",
+    *,
+    completions: str | Sequence[str] = "pool",
+    num: int = 200,
+    perturbations: Sequence[str] = PERTURBATIONS,
+    difficulty: int = 1,
+    atol: float = 1e-6,
+    seed: int = 0,
+) -> dict[str, Any]:
     """The share of gold-preserving perturbations that change a reward spec's proxy.
 
     ``num`` questions of ``task`` get a completion each, from ``completions``: ``"pool"`` (the
@@ -230,7 +249,9 @@ def perturbation_sensitivity(reward: Any, task: str = "add", *, completions: str
     changed = (delta > atol) & applied
     count = int(applied.sum())
     share = float(changed.sum() / count) if count else float("nan")
-    by_kind = {k: float(changed[applied & (pick == i)].mean()) for i, k in enumerate(kinds) if (applied & (pick == i)).any()}
+    by_kind = {
+        k: float(changed[applied & (pick == i)].mean()) for i, k in enumerate(kinds) if (applied & (pick == i)).any()
+    }
     return {
         "share_changed": share,
         "by_perturbation": by_kind,

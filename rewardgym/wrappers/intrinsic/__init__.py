@@ -170,8 +170,7 @@ def _space_width(space: gym.Space, role: str, kind: str) -> int:
     if isinstance(space, (gym.spaces.Box, gym.spaces.MultiBinary, gym.spaces.MultiDiscrete)):
         return int(np.prod(space.shape)) if space.shape else 1
     raise TypeError(
-        f"intrinsic(kind={kind!r}) needs a Box, Discrete, MultiBinary or MultiDiscrete "
-        f"{role} space, got {space}"
+        f"intrinsic(kind={kind!r}) needs a Box, Discrete, MultiBinary or MultiDiscrete {role} space, got {space}"
     )
 
 
@@ -209,9 +208,7 @@ class _ActionCoding:
             self.half = np.where(finite, (high - low) / 2, 1.0).astype(np.float32)
             self._constants: dict[str, Any] = {}
         else:
-            raise TypeError(
-                f"intrinsic(kind={kind!r}) needs a Discrete or Box action space, got {space}"
-            )
+            raise TypeError(f"intrinsic(kind={kind!r}) needs a Discrete or Box action space, got {space}")
 
     def encode(self, action: Any, n: int) -> Any:
         """The model input of each action, float32 ``(n, width)``, a fresh tensor."""
@@ -268,8 +265,11 @@ class _Intrinsic(Regime):
         subject = f"intrinsic(kind={self.kind!r})"
         self.beta = check_number(beta, f"{subject}: beta (the bonus coefficient)", low=0.0)
         self.kappa = check_number(
-            kappa, f"{subject}: kappa (the coefficient's decay per transition)",
-            low=0.0, high=1.0, high_open=True,
+            kappa,
+            f"{subject}: kappa (the coefficient's decay per transition)",
+            low=0.0,
+            high=1.0,
+            high_open=True,
         )
         self.normalize = _flag(self.kind, "normalize", normalize)
         self.extrinsic = _flag(self.kind, "extrinsic", extrinsic)
@@ -489,8 +489,7 @@ class Count(_Intrinsic):
         self.buckets = _integer(self.kind, "buckets", buckets, low=2)
         if self.buckets & (self.buckets - 1):
             raise ValueError(
-                f"intrinsic(kind='count'): buckets must be a power of two (2, 4, ..., 2**20), "
-                f"got {buckets!r}"
+                f"intrinsic(kind='count'): buckets must be a power of two (2, 4, ..., 2**20), got {buckets!r}"
             )
         super().__init__(beta, kappa, normalize, extrinsic, seed)
 
@@ -909,8 +908,7 @@ class E3B(_InverseDynamics):
     ) -> None:
         if variant not in _VARIANTS:
             raise ValueError(
-                f"intrinsic(kind='e3b'): unknown variant {variant!r}; valid variants: "
-                f"{', '.join(_VARIANTS)}"
+                f"intrinsic(kind='e3b'): unknown variant {variant!r}; valid variants: {', '.join(_VARIANTS)}"
             )
         self.variant = variant
         self.ridge = check_number(ridge, f"intrinsic(kind={self.kind!r}): ridge", low=0.0, low_open=True)

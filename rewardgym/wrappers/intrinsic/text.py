@@ -56,7 +56,9 @@ class NgramNovelty(Regime):
     def __init__(self, n: int = 3, beta: float = 0.1, table_bits: int = 20, extrinsic: bool = True) -> None:
         for name_, value, low, high in (("n", n, 1, 64), ("table_bits", table_bits, 8, 26)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-                raise ValueError(f"intrinsic(kind='ngram'): {name_} must be an integer in [{low}, {high}], got {value!r}")
+                raise ValueError(
+                    f"intrinsic(kind='ngram'): {name_} must be an integer in [{low}, {high}], got {value!r}"
+                )
         if not isinstance(extrinsic, bool):
             raise ValueError(f"intrinsic(kind='ngram'): extrinsic must be True or False, got {extrinsic!r}")
         self.n, self.table_bits, self.extrinsic = int(n), int(table_bits), extrinsic

@@ -100,8 +100,7 @@ class _Learned(Regime):
     def _aggregation(self) -> tuple[str, float]:
         model = self.model
         default = (model.aggregation, model.uwo_lambda) if isinstance(model, RewardEnsemble) else ("mean", 1.0)
-        return (self.aggregation or default[0],
-                default[1] if self.uwo_lambda is None else float(self.uwo_lambda))
+        return (self.aggregation or default[0], default[1] if self.uwo_lambda is None else float(self.uwo_lambda))
 
     def _on_device(self, batch: Transition) -> torch.device:
         """The torch device of the batch; the model moves there once (a GPU env's tensors stay put)."""
@@ -199,8 +198,13 @@ class ModelReward(_Learned):
             )
         else:
             assert self.model is not None
-            check_spaces(self.model.card, context.observation_space, context.action_space,
-                         env_id=context.env_id, source="the given reward model")
+            check_spaces(
+                self.model.card,
+                context.observation_space,
+                context.action_space,
+                env_id=context.env_id,
+                source="the given reward model",
+            )
 
     def train(self, mode: bool = True) -> Regime:
         # Frozen by design: the shells never call update on it, whatever the caller asks.
@@ -306,7 +310,9 @@ class OnlinePreferenceReward(_Learned):
         self.buffer_steps = _integer(kind, "buffer_steps", buffer_steps, low=self.segment_length)
         self.query_every = _integer(kind, "query_every", query_every, low=self.segment_length)
         self.queries = _integer(kind, "queries", queries, low=1)
-        self.query_decay = check_number(query_decay, f"learned(kind={kind!r}): query_decay", low=0.0, high=1.0, low_open=True)
+        self.query_decay = check_number(
+            query_decay, f"learned(kind={kind!r}): query_decay", low=0.0, high=1.0, low_open=True
+        )
         self.min_queries = _integer(kind, "min_queries", min_queries, low=1)
         self.budget = None if budget is None else _integer(kind, "budget", budget, low=0)
         self.max_pairs = _integer(kind, "max_pairs", max_pairs, low=1)
@@ -345,11 +351,19 @@ class OnlinePreferenceReward(_Learned):
         obs_space, act_space = context.observation_space, context.action_space
         if self.ensemble == 1:
             model: RewardModel | RewardEnsemble = RewardModel(
-                obs_space, act_space, hidden=self.hidden, inputs=self.inputs, seed=seed)
+                obs_space, act_space, hidden=self.hidden, inputs=self.inputs, seed=seed
+            )
         else:
-            model = RewardEnsemble(obs_space, act_space, size=self.ensemble, aggregation=self.aggregation or "mean",
-                                   uwo_lambda=1.0 if self.uwo_lambda is None else self.uwo_lambda,
-                                   hidden=self.hidden, inputs=self.inputs, seed=seed)
+            model = RewardEnsemble(
+                obs_space,
+                act_space,
+                size=self.ensemble,
+                aggregation=self.aggregation or "mean",
+                uwo_lambda=1.0 if self.uwo_lambda is None else self.uwo_lambda,
+                hidden=self.hidden,
+                inputs=self.inputs,
+                seed=seed,
+            )
         members = model.members if isinstance(model, RewardEnsemble) else [model]
         for member in members:
             # Zero output layer: an untrained model pays 0, not a random network's noise.
@@ -397,8 +411,9 @@ class OnlinePreferenceReward(_Learned):
             pairs = pairs[len(pairs) - self.max_pairs :]
         self.pairs = pairs
         self.labels += len(new)
-        self.last_fit = fit(self.model, pairs, epochs=self.epochs, batch_size=self.batch_size,
-                            lr=self.lr, seed=seed + self.refreshes)
+        self.last_fit = fit(
+            self.model, pairs, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=seed + self.refreshes
+        )
         self.model.requires_grad_(False)
         self.refreshes += 1
         return {"queries": float(len(new)), "labels": float(self.labels), **self.last_fit}
@@ -413,16 +428,28 @@ class OnlinePreferenceReward(_Learned):
         """Save the current model with its card (env, labeler, training so far), for kind='model'."""
         assert self.model is not None and self.context is not None
         return save_reward_model(
-            self.model, path, env_id=self.context.env_id, labeler=self.labeler.settings(),
-            online={"labels": self.labels, "refreshes": self.refreshes, "steps": self.steps,
-                    "query_every": self.query_every, "queries": self.queries,
-                    "query_decay": self.query_decay, "segment_length": self.segment_length},
-            heldout_pair_accuracy=card.pop("heldout_pair_accuracy", None), **card,
+            self.model,
+            path,
+            env_id=self.context.env_id,
+            labeler=self.labeler.settings(),
+            online={
+                "labels": self.labels,
+                "refreshes": self.refreshes,
+                "steps": self.steps,
+                "query_every": self.query_every,
+                "queries": self.queries,
+                "query_decay": self.query_decay,
+                "segment_length": self.segment_length,
+            },
+            heldout_pair_accuracy=card.pop("heldout_pair_accuracy", None),
+            **card,
         )
 
     def __repr__(self) -> str:
-        return (f"OnlinePreferenceReward(kind='online', ensemble={self.ensemble}, "
-                f"labels={self.labels}, refreshes={self.refreshes})")
+        return (
+            f"OnlinePreferenceReward(kind='online', ensemble={self.ensemble}, "
+            f"labels={self.labels}, refreshes={self.refreshes})"
+        )
 
 
 KINDS: dict[str, type[Regime]] = {

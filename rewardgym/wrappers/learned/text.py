@@ -42,8 +42,10 @@ class TextModelReward(Regime):
         from rewardgym.rewardmodels.text import TextRewardModel
 
         if (path is None) == (model is None):
-            raise ValueError("learned(kind='text_model') needs exactly one of path='<saved TextRewardModel>' or "
-                             f"model=<TextRewardModel>, got path={path!r} and model={model!r}")
+            raise ValueError(
+                "learned(kind='text_model') needs exactly one of path='<saved TextRewardModel>' or "
+                f"model=<TextRewardModel>, got path={path!r} and model={model!r}"
+            )
         if path is not None and not isinstance(path, (str, Path)):
             raise TypeError(f"learned(kind='text_model'): path must be a string, got {type(path).__name__}")
         if model is not None and not isinstance(model, TextRewardModel):
@@ -54,8 +56,10 @@ class TextModelReward(Regime):
         from gymnasium import spaces
 
         if not isinstance(context.action_space, spaces.Text):
-            raise ValueError(f"learned(kind='text_model') serves completion envs (Text actions), but "
-                             f"{context.env_id or 'this env'} has action space {context.action_space}")
+            raise ValueError(
+                f"learned(kind='text_model') serves completion envs (Text actions), but "
+                f"{context.env_id or 'this env'} has action space {context.action_space}"
+            )
         if self.model is None:
             from rewardgym.rewardmodels.text import load_text_reward_model
 

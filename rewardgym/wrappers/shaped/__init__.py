@@ -230,7 +230,9 @@ def _compiled_potential(code, c0, c1, c2, obs, i):  # pragma: no cover (compiled
 
 
 @njit(nogil=True, cache=True)
-def _shape_kernel(code, c0, c1, c2, obs, next_obs, reward, terminated, gamma, scale, naive, out, added):  # pragma: no cover
+def _shape_kernel(
+    code, c0, c1, c2, obs, next_obs, reward, terminated, gamma, scale, naive, out, added
+):  # pragma: no cover
     """``added = scale * (gamma * Phi(s') [0 if terminated] - Phi(s))``, or ``scale * Phi(s')``
     when ``naive``; ``out = reward + added``, both float32."""
     for i in range(reward.shape[0]):
@@ -326,8 +328,16 @@ class _PotentialRegime(Regime):
         out = np.empty(reward.shape, np.float32)
         added = np.empty(reward.shape, np.float32)
         _shape_kernel(
-            *self._compiled, obs, next_obs, reward, np.asarray(batch.terminated),
-            gamma, self.scale, naive, out, added,
+            *self._compiled,
+            obs,
+            next_obs,
+            reward,
+            np.asarray(batch.terminated),
+            gamma,
+            self.scale,
+            naive,
+            out,
+            added,
         )
         return out, added
 
@@ -391,9 +401,7 @@ class PotentialShaping(_PotentialRegime):
 
     kind = "potential"
 
-    def __init__(
-        self, potential: Potential | str | None = None, gamma: float = 0.99, scale: float = 1.0
-    ) -> None:
+    def __init__(self, potential: Potential | str | None = None, gamma: float = 0.99, scale: float = 1.0) -> None:
         super().__init__(potential, scale)
         self.gamma = check_number(
             gamma,
@@ -513,8 +521,7 @@ def _references(r_ref: Any) -> tuple[float, ...]:
     values = r_ref if isinstance(r_ref, (list, tuple)) else [r_ref]
     if not values or not all(is_real(v) and math.isfinite(v) for v in values):
         raise ValueError(
-            f"shaped(kind='par') parameter r_ref={r_ref!r} must be a finite number or a non-empty "
-            "list of them"
+            f"shaped(kind='par') parameter r_ref={r_ref!r} must be a finite number or a non-empty list of them"
         )
     return tuple(float(v) for v in values)
 
@@ -693,9 +700,7 @@ class WeightedSum(Regime):
         self.terms = [resolve_reward_spec(term) for term in terms]
         for index, chain in enumerate(self.terms):
             if not chain:
-                raise ValueError(
-                    f"shaped(kind='weighted_sum') term {index} ({terms[index]!r}) names no reward"
-                )
+                raise ValueError(f"shaped(kind='weighted_sum') term {index} ({terms[index]!r}) names no reward")
         if weights is None:
             weights = [1.0] * len(terms)
         if not isinstance(weights, (list, tuple)) or len(weights) != len(terms):
@@ -704,8 +709,7 @@ class WeightedSum(Regime):
                 f"{len(terms)} numbers, one per term"
             )
         self.weights = [
-            check_number(w, f"shaped(kind='weighted_sum') parameter weights[{i}]={w!r}")
-            for i, w in enumerate(weights)
+            check_number(w, f"shaped(kind='weighted_sum') parameter weights[{i}]={w!r}") for i, w in enumerate(weights)
         ]
         if not isinstance(include_input, (bool, np.bool_)):
             raise ValueError(

@@ -20,7 +20,6 @@ import inspect
 
 import pytest
 import torch
-
 from rewardgym.envs.text.adapters import (
     openrlhf_reward_func,
     openrlhf_rows,
@@ -41,8 +40,14 @@ WRONG = ["<answer>0</answer>"] * 4
 
 def test_trl_reward_func_takes_grpo_trainers_call():
     reward_func = trl_reward_func("add", "scale(factor=2)")
-    call = dict(prompts=QUESTIONS, completions=RIGHT[:2] + WRONG[2:], completion_ids=[[1, 2]] * 4,
-                answer=ANSWERS, trainer_state=None, extra_column=[0] * 4)
+    call = dict(
+        prompts=QUESTIONS,
+        completions=RIGHT[:2] + WRONG[2:],
+        completion_ids=[[1, 2]] * 4,
+        answer=ANSWERS,
+        trainer_state=None,
+        extra_column=[0] * 4,
+    )
     inspect.signature(reward_func).bind(**call)
     rewards = reward_func(**call)
     assert rewards == [2.0, 2.0, 0.0, 0.0] and all(isinstance(r, float) for r in rewards)
@@ -63,8 +68,12 @@ def test_trl_reward_func_accepts_conversational_data_and_solves_missing_answers(
 
 def test_verl_compute_score_takes_the_reward_managers_call():
     compute_score = verl_compute_score("add", "scale(factor=-1)")
-    call = dict(data_source="rewardgym/add", solution_str=RIGHT[0], ground_truth=ANSWERS[0],
-                extra_info={"question": QUESTIONS[0], "index": 0})
+    call = dict(
+        data_source="rewardgym/add",
+        solution_str=RIGHT[0],
+        ground_truth=ANSWERS[0],
+        extra_info={"question": QUESTIONS[0], "index": 0},
+    )
     inspect.signature(compute_score).bind(**call)
     assert compute_score(**call) == -1.0
     assert compute_score(data_source="x", solution_str=WRONG[0], ground_truth=ANSWERS[0]) == 0.0
@@ -75,8 +84,12 @@ def test_verl_compute_score_takes_the_reward_managers_call():
 
 def test_verl_batch_compute_score_takes_the_batch_managers_call():
     compute_score = verl_batch_compute_score("add")
-    call = dict(data_sources=["rewardgym/add"] * 4, solution_strs=RIGHT[:3] + WRONG[3:],
-                ground_truths=ANSWERS, extra_infos=[{"question": q} for q in QUESTIONS])
+    call = dict(
+        data_sources=["rewardgym/add"] * 4,
+        solution_strs=RIGHT[:3] + WRONG[3:],
+        ground_truths=ANSWERS,
+        extra_infos=[{"question": q} for q in QUESTIONS],
+    )
     inspect.signature(compute_score).bind(**call)
     assert compute_score(**call) == [1.0, 1.0, 1.0, 0.0]
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.vector import AutoresetMode
-
 import rewardgym
+from gymnasium.vector import AutoresetMode
 from rewardgym.envs.text import register_text_envs
 from rewardgym.envs.text.answers import (
     MAX_COMPLETION_CHARS,
@@ -153,7 +152,7 @@ def test_the_checker_passes_and_regimes_apply_through_the_shells():
     assert info["episode_returns"]["gap"].tolist() == [-3.0] * 3  # proxy - gold
     env = rewardgym.wrap(gym.make("rewardgym/TextCompletionCopy-v0"), "scale(factor=0.5)")
     question, _ = env.reset(seed=0)
-    _, proxy, *_ , info = env.step(compact_prompt(question)[:-1])  # the fallback reads a bare answer
+    _, proxy, *_, info = env.step(compact_prompt(question)[:-1])  # the fallback reads a bare answer
     assert (proxy, info["gold_reward"]) == (0.5, 1.0)
 
 

@@ -8,7 +8,6 @@ import re
 import gymnasium as gym
 import numpy as np
 import pytest
-
 from rewardgym.envs.text import register_text_envs, vocab
 from rewardgym.envs.text.answers import extract_answer, has_answer_tags
 from rewardgym.envs.text.scripted import KINDS, completion_agent, token_agent
@@ -104,7 +103,9 @@ def test_completion_agents_predict_like_sb3():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env_name", ["Add", "Subtract", "Multiply", "Copy", "Reverse", "SortDigits", "Count", "Parity", "Chain"])
+@pytest.mark.parametrize(
+    "env_name", ["Add", "Subtract", "Multiply", "Copy", "Reverse", "SortDigits", "Count", "Parity", "Chain"]
+)
 def test_token_oracle_solves_every_family_at_difficulty_three(env_name):
     task = {"SortDigits": "sort_digits"}.get(env_name, env_name.lower())
     envs = gym.make_vec(f"rewardgym/Text{env_name}-v0", num_envs=16, difficulty=3, autoreset_mode="same_step")

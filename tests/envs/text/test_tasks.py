@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pytest
-
 from rewardgym.core.rng import seed_streams
 from rewardgym.envs.text import vocab
 from rewardgym.envs.text.tasks import (
@@ -99,7 +98,11 @@ def test_score_answer_is_exact_match_of_the_extracted_answer():
 
 def test_solve_prompts_reads_compact_prompts_and_questions_and_refuses_others():
     assert solve_prompts("add", ["12+34=", question("add", "9+9="), "12-34=", "", "1+2"]) == [
-        "46", "18", None, None, None,
+        "46",
+        "18",
+        None,
+        None,
+        None,
     ]
     assert solve_prompts("count", ["b:abba="]) == ["2"]
     assert solve_prompts("multiply", ["1234567890*2="]) == [None]  # beyond int64-safe operands

@@ -6,9 +6,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
-
 import rewardgym
+import torch
 from rewardgym.envs.batched.device import cuda_simulated
 from rewardgym.envs.text import register_text_envs, vocab
 from rewardgym.envs.text.tasks import TaskDataset
