@@ -146,11 +146,11 @@ def sample_transitions(env_id: str, n_samples: int = 4096, *, seed: int = 0, num
     num_envs = max(num_envs, math.ceil(n_samples / steps))
     env = BatchedVectorEnv(task, num_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     rng = np.random.default_rng(seed)
-    obs_shape = task.observation_space.shape
-    action_shape = task.action_space.shape
+    obs_shape: tuple[int, ...] = task.observation_space.shape
+    action_shape: tuple[int, ...] = task.action_space.shape or ()
     all_obs = np.empty((steps, num_envs, *obs_shape), np.float32)
     all_next = np.empty_like(all_obs)
-    all_actions = np.empty((steps, num_envs, *action_shape), task.action_dtype)
+    all_actions: np.ndarray = np.empty((steps, num_envs, *action_shape), task.action_dtype)
     obs, _ = env.reset(seed=seed)
     for t in range(steps):
         actions = _random_actions(task.action_space, num_envs, rng)
@@ -171,6 +171,7 @@ def sample_transitions(env_id: str, n_samples: int = 4096, *, seed: int = 0, num
 def _random_actions(space: gym.Space, n: int, rng: np.random.Generator) -> np.ndarray:
     if isinstance(space, spaces.Discrete):
         return rng.integers(space.start, space.start + space.n, size=n, dtype=np.int64)
+    assert isinstance(space, spaces.Box), "a batched task acts in a Discrete or Box space"
     low = np.broadcast_to(space.low, space.shape)
     high = np.broadcast_to(space.high, space.shape)
     return rng.uniform(low, high, size=(n, *space.shape)).astype(np.float32)
@@ -589,7 +590,8 @@ def _check_samples(caller: str, samples: object, minimum: int = 2) -> Transition
     task = _task_of(samples.env_id)
     obs, action, next_obs = (np.asarray(x) for x in samples[:3])
     n = obs.shape[0] if obs.ndim else 0
-    obs_shape, action_shape = task.observation_space.shape, task.action_space.shape
+    obs_shape: tuple[int, ...] = task.observation_space.shape
+    action_shape: tuple[int, ...] = task.action_space.shape or ()
     expected = {
         "obs": (obs, (n, *obs_shape)),
         "action": (action, (n, *action_shape)),

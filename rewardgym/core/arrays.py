@@ -12,15 +12,19 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import numpy as np
+from typing_extensions import TypeIs
 
-Array = Any
+if TYPE_CHECKING:
+    import torch
+
+Array: TypeAlias = "np.ndarray | torch.Tensor"
 """A numpy array or a torch tensor: the batch type of rewardgym's vector envs."""
 
 
-def is_torch(x: object) -> bool:
+def is_torch(x: object) -> TypeIs[torch.Tensor]:
     """True for a torch tensor, without importing torch for numpy-only users."""
     return type(x).__module__.startswith("torch")
 
@@ -41,7 +45,7 @@ def where(mask: Array, a: Array, b: Array) -> Array:
     if is_torch(mask):
         import torch
 
-        return torch.where(mask, a, b)
+        return torch.where(mask, cast("torch.Tensor", a), cast("torch.Tensor", b))
     return np.where(mask, a, b)
 
 
@@ -72,7 +76,7 @@ def copy(x: Array) -> Array:
 def fill_where(x: Array, mask: Array, value: float) -> None:
     """Set ``x[mask] = value`` in place, without a device sync on the GPU."""
     if is_torch(x):
-        x.masked_fill_(mask, value)
+        x.masked_fill_(cast("torch.Tensor", mask), value)
     else:
         np.copyto(x, value, where=mask)
 
@@ -127,8 +131,8 @@ def mask_like(mask: Array, like: Array) -> Array:
 def take_per_row(x: Array, column: Array) -> Array:
     """``x[i, column[i]]`` for every row ``i`` of a 2-d batch."""
     if is_torch(x):
-        return x.gather(1, column.reshape(-1, 1)).reshape(-1)
-    return np.take_along_axis(x, column.reshape(-1, 1), axis=1).reshape(-1)
+        return x.gather(1, cast("torch.Tensor", column).reshape(-1, 1)).reshape(-1)
+    return np.take_along_axis(x, cast(np.ndarray, column).reshape(-1, 1), axis=1).reshape(-1)
 
 
 def full_like(like: Array, value: float) -> Array:
@@ -142,7 +146,7 @@ def full_like(like: Array, value: float) -> Array:
 
 def take(table: Array, index: Array) -> Array:
     """``table[index]`` along the first axis (torch's ``index_select`` beats its fancy indexing)."""
-    return table.index_select(0, index) if is_torch(table) else table[index]
+    return table.index_select(0, cast("torch.Tensor", index)) if is_torch(table) else table[index]
 
 
 def clip(x: Array, low: float | None = None, high: float | None = None) -> Array:

@@ -166,13 +166,15 @@ def _stream_keys(seed: int, n: int) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _unit(bits):  # pragma: no cover (compiled)
+def _unit(bits: np.uint64) -> float:  # pragma: no cover (compiled)
     """A uniform on ``[0, 1)`` from a hash's top 53 bits."""
     return float(bits >> _S11) * (1.0 / 9007199254740992.0)
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _ziggurat_normal(bits, w, k, f):  # pragma: no cover (compiled)
+def _ziggurat_normal(
+    bits: np.uint64, w: np.ndarray, k: np.ndarray, f: np.ndarray
+) -> float:  # pragma: no cover (compiled)
     """A standard normal from a 64-bit hash: bits 0-7 pick the layer, bit 8 the sign, bits 12-63
     the point; the ~1% of points outside the sure region rehash for further bits."""
     while True:
@@ -194,14 +196,32 @@ def _ziggurat_normal(bits, w, k, f):  # pragma: no cover (compiled)
 
 
 @njit(nogil=True, cache=True)
-def _add_normal(x, keys, call, scale, w, k, f, out):  # pragma: no cover (compiled)
+def _add_normal(
+    x: np.ndarray,
+    keys: np.ndarray,
+    call: np.uint64,
+    scale: float,
+    w: np.ndarray,
+    k: np.ndarray,
+    f: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover (compiled)
     step = call * _GOLDEN
     for i in range(x.shape[0]):
         out[i] = x[i] + scale * _ziggurat_normal(splitmix64(keys[i] + step), w, k, f)
 
 
 @njit(nogil=True, cache=True, parallel=True)
-def _add_normal_parallel(x, keys, call, scale, w, k, f, out):  # pragma: no cover (compiled)
+def _add_normal_parallel(
+    x: np.ndarray,
+    keys: np.ndarray,
+    call: np.uint64,
+    scale: float,
+    w: np.ndarray,
+    k: np.ndarray,
+    f: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover (compiled)
     step = call * _GOLDEN
     for i in prange(x.shape[0]):
         out[i] = x[i] + scale * _ziggurat_normal(splitmix64(keys[i] + step), w, k, f)

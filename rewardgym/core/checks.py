@@ -177,7 +177,7 @@ def _rollout(envs: VectorEnv, mode: AutoresetMode, seed: int, actions: list[Any]
     num_envs = envs.num_envs
     trajectory = _Trajectory()
     where = f"reset(seed={seed})"
-    result = envs.reset(seed=seed)
+    result: Any = envs.reset(seed=seed)
     if not isinstance(result, tuple) or len(result) != 2:
         _fail(f"{where} must return a tuple (obs, info), got {_describe(result)}")
     obs, info = result
@@ -380,7 +380,7 @@ def _check_same_step_final_obs(envs: VectorEnv, info: dict[str, Any], done: np.n
         _check_structure(final, envs.observation_space, f"{where}: info[{FINAL_OBS!r}]")
         rows = list(iterate(envs.observation_space, final))
     single = envs.single_observation_space
-    for index in np.flatnonzero(done):
+    for index in np.flatnonzero(done).tolist():
         row = _snapshot(rows[index])
         if not single.contains(row):
             _fail(

@@ -25,7 +25,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -164,7 +164,9 @@ def hash_normal(h: Array) -> Array:
         h1 = splitmix64_torch(h)
         h2 = splitmix64_torch(h1)
         u1, u2 = hash_uniform(h1), hash_uniform(h2)
-        return torch.sqrt(-2.0 * torch.log1p(-u1)) * torch.cos(2.0 * math.pi * u2)
+        return torch.sqrt(-2.0 * torch.log1p(-cast(torch.Tensor, u1))) * torch.cos(
+            2.0 * math.pi * cast(torch.Tensor, u2)
+        )
     with np.errstate(over="ignore"):
         h1 = splitmix64(h)
         h2 = splitmix64(h1)

@@ -117,7 +117,7 @@ def _has_nan(reward: Array) -> bool:
 
 
 @njit(nogil=True, cache=True)
-def _has_nan_kernel(x):  # pragma: no cover (compiled)
+def _has_nan_kernel(x: np.ndarray) -> bool:  # pragma: no cover (compiled)
     """One compiled pass (``x != x`` only for NaN): a third of the numpy reduction's cost."""
     found = False
     for i in range(x.shape[0]):
@@ -125,7 +125,7 @@ def _has_nan_kernel(x):  # pragma: no cover (compiled)
     return found
 
 
-def _unused_key(name: str, taken: dict[str, Array]) -> str:
+def _unused_key(name: str, taken: dict[str, Any]) -> str:
     key, count = name, 1
     while key in taken:
         count += 1

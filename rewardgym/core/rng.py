@@ -6,7 +6,9 @@ state, and give bit-identical numbers on every target. Instance ``i`` of a vecto
 with ``s`` gets the key of seed ``s + i``, the same as ``SyncVectorEnv`` would give its envs.
 
 Example:
-    >>> import numpy as np
+    >>> from typing import Any
+
+import numpy as np
     >>> rng = seed_streams(np.array([7], dtype=np.uint64))[0]
     >>> a = uniform(rng, -1.0, 1.0); b = uniform(rng, -1.0, 1.0)
     >>> -1.0 <= a < 1.0 and a != b and int(rng[1])
@@ -14,6 +16,8 @@ Example:
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from numba.extending import register_jitable
@@ -27,7 +31,7 @@ _TWO_POW_M53 = 1.0 / 9007199254740992.0
 
 
 @register_jitable
-def splitmix64(x):
+def splitmix64(x: Any) -> Any:
     """The SplitMix64 finaliser: a bijective hash of a uint64."""
     z = x + _GOLDEN
     z = (z ^ (z >> _S30)) * _MIX1
@@ -36,7 +40,7 @@ def splitmix64(x):
 
 
 @register_jitable
-def uniform(rng, low, high):
+def uniform(rng: np.ndarray, low: float, high: float) -> float:
     """A float64 uniform on ``[low, high)`` from the stream ``rng = (key, counter)``."""
     # SplitMix64's own stream: the key is the start and the counter counts golden-ratio steps.
     bits = splitmix64(rng[0] + rng[1] * _GOLDEN)

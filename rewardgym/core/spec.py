@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 from rewardgym.core.regime import CallableRegime, Regime, RewardFn
 from rewardgym.core.registry import make_regime
 
-RewardSpec = Union[Regime, RewardFn, str, Sequence[Regime | RewardFn | str], None]
+RewardSpec = Regime | RewardFn | str | Sequence[Regime | RewardFn | str] | None
 
 
 NO_REGIME = "none"

@@ -49,14 +49,14 @@ class RewardShell(gym.Wrapper):
         self._obs: Any = None
         self._episode = EpisodeReturns()
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
         self.pipeline.reset(None, seed=seed)
         self._episode.reset(np.zeros(1))
         self._obs = obs
         return obs, info
 
-    def step(self, action: Any):
+    def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         info = dict(info)
         info.setdefault(GOLD_REWARD, float(reward))
@@ -94,7 +94,7 @@ def _batch_of_one(space: gym.Space, item: Any) -> Any:
     """``item`` as a batch of one, in gymnasium's batched layout for ``space``."""
     if isinstance(space, _ARRAY_SPACES):
         return np.asarray(item)[None]  # a view: the common case, and 10x cheaper than below
-    return concatenate(space, [item], create_empty_array(space, 1))
+    return concatenate(space, [item], create_empty_array(space, 1))  # type: ignore[arg-type]
 
 
 def _unbatch(value: Any) -> Any:

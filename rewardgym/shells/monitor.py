@@ -56,7 +56,9 @@ class EpisodeReturns:
         """
         if self._sums is None:
             self.reset(proxy)
+        assert self._sums is not None  # reset() made them
         proxy_sum, gold_sum, length = self._sums
+        report: list[Array] | np.ndarray
         if is_torch(proxy):
             # On the GPU deciding whether anything ended would cost a device sync: always report.
             proxy_sum += proxy

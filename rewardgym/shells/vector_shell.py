@@ -69,8 +69,10 @@ class VectorRewardShell(VectorWrapper):
         self._episode = EpisodeReturns()
         self._all_valid: np.ndarray | None = None  # SAME_STEP on the CPU: one read-only all-True mask
 
-    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
-        obs, info = self.env.reset(seed=seed, options=options)
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)  # type: ignore[arg-type]  # a list seeds each env
         mask = (options or {}).get("reset_mask")
         if isinstance(seed, (list, tuple, np.ndarray)):
             seed = int(np.random.SeedSequence([int(s) for s in seed]).generate_state(1)[0])
@@ -84,7 +86,7 @@ class VectorRewardShell(VectorWrapper):
         self._episode.reset(none_done, mask)
         return obs, info
 
-    def step(self, actions: Any):
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(actions)
         info = dict(info)
         if GOLD_REWARD not in info:  # a foreign env: its own reward is the true objective

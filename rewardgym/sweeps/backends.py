@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import time
@@ -104,7 +105,7 @@ def _limit_threads(threads: int) -> None:
     import torch
 
     torch.set_num_threads(1)
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
 
 
 class Backend(Protocol):
@@ -208,13 +209,13 @@ class RayBackend:
         self._started = False
         if not ray.is_initialized():
             if address is not None:
-                ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
             else:
                 ray.init(
                     num_cpus=_check_workers(workers) if workers is not None else available_cpus(),
                     include_dashboard=False,
                     log_to_driver=False,
-                    logging_level="WARNING",
+                    logging_level=logging.WARNING,
                 )
             self._started = True
         self.workers = int(ray.cluster_resources().get("CPU", 1))

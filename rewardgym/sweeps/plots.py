@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -297,7 +298,7 @@ def make_plots(
     computed here with ``reps``, ``confidence`` and ``seed``. The all-envs bar chart is drawn when
     the sweep has more than one env.
     """
-    kw = {"reps": reps, "confidence": confidence, "seed": seed}
+    kw: dict[str, Any] = {"reps": reps, "confidence": confidence, "seed": seed}
     if summary is None:
         summary = stats.summarize(trials, **kw)
     if ranking is None and trials["env"].nunique() > 1:

@@ -30,6 +30,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich import box
@@ -97,7 +98,7 @@ def compute_stats(
     trials: pd.DataFrame, curves: pd.DataFrame, *, reps: int = 2000, confidence: float = 0.95, seed: int = 0
 ) -> SweepStats:
     """All of a sweep's statistics from its two tables (see :class:`SweepStats`)."""
-    kw = {"reps": reps, "confidence": confidence, "seed": seed}
+    kw: dict[str, Any] = {"reps": reps, "confidence": confidence, "seed": seed}
     summary, flags = _ranked_summary(trials, curves, **kw)
     return SweepStats(
         summary=summary,
@@ -521,7 +522,7 @@ def _pct(x: float) -> str:
     return "-" if pd.isna(x) else f"{100 * x:+.0f}%"
 
 
-def _runs(row: object) -> str:
+def _runs(row: Any) -> str:
     return f"{row.runs}" + (f" (+{row.failed} failed)" if getattr(row, "failed", 0) else "")
 
 

@@ -187,8 +187,9 @@ class SweepSpec:
         if not isinstance(name, str) or not _NAME.match(name):
             raise _fail("name", f"expected a name of letters, digits, '_', '-' or '.', got {_show(name)}")
         envs = tuple(_env(f"envs[{i}]", e) for i, e in enumerate(_list("envs", data["envs"], str, "strings")))
-        rewards = _list("rewards", data["rewards"], str, "strings")
-        rewards = tuple(_reward(f"rewards[{i}]", r) for i, r in enumerate(rewards))
+        rewards = tuple(
+            _reward(f"rewards[{i}]", r) for i, r in enumerate(_list("rewards", data["rewards"], str, "strings"))
+        )
         agents = _agents(data["agents"])
         seeds = _list("seeds", data["seeds"], int, "ints")
         for i, seed in enumerate(seeds):

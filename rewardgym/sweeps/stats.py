@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -125,7 +125,7 @@ def bootstrap_ci(
     scores: ArrayLike,
     strata: ArrayLike | None = None,
     *,
-    statistic: Callable[..., np.ndarray] = iqm,
+    statistic: Callable[..., Any] = iqm,
     reps: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
@@ -562,7 +562,7 @@ def _fit_one(d: np.ndarray, gold: np.ndarray, form: FitForm) -> dict[str, float 
         return {"status": "too few distinct steps (need 3)"}
     start = np.linalg.lstsq(basis, gold, rcond=None)[0]
     params, cov = curve_fit(lambda x, g0, a, b: overoptimization_curve(x, g0, a, b, form), d, gold, p0=start)
-    residual = gold - overoptimization_curve(d, *params, form=form)
+    residual = gold - overoptimization_curve(d, params[0], params[1], params[2], form=form)
     total = ((gold - gold.mean()) ** 2).sum()
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None)) if np.isfinite(cov).all() else np.full(3, math.nan)
     g0, alpha, beta = (float(v) for v in params)

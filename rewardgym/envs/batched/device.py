@@ -19,7 +19,7 @@ def cuda_simulated() -> bool:
     """Whether numba runs CUDA kernels in its simulator rather than on a GPU."""
     from numba import config
 
-    return bool(config.ENABLE_CUDASIM)
+    return bool(config.ENABLE_CUDASIM)  # type: ignore[attr-defined]  # set from the environment
 
 
 def resolve_device(device: str) -> str:

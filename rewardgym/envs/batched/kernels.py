@@ -121,7 +121,7 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
 
 # The kernels allocate nothing, so numba's reference counting (NRT) has nothing to do; without it
 # the row views (state[i], obs[i]) cost no atomic increments, which made a step 3-5x slower.
-_CPU_OPTIONS = {"nogil": True, "_nrt": False}
+_CPU_OPTIONS: dict[str, Any] = {"nogil": True, "_nrt": False}
 
 
 def _cpu_loops(step_one, reset_one, parallel: bool):

@@ -49,14 +49,14 @@ class BatchedEnv(gym.Env):
         """The simulator state (float64, writable), like gymnasium's classic-control ``state``."""
         return self._batch.state[0]
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
         if options:
             raise ValueError(f"unknown reset option {sorted(options)[0]!r}; {self.task.name} takes none")
         obs, _ = self._batch.reset(seed=seed)
         return obs[0], {}
 
-    def step(self, action: Any):
+    def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         action = np.asarray(action)
         if action.shape != self.action_space.shape:
             raise ValueError(

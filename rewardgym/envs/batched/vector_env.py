@@ -129,6 +129,7 @@ class BatchedVectorEnv(VectorEnv):
             self._everyone.flags.writeable = False  # shared by every step's info masks
         # Observations come in the space's dtype: float32 for control, int64 token ids for text.
         self._obs_dtype = task.observation_space.dtype.type
+        self._obs_shape: tuple[int, ...] = tuple(task.observation_space.shape)
         self._no_final_obs = self._zeros((1, *task.observation_space.shape), self._obs_dtype)
         self._kernel_mode = _KERNEL_MODES[self.autoreset_mode]
         self._action_dtype = task.action_dtype
@@ -147,7 +148,9 @@ class BatchedVectorEnv(VectorEnv):
         """Which envs' episodes have ended and not yet restarted, ``(num_envs,)`` bool."""
         return self._needs_reset
 
-    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
         """Reset all envs, or those in ``options["reset_mask"]``; env ``i`` is seeded ``seed + i``."""
         seeds = None if seed is None else per_env_seeds(seed, self.num_envs)
         # gymnasium's own generator (``np_random``) takes one Python int: env 0's seed.
@@ -159,12 +162,12 @@ class BatchedVectorEnv(VectorEnv):
             streams = seed_streams(seeds)
             self._write(self._rng, streams, mask)
             self._seeded = True
-        obs = self._empty((self.num_envs, *self.single_observation_space.shape), self._obs_dtype)
+        obs = self._empty((self.num_envs, *self._obs_shape), self._obs_dtype)
         self._reset_kernel(*self._buffers, self._view(mask), self._view(obs))
         self._has_reset = True
         return obs, {}
 
-    def step(self, actions: Any):
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         if not self._has_reset:
             raise RuntimeError("call reset() before step() on a rewardgym vector env")
         actions = self._check_actions(actions)
@@ -174,7 +177,7 @@ class BatchedVectorEnv(VectorEnv):
                 "reset(options={'reset_mask': mask}) before stepping again"
             )
         n = self.num_envs
-        obs_shape = (n, *self.single_observation_space.shape)
+        obs_shape = (n, *self._obs_shape)
         same_step = self.autoreset_mode is AutoresetMode.SAME_STEP
         # Fresh outputs every step, so a caller may keep them; the kernel writes final_obs only
         # in SAME_STEP mode, and otherwise gets a one-row stand-in.
@@ -205,7 +208,7 @@ class BatchedVectorEnv(VectorEnv):
 
     def _check_actions(self, actions: Any) -> Any:
         space = self.single_action_space
-        expected = (self.num_envs, *space.shape)
+        expected = (self.num_envs, *(space.shape or ()))
         actions = self._as_batch(actions)
         if tuple(actions.shape) != expected:
             raise ValueError(
@@ -217,7 +220,7 @@ class BatchedVectorEnv(VectorEnv):
             raise TypeError(f"actions of {space} must be integers, got dtype {actions.dtype}")
         if isinstance(space, spaces.Box) and kind != "f":
             raise TypeError(f"actions of {space} must be floats, got dtype {actions.dtype}")
-        index = first_invalid(actions, space)
+        index = first_invalid(actions, space)  # type: ignore[arg-type]  # a task acts in a Discrete or Box
         if index >= 0:
             raise ValueError(
                 f"action {to_numpy(actions[index]).tolist()} of env {index} is outside {space}"

@@ -47,7 +47,7 @@ class _Scorer(CompletionReward):
 
     last: Scores | None = None
 
-    def __call__(self, prompts, completions, golds):  # type: ignore[override]
+    def __call__(self, prompts, completions, golds):
         self.last = super().__call__(prompts, completions, golds)
         return self.last
 

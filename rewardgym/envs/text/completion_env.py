@@ -125,7 +125,9 @@ class CompletionVectorEnv(VectorEnv):
         self._seeded = False
         self._has_reset = False
 
-    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
         """New questions for all envs, or those in ``options["reset_mask"]``; env ``i`` is seeded
         ``seed + i``."""
         super().reset(seed=None if seed is None or not isinstance(seed, int) else seed)
@@ -140,7 +142,7 @@ class CompletionVectorEnv(VectorEnv):
         self._has_reset = True
         return tuple(self._questions), {}
 
-    def step(self, actions: Any):
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         if not self._has_reset:
             raise RuntimeError("call reset() before step() on a rewardgym completion env")
         mode = self.autoreset_mode
@@ -233,14 +235,14 @@ class CompletionEnv(gym.Env):
         self.observation_space = self._batch.single_observation_space
         self.action_space = self._batch.single_action_space
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
         if options:
             raise ValueError(f"unknown reset option {sorted(options)[0]!r}; completion envs take none")
         obs, _ = self._batch.reset(seed=seed)
         return obs[0], {}
 
-    def step(self, action: Any):
+    def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         if not isinstance(action, str):
             raise TypeError(
                 f"the action of {env_id(self.task)} is a completion str, got {type(action).__name__}: {action!r:.80}"

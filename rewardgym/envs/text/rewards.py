@@ -100,6 +100,7 @@ class CompletionReward:
         if not self._bound:
             self._bind(self.batch_size or max(1, len(prompts)))
         size = self.batch_size
+        assert size is not None  # bound above
         proxies, traces = [], []
         for start in range(0, len(prompts), size):
             stop = min(len(prompts), start + size)
@@ -122,6 +123,7 @@ class CompletionReward:
 
     def _chunk(self, prompts: list[str], completions: list[str], gold: np.ndarray) -> tuple[Array, dict]:
         n, size = len(prompts), self.batch_size
+        assert size is not None  # bound before any chunk
         pad = size - n
         valid = np.ones(size, dtype=bool)
         if pad:

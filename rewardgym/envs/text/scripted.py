@@ -92,10 +92,11 @@ class TokenAgent:
         if windows.ndim != 2:
             raise ValueError(f"token agents act on windows of shape (num_envs, window), got {windows.shape}")
         prompt_end, written, room = _window_layout(windows)
+        actions: np.ndarray
         if self.kind == "oracle":
             actions = self._oracle(windows, prompt_end, written)
         elif self.kind == "random":
-            actions = self.rng.integers(0, VOCAB_SIZE, size=windows.shape[0])
+            actions = np.asarray(self.rng.integers(0, VOCAB_SIZE, size=windows.shape[0]))
         elif self.kind == "format_only":
             guess = self._alphabet[self.rng.integers(0, self._alphabet.size, size=windows.shape[0])]
             stop = (written > 0) & ((room <= 1) | (self.rng.random(windows.shape[0]) < 0.5))

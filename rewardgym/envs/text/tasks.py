@@ -79,14 +79,14 @@ ANSWER_FORMAT = "Give only the final answer, between <answer> and </answer>."
 
 
 @register_jitable
-def randint(rng, low, high):
+def randint(rng: np.ndarray, low: int, high: int) -> int:
     """An int uniform on ``[low, high)`` from the stream ``rng``."""
     value = low + int(uniform(rng, 0.0, float(high - low)))
     return min(value, high - 1)  # float rounding could reach ``high`` for huge ranges
 
 
 @register_jitable
-def pow10(n):
+def pow10(n: int) -> int:
     value = 1
     for _ in range(n):
         value *= 10
@@ -94,14 +94,14 @@ def pow10(n):
 
 
 @register_jitable
-def draw_number(rng, digits):
+def draw_number(rng: np.ndarray, digits: int) -> int:
     """A number of exactly ``digits`` digits (``0..9`` for one digit: no leading zero otherwise)."""
     low = 0 if digits == 1 else pow10(digits - 1)
     return randint(rng, low, pow10(digits))
 
 
 @register_jitable
-def write_int(buf, pos, value):
+def write_int(buf: np.ndarray, pos: int, value: int) -> int:
     """Write ``value`` in decimal tokens at ``buf[pos:]``; returns how many tokens it took."""
     count = 0
     if value < 0:
@@ -121,12 +121,12 @@ def write_int(buf, pos, value):
 
 
 @register_jitable
-def is_digit(token):
+def is_digit(token: int) -> bool:
     return DIGIT0 <= token < DIGIT0 + 10
 
 
 @register_jitable
-def read_int(buf, pos, end):
+def read_int(buf: np.ndarray, pos: int, end: int) -> tuple[int, int]:
     """The non-negative decimal number at ``buf[pos:end]`` and the position after it."""
     value = 0
     while pos < end and is_digit(int(buf[pos])):
@@ -150,17 +150,17 @@ def _binary_prompt(rng, digits, buf, off, op):
 
 
 @register_jitable
-def generate_add(rng, size, buf, off):
+def generate_add(rng: np.ndarray, size: int, buf: np.ndarray, off: int) -> int:
     return _binary_prompt(rng, size, buf, off, PLUS)
 
 
 @register_jitable
-def generate_subtract(rng, size, buf, off):
+def generate_subtract(rng: np.ndarray, size: int, buf: np.ndarray, off: int) -> int:
     return _binary_prompt(rng, size, buf, off, MINUS)
 
 
 @register_jitable
-def generate_multiply(rng, size, buf, off):
+def generate_multiply(rng: np.ndarray, size: int, buf: np.ndarray, off: int) -> int:
     return _binary_prompt(rng, size, buf, off, TIMES)
 
 
@@ -174,7 +174,7 @@ def _apply(op, a, b):
 
 
 @register_jitable
-def solve_binary(buf, off, plen, out, out_off):
+def solve_binary(buf: np.ndarray, off: int, plen: int, out: np.ndarray, out_off: int) -> int:
     """``a op b =`` with ``op`` one of ``+ - *``: all three arithmetic families share it."""
     a, pos = read_int(buf, off, off + plen)
     op = int(buf[pos])
@@ -193,21 +193,21 @@ def _symbols(rng, length, first, choices, buf, pos):
 
 
 @register_jitable
-def generate_letters(rng, size, buf, off):
+def generate_letters(rng: np.ndarray, size: int, buf: np.ndarray, off: int) -> int:
     pos = _symbols(rng, size, LETTER_A, 26, buf, off)
     buf[pos] = EQUALS
     return size + 1
 
 
 @register_jitable
-def solve_copy(buf, off, plen, out, out_off):
+def solve_copy(buf: np.ndarray, off: int, plen: int, out: np.ndarray, out_off: int) -> int:
     for k in range(plen - 1):
         out[out_off + k] = buf[off + k]
     return plen - 1
 
 
 @register_jitable
-def solve_reverse(buf, off, plen, out, out_off):
+def solve_reverse(buf: np.ndarray, off: int, plen: int, out: np.ndarray, out_off: int) -> int:
     n = plen - 1
     for k in range(n):
         out[out_off + k] = buf[off + n - 1 - k]
@@ -215,14 +215,14 @@ def solve_reverse(buf, off, plen, out, out_off):
 
 
 @register_jitable
-def generate_digits(rng, size, buf, off):
+def generate_digits(rng: np.ndarray, size: int, buf: np.ndarray, off: int) -> int:
     pos = _symbols(rng, size, DIGIT0, 10, buf, off)
     buf[pos] = EQUALS
     return size + 1
 
 
 @register_jitable
-def solve_sort_digits(buf, off, plen, out, out_off):
+def solve_sort_digits(buf: np.ndarray, off: int, plen: int, out: np.ndarray, out_off: int) -> int:
     # A counting sort: no scratch array, so it runs unchanged in a CUDA thread.
     pos = out_off
     for digit in range(10):
@@ -238,7 +238,7 @@ COUNT_LETTERS = 4
 
 
 @register_jitable
-def generate_count(rng, size, buf, off):
+def generate_count(rng: np.ndarray, size: int, buf: np.ndarray, off: int) -> int:
     buf[off] = LETTER_A + randint(rng, 0, COUNT_LETTERS)
     buf[off + 1] = COLON
     pos = _symbols(rng, size, LETTER_A, COUNT_LETTERS, buf, off + 2)
@@ -247,7 +247,7 @@ def generate_count(rng, size, buf, off):
 
 
 @register_jitable
-def solve_count(buf, off, plen, out, out_off):
+def solve_count(buf: np.ndarray, off: int, plen: int, out: np.ndarray, out_off: int) -> int:
     target = int(buf[off])
     count = 0
     for k in range(off + 2, off + plen - 1):
@@ -257,14 +257,14 @@ def solve_count(buf, off, plen, out, out_off):
 
 
 @register_jitable
-def generate_bits(rng, size, buf, off):
+def generate_bits(rng: np.ndarray, size: int, buf: np.ndarray, off: int) -> int:
     pos = _symbols(rng, size, DIGIT0, 2, buf, off)
     buf[pos] = EQUALS
     return size + 1
 
 
 @register_jitable
-def solve_parity(buf, off, plen, out, out_off):
+def solve_parity(buf: np.ndarray, off: int, plen: int, out: np.ndarray, out_off: int) -> int:
     ones = 0
     for k in range(off, off + plen - 1):
         if int(buf[k]) == DIGIT0 + 1:
@@ -287,7 +287,7 @@ def _draw_op(rng):
 
 
 @register_jitable
-def generate_chain(rng, size, buf, off):
+def generate_chain(rng: np.ndarray, size: int, buf: np.ndarray, off: int) -> int:
     """``size`` operations on single digits, parenthesised so the order is the written one:
     ``((3+4)*2)-5=``."""
     pos = off
@@ -308,7 +308,7 @@ def generate_chain(rng, size, buf, off):
 
 
 @register_jitable
-def solve_chain(buf, off, plen, out, out_off):
+def solve_chain(buf: np.ndarray, off: int, plen: int, out: np.ndarray, out_off: int) -> int:
     end = off + plen
     pos = off
     while int(buf[pos]) == LPAREN:
@@ -538,7 +538,7 @@ def compact_prompt(text: str) -> str | None:
 
 
 @register_jitable
-def generate_task(task_id, rng, size, buf, off):
+def generate_task(task_id: int, rng: np.ndarray, size: int, buf: np.ndarray, off: int) -> int:
     """``generate`` of the task at ``TASKS[task_id]``."""
     if task_id == 0:
         return generate_add(rng, size, buf, off)
@@ -558,7 +558,7 @@ def generate_task(task_id, rng, size, buf, off):
 
 
 @register_jitable
-def solve_task(task_id, buf, off, plen, out, out_off):
+def solve_task(task_id: int, buf: np.ndarray, off: int, plen: int, out: np.ndarray, out_off: int) -> int:
     """``solve`` of the task at ``TASKS[task_id]``."""
     if task_id <= 2:
         return solve_binary(buf, off, plen, out, out_off)
@@ -634,7 +634,7 @@ def solve_prompts(task: str, prompts: Sequence[str]) -> list[str | None]:
     compact = [compact_prompt(p) for p in prompts]
     ids = [vocab.encode(p) if p is not None else None for p in compact]
     ok = [x is not None and _well_formed(task, x) for x in ids]
-    rows = [x for x, good in zip(ids, ok) if good]
+    rows = [x for x, good in zip(ids, ok) if good and x is not None]
     if not rows:
         return [None] * len(prompts)
     width = max(len(r) for r in rows)
@@ -729,8 +729,8 @@ class TaskDataset(Sequence):
 
     def items(self, indices: Sequence[int]) -> list[dict[str, Any]]:
         """Many items at once, generated in one compiled loop."""
-        indices = np.asarray(list(indices), dtype=np.int64)
-        streams = seed_streams((self.seed + indices).astype(np.uint64))
+        index_array = np.asarray(list(indices), dtype=np.int64)
+        streams = seed_streams((self.seed + index_array).astype(np.uint64))
         prompts, answers = generate_items(self.task, self.family.size(self.difficulty), streams)
         return [
             {
@@ -744,7 +744,7 @@ class TaskDataset(Sequence):
                     "prompt": prompt,
                 },
             }
-            for index, prompt, answer in zip(indices, prompts, answers)
+            for index, prompt, answer in zip(index_array, prompts, answers)
         ]
 
     def score_answer(self, answer: str | None, entry: dict[str, Any]) -> float:

@@ -65,13 +65,13 @@ window (``params.window`` slots) and after it the gold answer's tokens."""
 
 
 @register_jitable
-def observe_window(state, obs):
+def observe_window(state: np.ndarray, obs: np.ndarray) -> None:
     for j in range(obs.shape[0]):
         obs[j] = state[WINDOW + j]
 
 
 @register_jitable
-def answer_score(state, start, length, answer_start, answer_len):
+def answer_score(state: np.ndarray, start: int, length: int, answer_start: int, answer_len: int) -> float:
     """The verifier: 1.0 when ``length`` tokens from ``start`` equal the gold answer, else 0.0."""
     if length != answer_len:
         return 0.0
@@ -82,7 +82,7 @@ def answer_score(state, start, length, answer_start, answer_len):
 
 
 @register_jitable
-def step_token(state, action, params):
+def step_token(state: np.ndarray, action: int, params: TokenParams) -> tuple[float, float, bool]:
     prompt_len = int(state[PROMPT_LEN])
     written = int(state[GENERATED])
     state[WINDOW + prompt_len + written] = action
