@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup sweep demo test bench bench-agents bench-gpu clean
+.PHONY: setup sweep demo lint test bench bench-agents bench-gpu clean
 
 setup: $(STAMP)
 
@@ -25,7 +25,14 @@ sweep: setup
 demo: setup
 	$(VENV)/bin/rewardgym demo
 
-test: setup
+# Lint (ruff), format check, types (mypy) and the layers (import-linter), then the tests.
+lint: setup
+	$(VENV)/bin/ruff check rewardgym tests benchmarks
+	$(VENV)/bin/ruff format --check rewardgym tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: lint
 	$(PY) -m pytest
 
 bench: setup

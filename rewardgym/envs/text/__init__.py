@@ -5,8 +5,11 @@
 - :mod:`~rewardgym.envs.text.token_env`: ``rewardgym/Text<Task>-v0``, one token per step;
 - :mod:`~rewardgym.envs.text.completion_env`: ``rewardgym/TextCompletion<Task>-v0``, one
   completion per episode;
-- :mod:`~rewardgym.envs.text.rewards`: answer extraction, the verifier, rewards under a spec;
-- :mod:`~rewardgym.envs.text.adapters`: those rewards as TRL, verl and OpenRLHF reward functions.
+- :mod:`~rewardgym.envs.text.answers`: answer extraction, the gold verifier, format checks;
+- :mod:`~rewardgym.envs.text.rewards`: the reward of completions under any reward spec;
+- :mod:`~rewardgym.envs.text.adapters`: those rewards as TRL, verl and OpenRLHF reward functions;
+- :mod:`~rewardgym.envs.text.scripted`: scripted reference agents (oracle, random, format-only,
+  hacker) at both levels, which the text reward models also draw completions from.
 
 Example:
     >>> import gymnasium as gym
