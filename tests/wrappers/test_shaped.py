@@ -623,8 +623,16 @@ def test_bad_parameters_are_refused_by_name():
 
 def test_the_docstring_examples_run():
     import doctest
+    import importlib
+    import pkgutil
 
-    results = doctest.testmod(rewardgym.wrappers.shaped, optionflags=doctest.ELLIPSIS)
+    # The family is a package: its examples live in each kind's module.
+    package = rewardgym.wrappers.shaped
+    modules = [package] + [
+        importlib.import_module(m.name) for m in pkgutil.iter_modules(package.__path__, "rewardgym.wrappers.shaped.")
+    ]
+    runs = [doctest.testmod(module, optionflags=doctest.ELLIPSIS) for module in modules]
+    results = doctest.TestResults(sum(r.failed for r in runs), sum(r.attempted for r in runs))
     assert results.attempted >= 40 and results.failed == 0
 
 

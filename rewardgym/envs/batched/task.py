@@ -9,7 +9,10 @@ The functions work in place on one instance's rows:
 
 - ``step(state, action, params) -> (reward, gold_reward, terminated)`` advances ``state``;
 - ``reset(state, rng, params)`` draws a start state from the instance's random stream;
-- ``observe(state, obs)`` writes the observation of ``state`` into ``obs``.
+- ``observe(state, obs)`` writes the observation of ``state`` into ``obs``;
+- ``potential(obs, params) -> float``, optional: the task's built-in potential, a measure of
+  progress read from one observation row, for potential-based reward shaping (``shaped``
+  compiles it into its kernels as the engine compiles the others).
 
 Time limits, autoreset and batching are the engine's job, not the task's.
 """
@@ -41,11 +44,14 @@ class BatchedTask:
         gold: what the gold reward measures, in words (``rewardgym list`` prints it).
         reference: the gymnasium env whose dynamics this task reproduces.
         modality: the family of tasks it belongs to.
+        potential: the built-in potential (see the module docstring), or None for none.
+        aliases: other gymnasium ids whose observations equal this task's (an older version of
+            ``reference``, say), which its potential serves too.
     """
 
     name: str
     state_size: int
-    observation_space: spaces.Box
+    observation_space: spaces.Box | spaces.MultiDiscrete
     action_space: spaces.Discrete | spaces.Box
     params: NamedTuple
     step: Callable[..., Any]
@@ -55,6 +61,8 @@ class BatchedTask:
     gold: str
     reference: str = ""
     modality: str = "control"
+    potential: Callable[..., float] | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def discrete(self) -> bool:
@@ -67,7 +75,7 @@ class BatchedTask:
 
 
 @register_jitable
-def observe_state(state, obs):
+def observe_state(state: np.ndarray, obs: np.ndarray) -> None:
     """The ``observe`` of tasks whose observation is their state (CartPole, MountainCar)."""
     for j in range(obs.shape[0]):
         obs[j] = state[j]

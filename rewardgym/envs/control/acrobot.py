@@ -1,7 +1,8 @@
 """Acrobot: swing a two-link robot's tip above a line by torquing the middle joint (Sutton 1996),
 as in gymnasium's Acrobot-v1 (the book's dynamics, one RK4 step of 0.2 s).
 
-Gold reward: -1 for every step until the tip is above the line, the task's own objective.
+Gold reward: -1 for every step until the tip is above the line, the task's own objective. Built-in
+potential: the tip's height.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ class AcrobotParams(NamedTuple):
 
 
 @register_jitable
-def dsdt(theta1, theta2, dtheta1, dtheta2, a, params):
+def dsdt(
+    theta1: float, theta2: float, dtheta1: float, dtheta2: float, a: float, params: AcrobotParams
+) -> tuple[float, float, float, float]:
     """The state's time derivative under torque ``a`` (the book's equations, as gymnasium's)."""
     m1 = params.link_mass_1
     m2 = params.link_mass_2
@@ -63,7 +66,7 @@ def dsdt(theta1, theta2, dtheta1, dtheta2, a, params):
 
 
 @register_jitable
-def wrap(x, m, M):  # noqa: N803 (gymnasium's signature)
+def wrap(x: float, m: float, M: float) -> float:  # noqa: N803 (gymnasium's signature)
     """``x`` wrapped around into ``[m, M]``."""
     diff = M - m
     while x > M:
@@ -74,7 +77,7 @@ def wrap(x, m, M):  # noqa: N803 (gymnasium's signature)
 
 
 @register_jitable
-def step(state, action, params):
+def step(state: np.ndarray, action: int, params: AcrobotParams) -> tuple[float, float, bool]:
     torque = (action - 1) * params.torque
     y0, y1, y2, y3 = state[0], state[1], state[2], state[3]
     # One classic RK4 step over [0, dt], the same arithmetic as gymnasium's rk4 on [0, dt].
@@ -95,20 +98,36 @@ def step(state, action, params):
 
 
 @register_jitable
-def reset(state, rng, params):
+def reset(state: np.ndarray, rng: np.ndarray, params: AcrobotParams) -> None:
     # gymnasium draws the start state in float64 and keeps it as float32.
     for j in range(4):
         state[j] = np.float32(uniform(rng, -params.reset_bound, params.reset_bound))
 
 
 @register_jitable
-def observe(state, obs):
+def observe(state: np.ndarray, obs: np.ndarray) -> None:
     obs[0] = math.cos(state[0])
     obs[1] = math.sin(state[0])
     obs[2] = math.cos(state[1])
     obs[3] = math.sin(state[1])
     obs[4] = state[2]
     obs[5] = state[3]
+
+
+@register_jitable
+def potential(obs: np.ndarray, params: AcrobotParams) -> float:
+    """The tip's height ``-cos(t1) - cos(t1 + t2)``, in link lengths (-2 hanging, +2 up).
+
+    The observation holds ``(cos t1, sin t1, cos t2, sin t2, dt1, dt2)``, so
+    ``cos(t1 + t2) = cos t1 cos t2 - sin t1 sin t2`` needs no angles. The env terminates when this
+    height exceeds 1.
+
+    Example:
+        >>> potential(np.array([-1.0, 0.0, 1.0, 0.0, 0.0, 0.0], np.float32), AcrobotParams())
+        2.0
+    """
+    cos1, sin1, cos2, sin2 = float(obs[0]), float(obs[1]), float(obs[2]), float(obs[3])
+    return -cos1 - (cos1 * cos2 - sin1 * sin2)
 
 
 _PARAMS = AcrobotParams()
@@ -126,4 +145,5 @@ ACROBOT = BatchedTask(
     max_episode_steps=500,
     gold="-1 per step until the tip swings above the line (fewer steps is better; min -500)",
     reference="Acrobot-v1",
+    potential=potential,
 )

@@ -2,7 +2,8 @@
 MountainCarContinuous-v0.
 
 Gold reward: +100 on reaching the flag, minus 0.1 times the squared throttle of every step, the
-task's own objective.
+task's own objective. Built-in potential: the discrete mountain car's mechanical energy, 1 at rest
+at this env's flag (x = 0.45).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from gymnasium import spaces
 from numba.extending import register_jitable
 
 from rewardgym.envs.batched.task import BatchedTask, observe_state
-from rewardgym.envs.control.mountain_car import reset
+from rewardgym.envs.control.mountain_car import potential, reset
 
 
 class ContinuousMountainCarParams(NamedTuple):
@@ -53,7 +54,7 @@ def _in(x, single):
 # (53 >= 2 * 24 + 2 bits, so the double rounding is innocuous). Mirroring it keeps trajectories
 # equal to gymnasium's to the last bit instead of drifting apart by float32 ulps.
 @register_jitable
-def step(state, action, params):
+def step(state: np.ndarray, action: np.ndarray, params: ContinuousMountainCarParams) -> tuple[float, float, bool]:
     position, velocity = state[0], state[1]
     single = _f32(position) == position  # float32 after any step; float64 after a reset
     throttle = np.float64(action[0])
@@ -101,4 +102,5 @@ MOUNTAIN_CAR_CONTINUOUS = BatchedTask(
     max_episode_steps=999,
     gold="+100 on reaching the flag, minus 0.1 * throttle**2 per step",
     reference="MountainCarContinuous-v0",
+    potential=potential,  # the discrete mountain car's energy, scaled to this env's flag
 )

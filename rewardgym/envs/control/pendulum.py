@@ -2,6 +2,7 @@
 
 Gold reward: minus the cost ``angle**2 + 0.1 * speed**2 + 0.001 * torque**2`` of every step (the
 angle normalised to [-pi, pi)), the task's own objective. It never terminates, only truncates.
+Built-in potential: uprightness.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _f32(x):
 
 
 @register_jitable
-def angle_normalize(x):
+def angle_normalize(x: float) -> float:
     return ((x + math.pi) % (2 * math.pi)) - math.pi
 
 
@@ -43,7 +44,7 @@ def angle_normalize(x):
 # ``0.001 * u**2`` and ``3.0 / (m * l**2) * u`` in float32. Each such product is done in float64
 # (exact for float32 inputs) and rounded once, which equals the float32 product.
 @register_jitable
-def step(state, action, params):
+def step(state: np.ndarray, action: np.ndarray, params: PendulumParams) -> tuple[float, float, bool]:
     th, thdot = state[0], state[1]
     u = min(max(np.float64(action[0]), -params.max_torque), params.max_torque)
     angle = angle_normalize(th)
@@ -58,16 +59,28 @@ def step(state, action, params):
 
 
 @register_jitable
-def reset(state, rng, params):
+def reset(state: np.ndarray, rng: np.ndarray, params: PendulumParams) -> None:
     state[0] = uniform(rng, -params.reset_angle, params.reset_angle)
     state[1] = uniform(rng, -params.reset_speed, params.reset_speed)
 
 
 @register_jitable
-def observe(state, obs):
+def observe(state: np.ndarray, obs: np.ndarray) -> None:
     obs[0] = math.cos(state[0])
     obs[1] = math.sin(state[0])
     obs[2] = state[1]
+
+
+@register_jitable
+def potential(obs: np.ndarray, params: PendulumParams) -> float:
+    """Uprightness ``cos(theta)``, read from the observation ``(cos, sin, thetadot)``: 1 upright,
+    -1 hanging.
+
+    Example:
+        >>> potential(np.array([-1.0, 0.0, 3.0], np.float32), PendulumParams())
+        -1.0
+    """
+    return float(obs[0])
 
 
 _PARAMS = PendulumParams()
@@ -85,4 +98,5 @@ PENDULUM = BatchedTask(
     max_episode_steps=200,
     gold="-(angle**2 + 0.1 * speed**2 + 0.001 * torque**2) per step: upright, still, frugal is 0",
     reference="Pendulum-v1",
+    potential=potential,
 )

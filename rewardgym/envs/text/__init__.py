@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import cast
+
 import gymnasium as gym
 
 from rewardgym.envs.text.tasks import FAMILIES, TASKS, TaskDataset
@@ -46,7 +48,7 @@ def register_text_envs() -> list[str]:
     """
     from rewardgym.envs.registration import ENVS, EnvInfo, describe_space
     from rewardgym.envs.text.completion_env import completion_spaces
-    from rewardgym.envs.text.token_env import token_task
+    from rewardgym.envs.text.token_env import TokenParams, token_task
 
     ids = []
     for name, (token_id, completion_id) in text_env_ids().items():
@@ -71,7 +73,7 @@ def register_text_envs() -> list[str]:
             observation_space=describe_space(task.observation_space) + " token ids (difficulty 1)",
             action_space=describe_space(task.action_space) + " next token",
             gold=task.gold,
-            max_episode_steps=task.params.max_new_tokens,
+            max_episode_steps=cast(TokenParams, task.params).max_new_tokens,
             reference=task.reference,
         )
         observation, action = completion_spaces()

@@ -23,13 +23,10 @@ from rewardgym.core.arrays import Array, is_torch, take_per_row, where
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
+from rewardgym.envs.text import text_env_ids
 from rewardgym.envs.text.answers import as_strings, well_formed
-from rewardgym.envs.text.tasks import TASKS, family
-from rewardgym.envs.text.token_env import env_id as token_env_id
+from rewardgym.envs.text.tasks import family
 from rewardgym.envs.text.vocab import CHARS, EOS, EQUALS, PAD, VOCAB_SIZE, encode
-
-# ----------------------------------------------------------------------------------------------
-# shaped
 
 
 class FormatReward(Regime):
@@ -177,4 +174,4 @@ def _token_table(chars: str) -> np.ndarray:
     return table
 
 
-_TOKEN_ENV_TASKS = {token_env_id(task): task for task in TASKS}
+_TOKEN_ENV_TASKS = {token_id: task for task, (token_id, _) in text_env_ids().items()}

@@ -1,0 +1,250 @@
+"""Shaping by a potential: potential-based (``kind="potential"``) and naive (``kind="naive"``).
+
+A potential ``Phi`` maps an observation batch to one number per env. It is a user's callable, or
+an env's built-in one: the ``potential`` of the env's :class:`~rewardgym.envs.batched.BatchedTask`,
+written beside its dynamics and found through the env registry by the env's id when the regime
+binds. Built-in potentials run compiled (:mod:`rewardgym.wrappers.shaped.kernels`); callables run
+on whole numpy or torch batches.
+
+Example:
+    >>> import numpy as np
+    >>> BUILTIN_POTENTIALS["rewardgym/Acrobot-v0"].function(np.array([[-1.0, 0.0, 1.0, 0.0, 0.0, 0.0]]))
+    array([2.])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+from rewardgym.core.arrays import Array, as_reward_batch, where, zeros
+from rewardgym.core.regime import EnvContext, Regime
+from rewardgym.core.transition import Transition
+from rewardgym.core.validation import check_number
+from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.registration import ENV_IDS, TASKS
+from rewardgym.wrappers.shaped.kernels import CompiledPotential
+
+Potential = Callable[[Array], Array]
+"""A potential: observations ``(num_envs, *obs_shape)`` to one potential per env ``(num_envs,)``."""
+
+
+class BuiltinPotential(NamedTuple):
+    """A built-in potential over batches and the observation shape it reads (checked at bind)."""
+
+    function: Potential
+    obs_shape: tuple[int, ...]
+
+
+def _tasks_by_id() -> dict[str, BatchedTask]:
+    """Each env id that has a built-in potential, and the task it comes from, read from the env
+    registry now (so a task registered later counts): rewardgym's ids first, then gymnasium's own
+    envs that the tasks reproduce, whose observations are the same, for ``rewardgym.wrap``."""
+    tasks = [task for task in TASKS.values() if task.potential is not None]
+    by_id = {ENV_IDS[task.name]: task for task in tasks}
+    for task in tasks:
+        for env_id in (*task.aliases, task.reference):
+            if env_id:
+                by_id.setdefault(env_id, task)
+    return by_id
+
+
+class _BuiltinPotentials(Mapping[str, BuiltinPotential]):
+    def __getitem__(self, env_id: str) -> BuiltinPotential:
+        compiled = CompiledPotential(_tasks_by_id()[env_id])
+        return BuiltinPotential(compiled.values, compiled.obs_shape)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_tasks_by_id())
+
+    def __len__(self) -> int:
+        return len(_tasks_by_id())
+
+    def __repr__(self) -> str:
+        return f"BUILTIN_POTENTIALS({list(self)})"
+
+
+BUILTIN_POTENTIALS: Mapping[str, BuiltinPotential] = _BuiltinPotentials()
+"""The built-in potential of each env id that has one (``potential=None`` picks it at bind): its
+``function`` gives a batch's potentials as float64, computed by the compiled loop."""
+
+
+def _potential_arg(kind: str, potential: Any) -> Potential | str | None:
+    if potential is None or callable(potential):
+        return potential
+    if isinstance(potential, str) and potential in BUILTIN_POTENTIALS:
+        return potential
+    raise ValueError(
+        f"shaped(kind={kind!r}) parameter potential={potential!r} must be None (the bound env's "
+        f"built-in potential), a callable obs_batch -> (num_envs,) potentials, or the id of an env "
+        f"with a built-in potential: {', '.join(BUILTIN_POTENTIALS)}"
+    )
+
+
+class _PotentialRegime(Regime):
+    """What potential-based and naive shaping share: choosing and calling the potential."""
+
+    name = "shaped"
+    kind = ""
+
+    def __init__(self, potential: Potential | str | None, scale: float) -> None:
+        self.potential = _potential_arg(self.kind, potential)
+        self.scale = check_number(scale, f"shaped(kind={self.kind!r}) parameter scale={scale!r}")
+        # Exactly one of these is set once the potential is known: a user's callable, or the
+        # compiled built-in potential of an env's task (named now, or the bound env's at bind).
+        self._function: Potential | None = None
+        self._function_name = ""
+        self._compiled: CompiledPotential | None = None
+        if callable(self.potential):
+            self._function = self.potential
+            self._function_name = getattr(self.potential, "__name__", type(self.potential).__name__)
+        elif isinstance(self.potential, str):
+            self._compiled = CompiledPotential(_tasks_by_id()[self.potential])
+
+    def bind(self, context: EnvContext) -> None:
+        if callable(self.potential):
+            return
+        env_id = self.potential if isinstance(self.potential, str) else context.env_id
+        task = _tasks_by_id().get(env_id or "")
+        if task is None:
+            raise ValueError(
+                f"shaped(kind={self.kind!r}) has no built-in potential for env {context.env_id!r}; "
+                f"envs with one: {', '.join(BUILTIN_POTENTIALS)}. Pass potential=<a callable "
+                "obs_batch -> (num_envs,) potentials> for any other env."
+            )
+        compiled = CompiledPotential(task)
+        shape = tuple(getattr(context.observation_space, "shape", None) or ())
+        if shape != compiled.obs_shape:
+            raise ValueError(
+                f"the built-in potential of {env_id!r} reads observations of shape "
+                f"{compiled.obs_shape}, but this env's observations have shape {shape}; pass "
+                "potential=<a callable> for a changed observation"
+            )
+        self._compiled = compiled
+
+    def _phi(self, obs: Array, like: Array) -> Array:
+        if self._function is None:
+            raise RuntimeError(
+                f"shaped(kind={self.kind!r}) with potential=None is not bound to an env yet; wrap an "
+                "env with it (gym.make(id, reward=...) or rewardgym.wrap) or pass a potential"
+            )
+        value = as_reward_batch(self._function(obs), like=like)
+        if tuple(value.shape) != tuple(like.shape):
+            raise ValueError(
+                f"potential {self._function_name!r} returned shape {tuple(value.shape)} for "
+                f"observations of shape {tuple(obs.shape)}; a potential returns one value per env, "
+                f"shape {tuple(like.shape)}"
+            )
+        return value
+
+
+class PotentialShaping(_PotentialRegime):
+    """Potential-based shaping (Ng, Harada & Russell 1999): ``r' = r + scale * F`` with
+    ``F = gamma * Phi(s') - Phi(s)``.
+
+    ``s`` is the observation before the step and ``s'`` the real one after it, also the final
+    observation at an episode's end in every autoreset mode. ``Phi(s') = 0`` where the step
+    *terminated*: a terminal state is absorbing, its value is 0 under any policy, and only then
+    does the shaping telescope. On a *truncation* (a time limit) the state is not terminal and the
+    agent bootstraps from it, so ``Phi(s')`` stays; zeroing it would add a spurious penalty
+    ``-Phi(s)`` at whatever step the clock ran out.
+
+    **Why gamma must be the agent's discount.** Along any trajectory the discounted shaping sums
+    to ``sum_t gamma^t F_t = gamma^T Phi(s_T) - Phi(s_0)`` (``-Phi(s_0)`` once it terminates), so
+    every shaped action value is ``Q'(s, a) = Q(s, a) - Phi(s)``: the same optimal actions in every
+    state, for every potential (the theorem's guarantee, checked on random MDPs in the tests).
+    The sum telescopes only if the agent discounts with the same ``gamma``. With
+    ``gamma_shaping != gamma_agent`` the shaping is ``gamma_agent * Phi(s') - Phi(s)`` plus
+    ``(gamma_shaping - gamma_agent) * Phi(s')``: a potential term plus a naive bonus for reaching
+    ``s'``, which can change the optimal policy (also shown in the tests).
+
+    Args:
+        potential: None for the bound env's built-in potential (:data:`BUILTIN_POTENTIALS`, the
+            ``potential`` of the env's task, found by env id at bind; an env without one is
+            refused), a callable from an observation batch ``(num_envs, *obs_shape)`` to
+            potentials ``(num_envs,)``, or the id of an env whose built-in potential to use.
+        gamma: the agent's discount, in ``(0, 1]``.
+        scale: the weight of ``F``; any finite number.
+
+    :meth:`info` reports ``shaping``, the ``scale * F`` added to each env's reward.
+
+    Example:
+        >>> import gymnasium as gym, rewardgym
+        >>> from rewardgym.wrappers.shaped import BUILTIN_POTENTIALS
+        >>> env = gym.make("rewardgym/CartPole-v0", reward="shaped(kind='potential', gamma=0.99)")
+        >>> obs, _ = env.reset(seed=0)
+        >>> next_obs, proxy, *_, info = env.step(1)
+        >>> phi = BUILTIN_POTENTIALS["rewardgym/CartPole-v0"].function
+        >>> expected = 1.0 + 0.99 * phi(next_obs[None])[0] - phi(obs[None])[0]
+        >>> bool(abs(proxy - expected) < 1e-5), info["gold_reward"]
+        (True, 1.0)
+    """
+
+    kind = "potential"
+
+    def __init__(self, potential: Potential | str | None = None, gamma: float = 0.99, scale: float = 1.0) -> None:
+        super().__init__(potential, scale)
+        self.gamma = check_number(
+            gamma,
+            f"shaped(kind='potential') parameter gamma={gamma!r}",
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            valid="in (0, 1] and equal the agent's discount (only then does potential-based "
+            "shaping keep optimal policies)",
+        )
+        self._shaping: Array | None = None
+
+    def reward(self, batch: Transition) -> Array:
+        if self._compiled is not None:
+            shaped, self._shaping = self._compiled.shaping(batch, self.gamma, self.scale, naive=False)
+            return shaped
+        phi = self._phi(batch.obs, batch.reward)
+        phi_next = self._phi(batch.next_obs, batch.reward)
+        phi_next = where(batch.terminated, zeros(phi_next), phi_next)
+        self._shaping = self.scale * (self.gamma * phi_next - phi)
+        return batch.reward + self._shaping
+
+    def info(self) -> dict[str, Any]:
+        return {"shaping": self._shaping}
+
+
+class NaiveShaping(_PotentialRegime):
+    """Naive shaping: ``r' = r + scale * Phi(s')``, a bonus for reaching good states.
+
+    The contrast to :class:`PotentialShaping`: the bonus does not telescope, so it changes what is
+    optimal, e.g. it pays for circling through high-potential states instead of finishing the task
+    (Randlov & Alstrom's bicycle that rode in circles; Ng et al. 1999). The tests show an MDP whose
+    optimal policy it changes. ``Phi(s')`` is used as is, terminal or not.
+
+    Args:
+        potential: as for :class:`PotentialShaping`.
+        scale: the weight of the bonus; any finite number.
+
+    :meth:`info` reports ``bonus``, the ``scale * Phi(s')`` added to each env's reward.
+
+    Example:
+        >>> import gymnasium as gym, rewardgym
+        >>> import rewardgym.wrappers.shaped
+        >>> env = gym.make("rewardgym/Pendulum-v0", reward="shaped(kind='naive', scale=2.0)")
+        >>> _ = env.reset(seed=0)
+        >>> next_obs, proxy, *_, info = env.step([0.0])
+        >>> bool(abs(proxy - (info["gold_reward"] + 2.0 * next_obs[0])) < 1e-5)
+        True
+    """
+
+    kind = "naive"
+
+    def __init__(self, potential: Potential | str | None = None, scale: float = 1.0) -> None:
+        super().__init__(potential, scale)
+        self._bonus: Array | None = None
+
+    def reward(self, batch: Transition) -> Array:
+        if self._compiled is not None:
+            shaped, self._bonus = self._compiled.shaping(batch, 1.0, self.scale, naive=True)
+            return shaped
+        self._bonus = self.scale * self._phi(batch.next_obs, batch.reward)
+        return batch.reward + self._bonus
+
+    def info(self) -> dict[str, Any]:
+        return {"bonus": self._bonus}
