@@ -19,7 +19,7 @@ import numpy as np
 from rewardgym.core.arrays import Array
 from rewardgym.core.regime import Regime
 from rewardgym.core.transition import Transition
-from rewardgym.core.validation import check_number
+from rewardgym.core.validation import check_flag, check_integer, check_number
 from rewardgym.envs.text.answers import as_strings
 
 # ----------------------------------------------------------------------------------------------
@@ -54,14 +54,9 @@ class NgramNovelty(Regime):
     name = "intrinsic"
 
     def __init__(self, n: int = 3, beta: float = 0.1, table_bits: int = 20, extrinsic: bool = True) -> None:
-        for name_, value, low, high in (("n", n, 1, 64), ("table_bits", table_bits, 8, 26)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-                raise ValueError(
-                    f"intrinsic(kind='ngram'): {name_} must be an integer in [{low}, {high}], got {value!r}"
-                )
-        if not isinstance(extrinsic, bool):
-            raise ValueError(f"intrinsic(kind='ngram'): extrinsic must be True or False, got {extrinsic!r}")
-        self.n, self.table_bits, self.extrinsic = int(n), int(table_bits), extrinsic
+        self.n = check_integer(n, "intrinsic(kind='ngram'): n", low=1, high=64)
+        self.table_bits = check_integer(table_bits, "intrinsic(kind='ngram'): table_bits", low=8, high=26)
+        self.extrinsic = check_flag(extrinsic, "intrinsic(kind='ngram'): extrinsic")
         self.beta = check_number(beta, "intrinsic(kind='ngram'): beta")
         self.counts = np.zeros(2**self.table_bits, dtype=np.int64)
         self._last: tuple[np.ndarray, np.ndarray] | None = None
