@@ -22,6 +22,7 @@ import numpy as np
 from rewardgym.core.arrays import Array
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, Regime
+from rewardgym.core.spec import resolve_reward_spec
 from rewardgym.core.transition import Transition
 from rewardgym.envs.text.answers import (
     CLOSE_TAG,
@@ -31,10 +32,12 @@ from rewardgym.envs.text.answers import (
     as_strings,
     tag_positions,
 )
+from rewardgym.envs.text.rewards import CompletionReward
+from rewardgym.envs.text.scripted import completion_agent
+from rewardgym.envs.text.tasks import TaskDataset
+from rewardgym.rewardmodels.text import POOL_KINDS, sample_completions
 
-# ----------------------------------------------------------------------------------------------
-# adversarial: gold-preserving perturbations
-
+__all__ = ["PERTURBATIONS", "TextPerturbation", "perturb", "perturbation_sensitivity"]
 
 PERTURBATIONS = ("distractor", "prefix", "suffix", "whitespace", "case", "punctuation")
 """The perturbations :func:`perturb` draws from. None changes the extracted answer."""
@@ -80,7 +83,7 @@ def perturb(
     """
     kinds = _check_perturbations(kinds)
     texts = as_strings(completions)
-    n = texts.shape[0]
+    n = len(texts)
     open_, close = tag_positions(texts)
     applied = (open_ >= 0) & (np.strings.str_len(texts) + _MAX_GROWTH <= max_chars)
     pick = rng.integers(0, len(kinds), n)
@@ -153,8 +156,6 @@ class TextPerturbation(Regime):
     def __init__(
         self, reward: Any = None, perturbations: Sequence[str] = PERTURBATIONS, seed: int | None = None
     ) -> None:
-        from rewardgym.core.spec import resolve_reward_spec
-
         if reward is None:
             raise ValueError(
                 "adversarial(kind='text') needs reward=<the inner reward spec to attack>, e.g. "
@@ -224,11 +225,6 @@ def perturbation_sensitivity(
         >>> report["by_perturbation"]["case"], report["by_perturbation"]["suffix"], report["gold_changed"]
         (0.0, 1.0, 0.0)
     """
-    from rewardgym.envs.text.rewards import CompletionReward
-    from rewardgym.envs.text.scripted import completion_agent
-    from rewardgym.envs.text.tasks import TaskDataset
-    from rewardgym.rewardmodels.text import POOL_KINDS, sample_completions
-
     kinds = _check_perturbations(perturbations)
     items = TaskDataset(task, difficulty=difficulty, seed=seed, size=num).items(range(num))
     questions, golds = [it["question"] for it in items], [it["answer"] for it in items]

@@ -1,4 +1,5 @@
-"""The text kind of ``learned``: a transformer reward model of (question, completion), frozen.
+"""The ``text_model`` kind of ``learned``: a transformer reward model of (question, completion),
+frozen.
 
 Example:
     >>> TextModelReward.name
@@ -8,15 +9,16 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+from gymnasium import spaces
 
 from rewardgym.core.arrays import Array
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.envs.text.answers import as_strings
+from rewardgym.rewardmodels.text import TextRewardModel, load_text_reward_model
 
-# ----------------------------------------------------------------------------------------------
-# learned: a transformer reward model of text
+__all__ = ["TextModelReward"]
 
 
 class TextModelReward(Regime):
@@ -38,9 +40,7 @@ class TextModelReward(Regime):
     name = "learned"
     training = False
 
-    def __init__(self, path: str | None = None, model: Any = None) -> None:
-        from rewardgym.rewardmodels.text import TextRewardModel
-
+    def __init__(self, path: str | None = None, model: TextRewardModel | None = None) -> None:
         if (path is None) == (model is None):
             raise ValueError(
                 "learned(kind='text_model') needs exactly one of path='<saved TextRewardModel>' or "
@@ -53,25 +53,23 @@ class TextModelReward(Regime):
         self.path, self.model = path, model
 
     def bind(self, context: EnvContext) -> None:
-        from gymnasium import spaces
-
         if not isinstance(context.action_space, spaces.Text):
             raise ValueError(
                 f"learned(kind='text_model') serves completion envs (Text actions), but "
                 f"{context.env_id or 'this env'} has action space {context.action_space}"
             )
-        if self.model is None:
-            from rewardgym.rewardmodels.text import load_text_reward_model
-
-            self.model = load_text_reward_model(self.path)
+        self._loaded()
 
     def reward(self, batch: Transition) -> Array:
-        if self.model is None:
-            from rewardgym.rewardmodels.text import load_text_reward_model
-
-            self.model = load_text_reward_model(self.path)
-        return self.model.reward(as_strings(batch.obs).tolist(), as_strings(batch.action).tolist())
+        return self._loaded().reward(as_strings(batch.obs).tolist(), as_strings(batch.action).tolist())
 
     def train(self, mode: bool = True) -> Regime:
         self.training = False  # frozen by design
         return self
+
+    def _loaded(self) -> TextRewardModel:
+        """The model, loaded from ``path`` the first time it is needed."""
+        if self.model is None:
+            assert self.path is not None  # the constructor took exactly one of path and model
+            self.model = load_text_reward_model(self.path)
+        return self.model

@@ -1,0 +1,143 @@
+"""Zero-mean noise added to the reward, drawn afresh per env and step: ``gaussian``,
+``student_t`` (heavy tails) and ``laplace``.
+
+Example:
+    >>> import gymnasium as gym, rewardgym
+    >>> env = gym.make("rewardgym/CartPole-v0", reward="noisy(kind='laplace', scale=0.5)")
+    >>> _ = env.reset(seed=0)
+    >>> env.step(1)[1] != 1.0
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rewardgym.core.arrays import Array, is_torch
+from rewardgym.core.batch_random import BatchRandom
+from rewardgym.core.transition import Transition
+from rewardgym.core.validation import check_number
+from rewardgym.wrappers.noisy.base import Noise
+
+__all__ = ["Gaussian", "Laplace", "StudentT"]
+
+
+class Gaussian(Noise):
+    """``r' = r + sigma * N(0, 1)``, drawn independently per env and step.
+
+    Args:
+        sigma: the noise's standard deviation, ``>= 0`` (0 passes the reward through).
+
+    Example:
+        >>> import gymnasium as gym, rewardgym, rewardgym.wrappers.noisy
+        >>> env = gym.make("rewardgym/CartPole-v0", reward="noisy(kind='gaussian', sigma=0.0)")
+        >>> _ = env.reset(seed=0)
+        >>> env.step(1)[1]
+        1.0
+    """
+
+    kind = "gaussian"
+
+    def __init__(self, sigma: float = 0.1) -> None:
+        super().__init__()
+        self.sigma = check_number(sigma, f"noisy(kind={self.kind!r}): sigma", low=0.0)
+
+    def reward(self, batch: Transition) -> Array:
+        # One compiled pass on numpy batches (counter-based per-env streams, see
+        # BatchRandom.add_normal): numpy's Generator alone took ~60 us for 4096 envs.
+        return self.rng.add_normal(batch.reward, self.sigma)
+
+
+class StudentT(Noise):
+    """``r' = r + scale * T`` with ``T`` Student-t with ``df`` degrees of freedom: heavy tails.
+
+    ``df = 1`` is Cauchy noise; the variance is infinite for ``df <= 2``, so compare spreads by
+    quantiles rather than standard deviations. Torch batches draw ``T`` on their device with
+    Bailey's polar method (torch has no seeded t sampler); numpy batches use numpy's.
+
+    Args:
+        df: degrees of freedom, ``> 0``.
+        scale: the noise's scale, ``>= 0``.
+
+    Example:
+        >>> import gymnasium as gym, rewardgym, rewardgym.wrappers.noisy
+        >>> env = gym.make("rewardgym/CartPole-v0", reward="noisy(kind='student_t', df=2, scale=0.1)")
+        >>> _ = env.reset(seed=0)
+        >>> isinstance(env.step(1)[1], float)
+        True
+    """
+
+    kind = "student_t"
+
+    def __init__(self, df: float = 3.0, scale: float = 0.1) -> None:
+        super().__init__()
+        self.df = check_number(df, f"noisy(kind={self.kind!r}): df", low=0.0, low_open=True)
+        self.scale = check_number(scale, f"noisy(kind={self.kind!r}): scale", low=0.0)
+
+    def reward(self, batch: Transition) -> Array:
+        r = batch.reward
+        if is_torch(r):
+            return r + self.scale * _bailey_t(self.rng, r, self.df).to(r.dtype)
+        t = self.rng.numpy().standard_t(self.df, size=len(r))
+        return r + (self.scale * t).astype(np.float32)
+
+
+def _bailey_t(rng: BatchRandom, like: Any, df: float) -> Any:
+    """Student-t draws on ``like``'s device by Bailey's polar method (Math. Comp. 62, 1994).
+
+    (U, V) uniform on the unit disc, W = U^2 + V^2: then U * sqrt(df (W^(-2/df) - 1) / W) is
+    exactly t_df. Rejection of points outside the disc (probability 1 - pi/4) is redone for the
+    envs still lacking a draw, so the loop runs a few times per call, not once per env.
+    """
+    import torch
+
+    generator = rng.torch(like.device)
+    n = like.shape[0]
+    out = torch.zeros(n, dtype=torch.float64, device=like.device)
+    todo = torch.ones(n, dtype=torch.bool, device=like.device)
+    while bool(todo.any()):
+        u = 2.0 * torch.rand(n, generator=generator, device=like.device, dtype=torch.float64) - 1.0
+        v = 2.0 * torch.rand(n, generator=generator, device=like.device, dtype=torch.float64) - 1.0
+        w = u * u + v * v
+        accept = todo & (w <= 1.0) & (w > 0.0)
+        w = torch.where(accept, w, torch.ones_like(w))
+        t = u * torch.sqrt(df * (w ** (-2.0 / df) - 1.0) / w)
+        out = torch.where(accept, t, out)
+        todo = todo & ~accept
+    return out
+
+
+class Laplace(Noise):
+    """``r' = r + Laplace(0, scale)``: density ``exp(-|x| / scale) / (2 scale)``.
+
+    Its standard deviation is ``sqrt(2) * scale`` and its median absolute value ``ln(2) * scale``.
+
+    Args:
+        scale: the Laplace scale ``b``, ``>= 0``.
+
+    Example:
+        >>> import gymnasium as gym, rewardgym, rewardgym.wrappers.noisy
+        >>> env = gym.make("rewardgym/CartPole-v0", reward="noisy(kind='laplace', scale=0.0)")
+        >>> _ = env.reset(seed=0)
+        >>> env.step(1)[1]
+        1.0
+    """
+
+    kind = "laplace"
+
+    def __init__(self, scale: float = 0.1) -> None:
+        super().__init__()
+        self.scale = check_number(scale, f"noisy(kind={self.kind!r}): scale", low=0.0)
+
+    def reward(self, batch: Transition) -> Array:
+        r = batch.reward
+        if is_torch(r):
+            import torch
+
+            # The difference of two unit exponentials is a unit Laplace; torch seeds exponential_.
+            generator = self.rng.torch(r.device)
+            e = torch.empty((2, r.shape[0]), device=r.device).exponential_(generator=generator)
+            return r + self.scale * (e[0] - e[1])
+        return r + self.rng.numpy().laplace(0.0, self.scale, size=len(r)).astype(np.float32)
