@@ -1,10 +1,18 @@
-"""Reward models learned from preferences: the models, the simulated labeler, and training.
+"""Reward models learned from preferences: the models, the segments, the simulated labeler, training.
 
+The modules, in the order a preference-based pipeline uses them (Christiano et al., "Deep
+Reinforcement Learning from Human Preferences", 2017):
+
+- :mod:`rewardgym.rewardmodels.segments`: :class:`Segments` (windows of one env's steps), the
+  :class:`SegmentBuffer` that records a vector env's batches, and :func:`collect_segments`.
+- :mod:`rewardgym.rewardmodels.labelers`: the :class:`SyntheticLabeler` (which reads gold, as a
+  simulated human may) and the :class:`PreferencePairs` it labels.
 - :mod:`rewardgym.rewardmodels.model`: :class:`RewardModel` (pluggable features and network),
   :class:`RewardEnsemble` (mean, WCO, UWO), saving and loading with a model card.
-- :mod:`rewardgym.rewardmodels.preferences`: segments, the :class:`SyntheticLabeler` (which reads
-  gold, as a simulated human may), the Bradley-Terry loss, offline :func:`fit` and
-  :func:`pair_accuracy`.
+- :mod:`rewardgym.rewardmodels.training`: the Bradley-Terry loss, offline :func:`fit`,
+  :func:`pair_accuracy`, and :func:`train_reward_model`, which does all of it for an env id.
+- :mod:`rewardgym.rewardmodels.text`: a small transformer reward model of completions, trained
+  the same way on pairs with planted biases.
 
 The ``learned`` reward regime (:mod:`rewardgym.wrappers.learned`) pays an agent with these models.
 
@@ -17,6 +25,7 @@ Example:
     torch.Size([3])
 """
 
+from rewardgym.rewardmodels.labelers import PreferencePairs, SyntheticLabeler, collect_pairs, label_pairs
 from rewardgym.rewardmodels.model import (
     AGGREGATIONS,
     RewardEnsemble,
@@ -24,26 +33,24 @@ from rewardgym.rewardmodels.model import (
     TransitionFeatures,
     aggregate,
     check_spaces,
-    describe_space,
     load_reward_model,
     mlp,
     read_model_card,
     save_reward_model,
+    space_to_dict,
 )
-from rewardgym.rewardmodels.preferences import (
-    PreferencePairs,
-    SegmentBuffer,
-    Segments,
-    SyntheticLabeler,
+from rewardgym.rewardmodels.segments import SegmentBuffer, Segments, collect_segments
+from rewardgym.rewardmodels.training import (
     bradley_terry_loss,
-    collect_pairs,
-    collect_segments,
     fit,
-    label_pairs,
     pair_accuracy,
     segment_returns,
     train_reward_model,
 )
+
+describe_space = space_to_dict
+"""The former name of :func:`space_to_dict`, kept for existing imports (``envs`` has a
+``describe_space`` of its own that returns a string)."""
 
 __all__ = [
     "AGGREGATIONS",
@@ -68,5 +75,6 @@ __all__ = [
     "read_model_card",
     "save_reward_model",
     "segment_returns",
+    "space_to_dict",
     "train_reward_model",
 ]

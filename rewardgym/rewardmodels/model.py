@@ -45,18 +45,24 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
+from safetensors.torch import load_file, save_file
 from torch import nn
+
+from rewardgym.core import nets
+from rewardgym.core.validation import check_integer, check_number
 
 __all__ = [
     "AGGREGATIONS",
     "RewardEnsemble",
     "RewardModel",
     "TransitionFeatures",
+    "aggregate",
     "check_spaces",
-    "describe_space",
     "load_reward_model",
     "mlp",
+    "read_model_card",
     "save_reward_model",
+    "space_to_dict",
 ]
 
 AGGREGATIONS = ("mean", "wco", "uwo")
@@ -67,7 +73,6 @@ INPUTS = ("obs", "action", "next_obs")
 
 CARD_FORMAT = "rewardgym.reward_model"
 CARD_VERSION = 1
-_ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -79,11 +84,12 @@ def _jsonable_bounds(values: np.ndarray) -> list[Any]:
     return [v if math.isfinite(v) else ("inf" if v > 0 else "-inf") for v in values.astype(float).ravel().tolist()]
 
 
-def describe_space(space: gym.Space) -> dict[str, Any]:
-    """A JSON-ready description of a space, enough to compare two envs' spaces.
+def space_to_dict(space: gym.Space) -> dict[str, Any]:
+    """A JSON-ready dict describing a space, enough to compare two envs' spaces (and, for Box and
+    Discrete, to rebuild it): what a model card records.
 
     Example:
-        >>> describe_space(spaces.Discrete(3))
+        >>> space_to_dict(spaces.Discrete(3))
         {'type': 'Discrete', 'n': 3, 'start': 0}
     """
     if isinstance(space, spaces.Box):
@@ -141,15 +147,15 @@ def check_spaces(
 
     Example:
         >>> card = {"env_id": "rewardgym/CartPole-v0",
-        ...         "observation_space": describe_space(spaces.Box(-1, 1, (4,))),
-        ...         "action_space": describe_space(spaces.Discrete(2))}
+        ...         "observation_space": space_to_dict(spaces.Box(-1, 1, (4,))),
+        ...         "action_space": space_to_dict(spaces.Discrete(2))}
         >>> check_spaces(card, spaces.Box(-1, 1, (2,)), spaces.Discrete(3), env_id="MountainCar")
         Traceback (most recent call last):
         ...
         ValueError: the reward model was made for rewardgym/CartPole-v0 (observation space Box(4,) float32, action space Discrete(2)), but MountainCar has observation space Box(2,) float32 and action space Discrete(3); a reward model only serves an env with the spaces it was trained on
     """
     saved_obs, saved_act = card.get("observation_space"), card.get("action_space")
-    obs, act = describe_space(observation_space), describe_space(action_space)
+    obs, act = space_to_dict(observation_space), space_to_dict(action_space)
     if saved_obs is None or saved_act is None:
         raise ValueError(f"{source} has a model card without observation_space/action_space")
     if _same_space(saved_obs, obs) and _same_space(saved_act, act):
@@ -225,7 +231,10 @@ class TransitionFeatures(nn.Module):
 
 
 def mlp(in_features: int, hidden: Sequence[int] = (64, 64), activation: str = "relu") -> nn.Sequential:
-    """An MLP from ``in_features`` to one output, with ``hidden`` layer widths.
+    """An MLP from ``in_features`` to one output, with ``hidden`` layer widths: the default network.
+
+    :func:`rewardgym.core.nets.mlp` builds it, so it is the same network as any other learned
+    part's of the same sizes; this form only says a reward model's shape (one reward out).
 
     Example:
         >>> mlp(4, (8,))
@@ -235,25 +244,14 @@ def mlp(in_features: int, hidden: Sequence[int] = (64, 64), activation: str = "r
           (2): Linear(in_features=8, out_features=1, bias=True)
         )
     """
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; valid activations: {', '.join(_ACTIVATIONS)}")
+    # The activation is checked before the widths, as it always was; the widths' error names
+    # the hidden layers, which nets.mlp (for any MLP) cannot.
+    if activation not in nets.ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; valid activations: {', '.join(nets.ACTIVATIONS)}")
     widths = [int(w) for w in hidden]
     if any(w < 1 for w in widths):
         raise ValueError(f"hidden layer widths must be integers >= 1, got {tuple(hidden)!r}")
-    layers: list[nn.Module] = []
-    last = in_features
-    for width in widths:
-        layers += [nn.Linear(last, width), _ACTIVATIONS[activation]()]
-        last = width
-    layers.append(nn.Linear(last, 1))
-    return nn.Sequential(*layers)
-
-
-def _seeded(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
-    """Build a module with torch's global generator at ``seed``, leaving the caller's stream alone."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        return build()
+    return nets.mlp([in_features, *widths, 1], activation)
 
 
 class RewardModel(nn.Module):
@@ -312,13 +310,13 @@ class RewardModel(nn.Module):
             dim = getattr(self.features, "dim", None)
             if not isinstance(dim, int):
                 raise TypeError("a custom feature extractor without an integer .dim needs network=<your module>")
-            network = _seeded(seed, lambda: mlp(dim, hidden, activation))
+            network = nets.seeded(seed, lambda: mlp(dim, hidden, activation))
         elif not isinstance(network, nn.Module):
             raise TypeError(f"network must be a torch.nn.Module, got {type(network).__name__}")
         self.network = network
         self.card: dict[str, Any] = {
-            "observation_space": describe_space(observation_space),
-            "action_space": describe_space(action_space),
+            "observation_space": space_to_dict(observation_space),
+            "action_space": space_to_dict(action_space),
             "architecture": {
                 "network": "mlp" if built_network else "custom",
                 "hidden": [int(w) for w in hidden],
@@ -354,16 +352,12 @@ def check_aggregation(aggregation: str, uwo_lambda: float, subject: str = "rewar
         raise ValueError(
             f"{subject}: unknown aggregation {aggregation!r}; valid aggregations: {', '.join(AGGREGATIONS)}"
         )
-    from rewardgym.core.validation import check_number
-
     return aggregation, check_number(uwo_lambda, f"{subject}: uwo_lambda", low=0.0)
 
 
 def check_ensemble_size(size: Any, subject: str = "reward ensemble") -> int:
     """Validate an ensemble size (an integer >= 1)."""
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"{subject}: ensemble size must be an integer >= 1, got {size!r}")
-    return int(size)
+    return check_integer(size, f"{subject}: ensemble size", low=1)
 
 
 class RewardEnsemble(nn.Module):
@@ -498,8 +492,6 @@ def save_reward_model(
         >>> path.name, path.with_suffix(".json").exists()
         ('rm.safetensors', True)
     """
-    from safetensors.torch import save_file
-
     weights_path, card_path = _paths(path)
     full_card = dict(model.card)
     full_card.update(card)
@@ -534,7 +526,7 @@ def read_model_card(path: str | Path) -> dict[str, Any]:
     return card
 
 
-def _space_from(description: dict[str, Any]) -> gym.Space:
+def _space_from_dict(description: dict[str, Any]) -> gym.Space:
     kind = description["type"]
     if kind == "Box":
         dtype = np.dtype(description["dtype"])
@@ -568,8 +560,6 @@ def load_reward_model(
         ValueError: the card's spaces are not the env's, or the weights do not fit the model.
         FileNotFoundError: no card or weights at ``path``.
     """
-    from safetensors.torch import load_file
-
     weights_path, _ = _paths(path)
     card = read_model_card(path)
     if observation_space is not None and action_space is not None:
@@ -594,7 +584,7 @@ def _rebuild(card: dict[str, Any], weights_path: Path) -> RewardModel | RewardEn
             "cannot rebuild; build one of the same architecture and pass it: "
             "load_reward_model(path, into=model)"
         )
-    obs_space, act_space = _space_from(card["observation_space"]), _space_from(card["action_space"])
+    obs_space, act_space = _space_from_dict(card["observation_space"]), _space_from_dict(card["action_space"])
     kwargs = {"hidden": arch["hidden"], "activation": arch["activation"], "inputs": arch["inputs"]}
     if card.get("model_class") == "RewardEnsemble":
         ens = card["ensemble"]

@@ -45,7 +45,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from rewardgym.core.validation import check_number
+from rewardgym.core.nets import seeded
+from rewardgym.core.validation import check_integer, check_number
 from rewardgym.envs.text import tasks, vocab
 from rewardgym.envs.text.answers import (
     CLOSE_TAG,
@@ -55,18 +56,11 @@ from rewardgym.envs.text.answers import (
     score_completions,
     text_space,
 )
-from rewardgym.rewardmodels.model import (
-    RewardModel,
-    load_reward_model,
-    read_model_card,
-    save_reward_model,
-)
-from rewardgym.rewardmodels.preferences import (
-    PreferencePairs,
-    Segments,
-    fit,
-    pair_accuracy,
-)
+from rewardgym.envs.text.scripted import completion_agent
+from rewardgym.rewardmodels.labelers import PreferencePairs
+from rewardgym.rewardmodels.model import RewardModel, load_reward_model, read_model_card, save_reward_model
+from rewardgym.rewardmodels.segments import Segments
+from rewardgym.rewardmodels.training import fit, pair_accuracy
 
 __all__ = [
     "CATEGORIES",
@@ -119,9 +113,8 @@ def tokenize(prompts: Sequence[str], completions: Sequence[str], *, max_tokens: 
     """
     prompts = check_completions(prompts, what="prompts")
     completions = check_completions(completions, len(prompts))
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, (int, np.integer)) or max_tokens < 8:
-        raise ValueError(f"max_tokens must be an integer >= 8, got {max_tokens!r}")
-    out = np.full((len(prompts), int(max_tokens)), vocab.PAD, dtype=np.int64)
+    max_tokens = check_integer(max_tokens, "max_tokens", low=8)
+    out = np.full((len(prompts), max_tokens), vocab.PAD, dtype=np.int64)
     prompt_room = max_tokens // 2
     for i, (prompt, completion) in enumerate(zip(prompts, completions)):
         head = _ids(tasks.compact_prompt(prompt) or prompt)[:prompt_room]
@@ -157,6 +150,7 @@ class _GPT2Scorer(nn.Module):
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
+        # transformers takes seconds to import: only a text reward model pays for it.
         from transformers import GPT2Config, GPT2ForSequenceClassification
 
         self.config = dict(config)
@@ -195,8 +189,7 @@ class TextRewardModel(RewardModel):
             ("heads", heads, 1),
             ("max_tokens", max_tokens, 8),
         ):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"TextRewardModel: {name} must be an integer >= {low}, got {value!r}")
+            check_integer(value, f"TextRewardModel: {name}", low=low)
         if d_model % heads:
             raise ValueError(f"TextRewardModel: heads={heads} must divide d_model={d_model}")
         config = {
@@ -214,9 +207,7 @@ class TextRewardModel(RewardModel):
             "bos_token_id": vocab.BOS,
             "eos_token_id": vocab.EOS,
         }
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
-            network = _GPT2Scorer(config)
+        network = seeded(seed, lambda: _GPT2Scorer(config))
         space = text_space(4096)
         super().__init__(space, space, network=network, features=_CompletionIds(), seed=seed)
         self.max_tokens = int(max_tokens)
@@ -470,8 +461,7 @@ def make_text_pairs(
         >>> len(pairs), pairs.label.tolist()
         (4, [0.0, 1.0, 1.0, 1.0])
     """
-    if isinstance(num_pairs, bool) or not isinstance(num_pairs, (int, np.integer)) or num_pairs < 1:
-        raise ValueError(f"num_pairs must be an integer >= 1, got {num_pairs!r}")
+    num_pairs = check_integer(num_pairs, "num_pairs", low=1)
     rng = np.random.default_rng(seed)
     prompts, golds = _items(task, num_pairs, difficulty, seed)
     a = rng.integers(0, len(POOL_KINDS), num_pairs)
@@ -552,13 +542,11 @@ def rewardbench(
         ``{"categories": {name: accuracy}, "length_slices": {slice: accuracy}, "counts": {...},
         "overall": accuracy}``.
     """
-    from rewardgym.envs.text.scripted import completion_agent
-
     score = model.reward if isinstance(model, TextRewardModel) else model
     names = list(CATEGORIES)
     prompts, golds = _items(task, per_category * len(names), difficulty, seed)
     hacker = completion_agent("hacker", task, seed=seed)
-    chosen_len, rejected_len, correct, category = [], [], [], []
+    chosen_len, rejected_len, correct, pair_category = [], [], [], []
     for k, name in enumerate(names):
         part = slice(k * per_category, (k + 1) * per_category)
         p, g = prompts[part], golds[part]
@@ -577,7 +565,7 @@ def rewardbench(
         correct.append(right[keep])
         chosen_len.append(np.array([len(c) for c in chosen])[keep])
         rejected_len.append(np.array([len(c) for c in rejected])[keep])
-        category += [name] * int(keep.sum())
+        pair_category += [name] * int(keep.sum())
     right = np.concatenate(correct)
     ratio = np.concatenate(chosen_len) / np.maximum(np.concatenate(rejected_len), 1)
     slices = {
@@ -585,7 +573,7 @@ def rewardbench(
         "similar_length": (ratio >= 0.8) & (ratio <= 1.25),
         "chosen_longer": ratio > 1.25,
     }
-    category = np.array(category)
+    category = np.array(pair_category)
     return {
         "categories": {n: float(right[category == n].mean()) for n in names if (category == n).any()},
         "length_slices": {n: float(right[m].mean()) for n, m in slices.items() if m.any()},

@@ -12,10 +12,10 @@ from rewardgym.rewardmodels import (
     TransitionFeatures,
     aggregate,
     check_spaces,
-    describe_space,
     load_reward_model,
     read_model_card,
     save_reward_model,
+    space_to_dict,
 )
 
 CARTPOLE_OBS = spaces.Box(
@@ -141,7 +141,7 @@ def test_save_and_load_give_identical_rewards_and_keep_the_card(tmp_path, ensemb
     card = read_model_card(tmp_path / "rm")
     assert card["env_id"] == "rewardgym/CartPole-v0"
     assert card["heldout_pair_accuracy"] == 0.93 and card["labeler"]["epsilon"] == 0.1
-    assert card["observation_space"] == describe_space(CARTPOLE_OBS)
+    assert card["observation_space"] == space_to_dict(CARTPOLE_OBS)
     assert json.loads((tmp_path / "rm.json").read_text())["observation_space"]["high"][1] == "inf"
     assert not any(p.requires_grad for p in loaded.parameters())  # loaded frozen
     if ensemble:
