@@ -122,13 +122,13 @@ def test_sb3_ppo_reference_hyperparams_reach_475(benchmark, report):
 
 
 def _sb3_ppo(venv: Any, seed: int = 0) -> Any:
-    from rewardgym.agents.train import _sb3_arguments
+    from rewardgym.agents.sb3 import sb3_arguments
     from stable_baselines3 import PPO
 
     settings = reference_hyperparams("sb3-ppo", CARTPOLE)
     settings.pop("n_envs")
     policy = settings.pop("policy")
-    return PPO(policy, venv, seed=seed, verbose=0, **_sb3_arguments("sb3-ppo", PPO, settings))
+    return PPO(policy, venv, seed=seed, verbose=0, **sb3_arguments("sb3-ppo", PPO, settings))
 
 
 def _suite(throughput: Any) -> Any:

@@ -75,8 +75,8 @@ def solve(seed: int, device: str = "cpu", budget: int = BUDGET) -> dict[str, Any
     import numpy as np
     import rewardgym  # noqa: F401
     import torch
+    from rewardgym.agents.evaluation import evaluate as first_episode_returns
     from rewardgym.agents.ppo import PPOConfig, learn
-    from rewardgym.agents.train import evaluate as first_episode_returns
 
     torch.set_num_threads(TORCH_THREADS)
     config = PPOConfig.from_dict(SETTINGS[device])

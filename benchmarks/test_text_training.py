@@ -41,8 +41,8 @@ import gymnasium as gym
 import numpy as np
 import rewardgym  # noqa: F401  (registers the envs)
 import torch
+from rewardgym.agents.evaluation import evaluate
 from rewardgym.agents.ppo import PPOConfig, learn
-from rewardgym.agents.train import evaluate
 
 ENV_ID = "rewardgym/TextAdd-v0"
 TARGET = 0.90

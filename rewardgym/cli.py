@@ -1,6 +1,6 @@
 """The ``rewardgym`` command line: ``list``, ``demo``, ``train``, ``sweep`` and ``report``.
 
-Each command's options and work live with the code they drive (``rewardgym.agents.train``,
+Each command's options and work live with the code they drive (``rewardgym.agents.cli``,
 ``rewardgym.sweeps``); this module only assembles the parsers.
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import gymnasium as gym
 import numpy as np
 
-from rewardgym.agents.train import configure_parser as configure_train
-from rewardgym.agents.train import run_from_args as run_train
+from rewardgym.agents.cli import configure_parser as configure_train
+from rewardgym.agents.cli import run_from_args as run_train
 from rewardgym.core.spec import RewardSpec
 from rewardgym.envs import ENVS
 from rewardgym.sweeps.cli import configure_parser as configure_sweep

@@ -40,9 +40,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -51,11 +51,14 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from torch import nn
 
+from rewardgym.core import nets
 from rewardgym.core.arrays import is_torch
 from rewardgym.core.info import EPISODE_RETURNS, FINAL_OBS, mask_key
-from rewardgym.core.validation import check_number
+from rewardgym.core.validation import check_flag, check_integer, check_number, is_integer
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
+ACTIVATIONS: dict[str, type[nn.Module]] = {name: nets.ACTIVATIONS[name] for name in ("tanh", "relu")}
+"""The hidden activations PPO takes, of :data:`rewardgym.core.nets.ACTIVATIONS`: the two that its
+reference settings (CleanRL's, rl-baselines3-zoo's) use, tanh and relu."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,14 +124,9 @@ class PPOConfig:
     clip_reward: float = 10.0
 
     def __post_init__(self) -> None:
-        def integer(name: str, low: int) -> None:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"PPOConfig.{name} must be an integer >= {low}, got {value!r}")
-
         for name in ("num_envs", "num_steps", "num_minibatches"):
-            integer(name, 1)
-        integer("update_epochs", 0)
+            check_integer(getattr(self, name), f"PPOConfig.{name}", low=1)
+        check_integer(self.update_epochs, "PPOConfig.update_epochs", low=0)
         for name, low, high in (
             ("learning_rate", 0.0, None),
             ("gamma", 0.0, 1.0),
@@ -145,12 +143,9 @@ class PPOConfig:
         if self.target_kl is not None:
             check_number(self.target_kl, "PPOConfig.target_kl", low=0.0, low_open=True, valid="a number > 0 or None")
         for name in ("anneal_lr", "norm_adv", "clip_vloss", "normalize_obs", "normalize_reward"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"PPOConfig.{name} must be True or False, got {getattr(self, name)!r}")
+            check_flag(getattr(self, name), f"PPOConfig.{name}")
         sizes = self.hidden_sizes
-        if isinstance(sizes, (list, tuple)) and all(
-            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in sizes
-        ):
+        if isinstance(sizes, (list, tuple)) and all(is_integer(s) and s >= 1 for s in sizes):
             object.__setattr__(self, "hidden_sizes", tuple(int(s) for s in sizes))
         else:
             raise ValueError(f"PPOConfig.hidden_sizes must be a list of positive integers, got {sizes!r}")
@@ -188,27 +183,24 @@ class PPOConfig:
 # ---------------------------------------------------------------------------------------------
 
 
-def _layer(layer: nn.Linear, gain: float, generator: torch.Generator) -> nn.Linear:
-    """CleanRL's ``layer_init``: orthogonal weights, zero bias (from our generator, for seeding)."""
-    nn.init.orthogonal_(layer.weight, gain, generator=generator)
-    nn.init.zeros_(layer.bias)
-    return layer
-
-
-def _mlp(sizes: list[int], activation: str, out_gain: float, generator: torch.Generator) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (width_in, width_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        last = i == len(sizes) - 2
-        layers.append(_layer(nn.Linear(width_in, width_out), out_gain if last else math.sqrt(2), generator))
-        if not last:
-            layers.append(ACTIVATIONS[activation]())
-    return nn.Sequential(*layers)
+def _orthogonal(net: nn.Sequential, out_gain: float, generator: torch.Generator) -> nn.Sequential:
+    """CleanRL's ``layer_init`` on every linear layer of ``net``, in order: orthogonal weights
+    (gain sqrt(2), ``out_gain`` on the output layer) and zero biases, drawn from ``generator``
+    (for seeding) over torch's default init."""
+    linears = [layer for layer in net if isinstance(layer, nn.Linear)]
+    for i, layer in enumerate(linears):
+        nn.init.orthogonal_(layer.weight, out_gain if i == len(linears) - 1 else math.sqrt(2), generator=generator)
+        nn.init.zeros_(layer.bias)
+    return net
 
 
 class ActorCritic(nn.Module):
     """Separate actor and critic MLPs; a categorical policy for ``Discrete`` actions and a diagonal
     Gaussian with a state-independent log std for ``Box`` actions (clipped to the bounds when
     handed to the env, as CleanRL's ``ClipAction`` does).
+
+    The MLPs are :func:`rewardgym.core.nets.mlp`'s, then initialized as CleanRL's ``layer_init``
+    does (orthogonal weights, zero biases) from ``generator``, or from ``seed`` without one.
 
     Public methods take *raw* observations (they normalize inside when ``normalize_obs``); the
     ``_``-prefixed ones used by :func:`learn` take normalized ones.
@@ -220,6 +212,16 @@ class ActorCritic(nn.Module):
         >>> agent.predict(np.zeros((5, 3), np.float32)).shape
         (5, 1)
     """
+
+    # Buffers, registered in __init__ (the one-hot offsets for MultiDiscrete observations only,
+    # the action start for Discrete actions only, the bounds for Box actions only).
+    one_hot_offsets: torch.Tensor
+    action_start: torch.Tensor
+    action_low: torch.Tensor
+    action_high: torch.Tensor
+    obs_mean: torch.Tensor
+    obs_var: torch.Tensor
+    obs_count: torch.Tensor
 
     def __init__(
         self,
@@ -248,14 +250,22 @@ class ActorCritic(nn.Module):
                 f"normalize_obs=True does not apply to MultiDiscrete observations ({observation_space}), "
                 "which are one-hot encoded; use normalize_obs=False"
             )
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
         if isinstance(action_space, spaces.Discrete):
             self.discrete = True
             action_dim = int(action_space.n)
             self.action_shape: tuple[int, ...] = ()
+            self._action_shift = int(action_space.start)
+            action_buffers = {"action_start": torch.tensor(self._action_shift)}
         elif isinstance(action_space, spaces.Box) and len(action_space.shape) == 1:
             self.discrete = False
             action_dim = int(action_space.shape[0])
             self.action_shape = (action_dim,)
+            action_buffers = {
+                "action_low": torch.as_tensor(action_space.low, dtype=torch.float32),
+                "action_high": torch.as_tensor(action_space.high, dtype=torch.float32),
+            }
         else:
             raise TypeError(
                 f"the native PPO takes Discrete or flat Box actions, got {action_space}; "
@@ -263,25 +273,24 @@ class ActorCritic(nn.Module):
             )
         if generator is None:
             generator = torch.Generator().manual_seed(seed)
-        obs_dim = int(observation_space.shape[0])
+        # Both kinds of observation are flat (checked above): one value, or one token, per slot.
+        self.obs_dim = obs_dim = int(cast(tuple[int, ...], observation_space.shape)[0])
         self.observation_space, self.action_space = observation_space, action_space
         self.normalize_obs, self.clip_obs = bool(normalize_obs), float(clip_obs)
         # The networks' input width: obs_dim, or the one-hot width sum(nvec).
         if self.one_hot:
-            nvec = torch.as_tensor(np.asarray(observation_space.nvec, dtype=np.int64))
+            nvec = torch.as_tensor(np.asarray(cast(spaces.MultiDiscrete, observation_space).nvec, dtype=np.int64))
             # Slot j's category k is input column offsets[j] + k.
             self.register_buffer("one_hot_offsets", torch.cumsum(nvec, 0) - nvec)
             self.input_dim = int(nvec.sum())
         else:
             self.input_dim = obs_dim
-        self.critic = _mlp([self.input_dim, *hidden_sizes, 1], activation, 1.0, generator)
-        self.actor = _mlp([self.input_dim, *hidden_sizes, action_dim], activation, 0.01, generator)
-        if self.discrete:
-            self.register_buffer("action_start", torch.tensor(int(action_space.start)))
-        else:
+        self.critic = _orthogonal(nets.mlp([self.input_dim, *hidden_sizes, 1], activation), 1.0, generator)
+        self.actor = _orthogonal(nets.mlp([self.input_dim, *hidden_sizes, action_dim], activation), 0.01, generator)
+        if not self.discrete:
             self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
-            self.register_buffer("action_low", torch.as_tensor(action_space.low, dtype=torch.float32))
-            self.register_buffer("action_high", torch.as_tensor(action_space.high, dtype=torch.float32))
+        for name, buffer in action_buffers.items():
+            self.register_buffer(name, buffer)
         # Running statistics of the observations (gymnasium's RunningMeanStd, in torch).
         self.register_buffer("obs_mean", torch.zeros(obs_dim, dtype=torch.float64))
         self.register_buffer("obs_var", torch.ones(obs_dim, dtype=torch.float64))
@@ -289,7 +298,7 @@ class ActorCritic(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return self.critic[0].weight.device
+        return next(self.critic.parameters()).device  # the first layer's weight
 
     # -- observations ----------------------------------------------------------------------
 
@@ -354,7 +363,7 @@ class ActorCritic(nn.Module):
     def _env_action(self, action: torch.Tensor) -> torch.Tensor:
         """A policy action as the env takes it: shifted by ``Discrete.start``, or clipped to the Box."""
         if self.discrete:
-            return action + self.action_start if int(self.action_space.start) else action
+            return action + self.action_start if self._action_shift else action
         return torch.clamp(action, self.action_low, self.action_high)
 
     # -- public ------------------------------------------------------------------------------
@@ -379,7 +388,7 @@ class ActorCritic(nn.Module):
         single = obs_t.ndim == 1
         if single:
             obs_t = obs_t.unsqueeze(0)
-        expected = self.observation_space.shape[0]
+        expected = self.obs_dim
         if obs_t.ndim != 2 or obs_t.shape[1] != expected:
             raise ValueError(
                 f"predict takes observations of shape (n, {expected}) or ({expected},), got "
@@ -519,8 +528,7 @@ def learn(
     ``device`` is where the networks live. With a ``device="cuda"`` env and ``device="cuda"``
     here, the env's tensors feed the networks without a copy; mixing devices works, by copying.
     """
-    if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 0:
-        raise ValueError(f"total_steps must be an integer >= 0, got {total_steps!r}")
+    check_integer(total_steps, "total_steps", low=0)
     if not isinstance(config, PPOConfig):
         raise TypeError(f"config must be a PPOConfig (PPOConfig.from_dict(d) builds one), got {type(config).__name__}")
     if envs.num_envs != config.num_envs:
@@ -600,11 +608,9 @@ def learn(
                 action, logp = agent._sample(obs, generator)
                 action_buf[t], logp_buf[t] = action, logp
                 env_action = agent._env_action(action)
-                if torch_env:
-                    env_action = env_action.to(env_device)
-                else:
-                    env_action = env_action.cpu().numpy()
-                raw_obs, reward, terminated, truncated, info = envs.step(env_action)
+                raw_obs, reward, terminated, truncated, info = envs.step(
+                    env_action.to(env_device) if torch_env else env_action.cpu().numpy()
+                )
                 global_step += n
 
                 obs_t, reward = to_device(raw_obs), to_device(reward)
@@ -695,7 +701,7 @@ def learn(
     return agent
 
 
-def _clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> None:
+def _clip_grad_norm(params: Sequence[torch.Tensor], max_norm: float) -> None:
     """``nn.utils.clip_grad_norm_`` without its per-call Python checks (run per minibatch)."""
     grads = [p.grad for p in params if p.grad is not None]
     norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))

@@ -21,6 +21,9 @@ regimes, or anyone's vector env) and speaks SB3's ``VecEnv`` protocol:
 The per-step gold reward of every env is in :attr:`SB3VecEnv.last_info` (the vector env's info
 dict of the last step), not in the per-env infos, which would need a dict per env and step.
 
+:func:`sb3_arguments` turns the shipped reference hyperparameters (rl-baselines3-zoo's, in
+``rewardgym/agents/hyperparams/sb3-*.yaml``) into an SB3 algorithm's constructor arguments.
+
 Example:
     >>> import rewardgym
     >>> from rewardgym.agents.sb3 import make_sb3_env
@@ -34,9 +37,10 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -44,10 +48,13 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
+from torch import nn
 
-from rewardgym.core.arrays import is_torch, to_numpy
+from rewardgym.core.arrays import is_torch, select_rows, to_numpy
 from rewardgym.core.info import EPISODE_RETURNS, FINAL_OBS, mask_key
 from rewardgym.core.spec import RewardSpec
+from rewardgym.core.validation import is_integer
+from rewardgym.shells import VectorRewardShell
 
 TERMINAL_OBS = "terminal_observation"
 """SB3's info key for the real last observation of an episode that ended (then autoreset)."""
@@ -156,16 +163,15 @@ class SB3VecEnv(VecEnv):
                 f"CartPole-v0', num_envs=8)), got {type(envs).__name__}"
             )
         if not _has_reward_shell(envs):
-            from rewardgym.wrappers import wrap
-
-            envs = wrap(envs, [])
+            envs = VectorRewardShell(envs, [])
         self.envs = envs
         self.autoreset_mode = envs.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         self.episodes = EpisodeLog()
         self.last_info: dict[str, Any] = {}
         self.spec = envs.spec
         super().__init__(envs.num_envs, envs.single_observation_space, envs.single_action_space)
-        self.metadata["autoreset_mode"] = AutoresetMode.SAME_STEP  # what SB3 sees, emulated or not
+        # What SB3 sees, emulated or not (SB3 types metadata as render modes only).
+        cast(dict[str, Any], self.metadata)["autoreset_mode"] = AutoresetMode.SAME_STEP
         space = self.action_space
         self._clip = (space.low, space.high) if clip_actions and isinstance(space, spaces.Box) else None
         self._actions: Any = None
@@ -174,7 +180,9 @@ class SB3VecEnv(VecEnv):
     # -- SB3's VecEnv protocol ----------------------------------------------------------------
 
     def reset(self) -> np.ndarray:
-        obs, info = self.envs.reset(seed=self._seed_argument(), options=self._options_argument())
+        # A list of seeds is valid for gymnasium's vector envs and rewardgym's; the stubs say int only.
+        seed: Any = self._seed_argument()
+        obs, info = self.envs.reset(seed=seed, options=self._options_argument())
         self.reset_infos = _per_env_infos(info, np.arange(self.num_envs), self.num_envs)
         self._reset_seeds()
         self._reset_options()
@@ -217,7 +225,7 @@ class SB3VecEnv(VecEnv):
             # one masked reset, so SB3 gets the next episode's first observation at once.
             final_obs = obs[ended]
             reset_obs, reset_info = self.envs.reset(options={"reset_mask": dones})
-            obs = np.where(dones.reshape(-1, *([1] * (obs.ndim - 1))), to_numpy(reset_obs), obs)
+            obs = cast(np.ndarray, select_rows(dones, to_numpy(reset_obs), obs))
             for i, reset_env_info in zip(ended.tolist(), _per_env_infos(reset_info, ended, self.num_envs)):
                 self.reset_infos[i] = reset_env_info
         per_env = _per_env_infos(info, ended, self.num_envs, skip=_NOT_PER_ENV)
@@ -270,14 +278,15 @@ class SB3VecEnv(VecEnv):
 
     def _seed_argument(self) -> int | list[int] | None:
         seeds = self._seeds
-        if all(s is None for s in seeds):
+        given = [int(s) for s in seeds if s is not None]
+        if not given:
             return None
-        if any(s is None for s in seeds):
+        if len(given) < len(seeds):
             raise ValueError(f"seed every env or none before reset(), got seeds {seeds}")
-        first = int(seeds[0])
+        first = given[0]
         # Consecutive seeds are rewardgym's own scheme; passing the int also seeds the regimes'
         # noise exactly as gym.make_vec(...).reset(seed=first) does.
-        return first if list(seeds) == list(range(first, first + self.num_envs)) else [int(s) for s in seeds]
+        return first if given == list(range(first, first + self.num_envs)) else given
 
     def _options_argument(self) -> dict[str, Any] | None:
         options = self._options
@@ -293,7 +302,7 @@ class SB3VecEnv(VecEnv):
     def _indices(self, indices: Any) -> list[int]:
         if indices is None:
             return list(range(self.num_envs))
-        if isinstance(indices, (int, np.integer)):
+        if is_integer(indices):
             return [int(indices)]
         return [int(i) for i in indices]
 
@@ -378,12 +387,69 @@ def find_adapter(venv: VecEnv) -> SB3VecEnv:
     return inner
 
 
+# -- reference hyperparameters ----------------------------------------------------------------
+
+SB3_ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU}
+"""The ``policy_kwargs.activation_fn`` names that :func:`sb3_arguments` knows (the zoo's)."""
+
+_SET_BY_TRAIN = {"policy", "env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model"}
+"""Constructor arguments of an SB3 algorithm that are not hyperparameters (train() sets them)."""
+
+
+def sb3_arguments(algo: str, algorithm: type, settings: dict[str, Any]) -> dict[str, Any]:
+    """YAML hyperparameters as the SB3 ``algorithm``'s constructor arguments.
+
+    ``"lin_X"`` becomes :func:`linear_schedule` ``(X)`` and ``policy_kwargs.activation_fn`` a
+    torch module class (:data:`SB3_ACTIVATIONS`). ``settings`` holds the algorithm's own
+    arguments only (``n_envs``, ``normalize`` and ``policy`` are taken out before); an unknown
+    one raises ``ValueError``, naming ``algo`` and the valid ones.
+
+    Example:
+        >>> from stable_baselines3 import PPO
+        >>> kwargs = sb3_arguments("sb3-ppo", PPO, {"clip_range": "lin_0.2", "policy_kwargs": {"activation_fn": "relu"}})
+        >>> kwargs["clip_range"](0.5), kwargs["policy_kwargs"]["activation_fn"].__name__
+        (0.1, 'ReLU')
+    """
+    valid = set(inspect.signature(algorithm).parameters) - _SET_BY_TRAIN
+    unknown = sorted(set(settings) - valid)
+    if unknown:
+        raise ValueError(
+            f"unknown {algo} hyperparameter(s) {unknown}; valid: n_envs, normalize, policy, {', '.join(sorted(valid))}"
+        )
+    out = dict(settings)
+    for key, value in settings.items():
+        if isinstance(value, str) and value.startswith("lin_"):
+            out[key] = linear_schedule(float(value[len("lin_") :]))
+    policy_kwargs = dict(out.get("policy_kwargs") or {})
+    if isinstance(policy_kwargs.get("activation_fn"), str):
+        name = policy_kwargs["activation_fn"]
+        if name.lower() not in SB3_ACTIVATIONS:
+            raise ValueError(f"unknown activation_fn {name!r}; valid: {', '.join(SB3_ACTIVATIONS)}")
+        policy_kwargs["activation_fn"] = SB3_ACTIVATIONS[name.lower()]
+    if policy_kwargs:
+        out["policy_kwargs"] = policy_kwargs
+    return out
+
+
+def linear_schedule(initial: float) -> Callable[[float], float]:
+    """rl-baselines3-zoo's ``lin_X``: X at the start, falling linearly to 0 (SB3 passes the
+    remaining progress, 1 -> 0).
+
+    Example:
+        >>> linear_schedule(0.001)(0.5)
+        0.0005
+    """
+
+    def schedule(progress_remaining: float) -> float:
+        return progress_remaining * initial
+
+    return schedule
+
+
 # -- vector infos to per-env infos ----------------------------------------------------------
 
 
 def _has_reward_shell(envs: gym.vector.VectorEnv) -> bool:
-    from rewardgym.shells.vector_shell import VectorRewardShell
-
     env: Any = envs
     while env is not None:
         if isinstance(env, VectorRewardShell):

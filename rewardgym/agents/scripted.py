@@ -21,15 +21,17 @@ from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
+import torch
 from gymnasium import spaces
 
-from rewardgym.core.arrays import is_torch
+from rewardgym.core.arrays import clip, is_torch
 from rewardgym.core.batch_random import BatchRandom
+from rewardgym.envs.registration import ENV_IDS, TASKS
 
 
 @runtime_checkable
 class Policy(Protocol):
-    """Anything with a batched ``predict``; what :func:`rewardgym.agents.train` evaluates."""
+    """Anything with a batched ``predict``; what :func:`rewardgym.agents.evaluation.evaluate` scores."""
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray: ...
 
@@ -63,15 +65,10 @@ class RandomPolicy:
         if isinstance(space, spaces.Discrete):
             # float32 holds every integer below 2**24 exactly, far above any Discrete(n) here.
             draw = self._rng.uniform(obs, 0.0, float(space.n), shape=(n,))
-            if is_torch(draw):
-                import torch
-
-                return draw.floor().to(torch.int64).clamp_(max=int(space.n) - 1) + int(space.start)
-            return np.minimum(np.floor(draw).astype(np.int64), int(space.n) - 1) + int(space.start)
+            index = draw.floor().to(torch.int64) if is_torch(draw) else np.floor(draw).astype(np.int64)
+            return clip(index, high=int(space.n) - 1) + int(space.start)
         unit = self._rng.uniform(obs, shape=(n, *space.shape))
         if is_torch(unit):
-            import torch
-
             low, high = (torch.as_tensor(b, device=unit.device) for b in (space.low, space.high))
             return low + (high - low) * unit
         return (space.low + (space.high - space.low) * unit).astype(space.dtype)
@@ -97,8 +94,6 @@ class CartPoleLinearPolicy:
     def predict(self, obs: Any, deterministic: bool = True) -> Any:
         """Actions for ``(n, 4)`` observations (or one ``(4,)`` observation), numpy or torch."""
         if is_torch(obs):
-            import torch
-
             gains = torch.as_tensor(self.gains, device=obs.device)
             return (obs.to(torch.float32) @ gains > 0).to(torch.int64)
         obs = np.asarray(obs, dtype=np.float32)
@@ -130,8 +125,6 @@ def _action_space(env: gym.Env | gym.vector.VectorEnv | str) -> spaces.Space:
     if isinstance(env, gym.Env):
         return env.action_space
     if isinstance(env, str):
-        from rewardgym.envs.registration import ENV_IDS, TASKS
-
         for name, env_id in ENV_IDS.items():
             if env_id == env:
                 return TASKS[name].action_space

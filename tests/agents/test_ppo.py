@@ -10,8 +10,8 @@ import pytest
 import rewardgym  # noqa: F401  (registers the envs)
 import torch
 from gymnasium import spaces
+from rewardgym.agents.evaluation import evaluate as first_episode_returns
 from rewardgym.agents.ppo import ActorCritic, Adam, PPOConfig, compute_gae, learn
-from rewardgym.agents.train import evaluate as first_episode_returns
 
 SMALL = PPOConfig(num_envs=8, num_steps=16, num_minibatches=2, update_epochs=2, hidden_sizes=(16, 16))
 
@@ -272,7 +272,8 @@ def test_learn_accepts_torch_envs():
             ValueError,
             "the envs have num_envs=8 but config.num_envs=4",
         ),
-        (lambda envs: learn(envs, 10, {"num_envs": 8}), TypeError, "config must be a PPOConfig"),
+        # A dict where a PPOConfig belongs: the wrong type is the point.
+        (lambda envs: learn(envs, 10, {"num_envs": 8}), TypeError, "config must be a PPOConfig"),  # type: ignore[arg-type]
         (
             lambda envs: learn(envs, 10, SMALL, device="tpu"),
             ValueError,

@@ -8,6 +8,7 @@ import pytest
 import rewardgym  # noqa: F401  (registers the envs)
 import torch
 from gymnasium import spaces
+from rewardgym.agents.evaluation import evaluate as first_episode_returns
 from rewardgym.agents.scripted import (
     SCRIPTED,
     CartPoleLinearPolicy,
@@ -16,7 +17,6 @@ from rewardgym.agents.scripted import (
     cartpole_linear_policy,
     random_policy,
 )
-from rewardgym.agents.train import evaluate as first_episode_returns
 
 
 def first_episode_gold(policy: Policy, env_id: str, num_envs: int, seed: int) -> np.ndarray:

@@ -10,16 +10,10 @@ import pytest
 import rewardgym  # noqa: F401  (registers the envs)
 import yaml
 from rewardgym.agents import ALGOS, TrainResult, reference_hyperparams, train
-from rewardgym.agents.train import (
-    CURVE_COLUMNS,
-    EVAL_SEED,
-    _make_eval_envs,
-    _regimes,
-    configure_parser,
-    evaluate,
-    reward_spec_string,
-    run_from_args,
-)
+from rewardgym.agents.cli import configure_parser, run_from_args
+from rewardgym.agents.curves import CURVE_COLUMNS
+from rewardgym.agents.evaluation import EVAL_SEED, evaluate, make_eval_envs, shell_regimes
+from rewardgym.agents.train import reward_spec_string
 
 # Few steps and small batches: these check the plumbing, not the learning.
 FAST = {
@@ -145,8 +139,8 @@ def test_reference_hyperparams_come_from_the_shipped_yaml():
 
 
 def test_evaluation_is_fixed_and_regimes_are_frozen():
-    envs = _make_eval_envs("rewardgym/CartPole-v0", "noisy(sigma=1.0)", 4, {})
-    assert _regimes(envs) and not any(regime.training for regime in _regimes(envs))
+    envs = make_eval_envs("rewardgym/CartPole-v0", "noisy(sigma=1.0)", 4, {})
+    assert shell_regimes(envs) and not any(regime.training for regime in shell_regimes(envs))
 
     def policy(obs):
         return (obs[:, 2] + obs[:, 3] > 0).astype(np.int64)

@@ -1,0 +1,131 @@
+"""``rewardgym train ENV --reward SPEC --algo ALGO --seed N --steps N``: :func:`~rewardgym.agents.train.train`
+from the command line, into a run folder, printing the final proxy and gold returns.
+
+:func:`configure_parser` adds the arguments to a parser (``rewardgym``'s ``train`` subcommand);
+:func:`run_from_args` runs them.
+
+Example:
+    >>> import argparse
+    >>> from rewardgym.agents.cli import configure_parser
+    >>> parser = argparse.ArgumentParser(prog="rewardgym train")
+    >>> configure_parser(parser)
+    >>> args = parser.parse_args(["CartPole-v0", "--algo", "linear", "--set", "n_envs=16"])
+    >>> args.algo, args.set
+    ('linear', ['n_envs=16'])
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rewardgym.agents.train import ALGOS, resolve_env_id, train
+from rewardgym.core.spec import NO_REGIME
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``rewardgym train``."""
+    parser.add_argument("env", help="env id, e.g. rewardgym/CartPole-v0 (the 'rewardgym/' may be left out)")
+    parser.add_argument(
+        "--reward",
+        default=NO_REGIME,
+        help="reward spec, e.g. 'shaped+noisy(sigma=0.5)'; 'none' (default) for the env's own reward",
+    )
+    parser.add_argument("--algo", default="ppo", choices=ALGOS, help="algorithm (default: ppo, the native PPO)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=100_000, help="env steps to train for (default 100000)")
+    parser.add_argument("--out", default=None, help="run folder (default: runs/<env>-<algo>-s<seed>-<time>)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument(
+        "--eval-every", type=int, default=None, help="env steps between evaluations (default: a tenth of --steps)"
+    )
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a reference hyperparameter (repeatable), e.g. --set n_envs=16",
+    )
+    parser.add_argument(
+        "--env-kwarg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a keyword argument of the env (repeatable), e.g. --env-kwarg max_new_tokens=2",
+    )
+    parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to the run folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch's intra-op threads (default 1: "
+        "the reference networks are small, and more threads mostly contend for the CPU)",
+    )
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run ``rewardgym train`` from parsed arguments; print the final proxy and gold returns.
+
+    Returns the exit status: 0, or 2 after printing what was wrong with the input.
+    """
+    try:
+        if args.torch_threads < 1:
+            raise ValueError(f"--torch-threads must be >= 1, got {args.torch_threads}")
+        torch.set_num_threads(args.torch_threads)
+        hyperparams = _parse_overrides(args.set, "--set")
+        env_kwargs = _parse_overrides(args.env_kwarg, "--env-kwarg")
+        env_id = resolve_env_id(args.env)
+        out = args.out or _default_run_dir(env_id, args.algo, args.seed)
+        result = train(
+            env_id,
+            None if args.reward == NO_REGIME else args.reward,
+            algo=args.algo,
+            seed=args.seed,
+            total_steps=args.steps,
+            hyperparams=hyperparams or None,
+            eval_every=args.eval_every,
+            eval_episodes=args.eval_episodes,
+            device=args.device,
+            run_dir=out,
+            progress=not args.no_progress,
+            tensorboard=args.tensorboard,
+            env_kwargs=env_kwargs,
+        )
+    except (ValueError, TypeError, RuntimeError) as exc:
+        print(f"rewardgym train: error: {exc}", file=sys.stderr)
+        return 2
+    last = result.curves[-1]
+    print(
+        f"{env_id} {args.algo} seed {args.seed}, reward {result.config['reward']}, {last['step']} steps: "
+        f"proxy {result.final_proxy:.2f}, gold {result.final_gold:.2f} "
+        f"(mean of {args.eval_episodes} evaluation episodes); {result.wall_s:.1f} s; run folder {out}"
+    )
+    return 0
+
+
+def _parse_overrides(items: list[str], flag: str) -> dict[str, Any]:
+    """``KEY=VALUE`` items as a dict; a value is a Python literal where it parses as one, else a string."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{flag} takes KEY=VALUE, got {item!r}")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text  # a bare word: a string such as lin_0.001 or MlpPolicy
+        overrides[key.strip()] = value
+    return overrides
+
+
+def _default_run_dir(env_id: str, algo: str, seed: int) -> str:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return str(Path("runs") / f"{env_id.split('/')[-1]}-{algo}-s{seed}-{stamp}")

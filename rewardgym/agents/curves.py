@@ -1,0 +1,118 @@
+"""Learning curves: a row of proxy and gold returns every ``eval_every`` env steps of training.
+
+A training loop hands a :class:`CurveRecorder` the training episodes that finish and asks it,
+step by step, whether an evaluation is due; each evaluation (:func:`~rewardgym.agents.evaluation.evaluate`)
+appends a row of :data:`CURVE_COLUMNS` and shows it on the live views of the run
+(:mod:`rewardgym.agents.progress`).
+
+Example:
+    >>> from rewardgym.agents.curves import CurveRecorder
+    >>> from rewardgym.agents.evaluation import make_eval_envs
+    >>> recorder = CurveRecorder(make_eval_envs("rewardgym/CartPole-v0", "none", num_envs=2), every=100)
+    >>> recorder.due(50), recorder.due(100)
+    (False, True)
+    >>> row = recorder.evaluate(100, lambda obs: (obs[:, 2] > 0).astype("int64"))
+    >>> row["step"], row["episodes"], recorder.due(150)
+    (100, 0, False)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rewardgym.agents.evaluation import evaluate
+from rewardgym.agents.progress import ProgressBar, TensorBoardLog
+
+CURVE_COLUMNS = ("step", "eval_proxy", "eval_gold", "train_proxy", "train_gold", "episodes", "wall_s")
+"""The columns of :attr:`~rewardgym.agents.train.TrainResult.curves` and of ``curves.csv``."""
+
+
+class CurveRecorder:
+    """Collects the training episodes, runs the evaluations when due, and keeps the rows.
+
+    Args:
+        eval_envs: where to evaluate (:func:`~rewardgym.agents.evaluation.make_eval_envs`).
+        every: env steps between evaluations; the first is due at ``every``.
+        start: the run's start (``time.perf_counter()``), from which ``wall_s`` counts; default now.
+        progress: a progress bar to draw, started and stopped by ``with recorder:``.
+        tensorboard: a TensorBoard log to write each row to, closed by ``with recorder:``.
+
+    Attributes:
+        curves: the rows so far, one per evaluation, with the keys of :data:`CURVE_COLUMNS`.
+    """
+
+    def __init__(
+        self,
+        eval_envs: gym.vector.VectorEnv,
+        every: int,
+        start: float | None = None,
+        progress: ProgressBar | None = None,
+        tensorboard: TensorBoardLog | None = None,
+    ) -> None:
+        self.eval_envs = eval_envs
+        self.every = every
+        self.next_eval = every
+        self.start = time.perf_counter() if start is None else start
+        self.curves: list[dict[str, Any]] = []
+        self._pending: list[dict[str, np.ndarray]] = []
+        self._progress = progress
+        self._tensorboard = tensorboard
+        self._last_draw = 0.0
+
+    def __enter__(self) -> CurveRecorder:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+
+    def add_episodes(self, episodes: dict[str, np.ndarray]) -> None:
+        """Keep finished training episodes (``{"proxy": ..., "gold": ...}``) for the next row."""
+        if len(episodes["gold"]):
+            self._pending.append(episodes)
+
+    def due(self, step: int) -> bool:
+        """Whether an evaluation is due at env step ``step``."""
+        return step >= self.next_eval
+
+    def evaluate(self, step: int, predict: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
+        """Evaluate now and append a row; the next evaluation is ``every`` steps on."""
+        returns = evaluate(predict, self.eval_envs)
+        train_proxy = np.concatenate([e["proxy"] for e in self._pending]) if self._pending else np.zeros(0)
+        train_gold = np.concatenate([e["gold"] for e in self._pending]) if self._pending else np.zeros(0)
+        self._pending = []
+        row = {
+            "step": int(step),
+            "eval_proxy": float(returns["proxy"].mean()),
+            "eval_gold": float(returns["gold"].mean()),
+            "train_proxy": float(train_proxy.mean()) if train_proxy.size else math.nan,
+            "train_gold": float(train_gold.mean()) if train_gold.size else math.nan,
+            "episodes": int(train_gold.size),
+            "wall_s": time.perf_counter() - self.start,
+        }
+        self.curves.append(row)
+        while self.next_eval <= step:
+            self.next_eval += self.every
+        if self._tensorboard is not None:
+            self._tensorboard.row(row)
+        self.tick(step, force=True)
+        return row
+
+    def tick(self, step: int, force: bool = False) -> None:
+        """Move the progress bar (at most ten times a second, unless ``force``)."""
+        if self._progress is None:
+            return
+        now = time.perf_counter()
+        if force or now - self._last_draw > 0.1:
+            self._last_draw = now
+            self._progress.update(step, self.curves[-1] if self.curves else None)
