@@ -40,7 +40,7 @@ def as_reward_batch(value: object, like: Array) -> Array:
     return np.asarray(value, dtype=np.float32)
 
 
-def where(mask: Array, a: Array, b: Array) -> Array:
+def where(mask: Array, a: Array | float, b: Array | float) -> Array:
     """Elementwise ``a if mask else b`` for numpy or torch batches."""
     if is_torch(mask):
         import torch

@@ -2,7 +2,7 @@
 
 A regime that adds noise owns one :class:`BatchRandom`, reseeded in ``Regime.reset(seed=...)``.
 Each call draws one value per env, so envs in a batch get independent noise, and the same seed
-gives the same noise (DESIGN.md, contract point 7).
+gives the same noise (docs/design.md, contract point 7).
 
 Example:
     >>> import numpy as np

@@ -1,7 +1,7 @@
 """A checker for ``gymnasium.vector.VectorEnv``: gymnasium checks single envs but not vector ones.
 
 :func:`check_vector_env` runs any vector env (rewardgym's or anyone's) through the checks that
-gymnasium's ``check_env`` runs on a single env, plus rewardgym's reward contract (DESIGN.md, "The
+gymnasium's ``check_env`` runs on a single env, plus rewardgym's reward contract (docs/design.md, "The
 reward contract", points 1, 2, 6, 7 and 8): spaces, the declared autoreset mode and its semantics,
 the ``gold_reward`` and ``reward_trace`` info keys, seeding, and refusing bad actions. It uses only
 gymnasium's public API, so it works on any vector env; torch tensors (envs on ``device="cuda"``)

@@ -1,4 +1,4 @@
-"""The info keys of the reward contract (DESIGN.md, "The reward contract").
+"""The info keys of the reward contract (docs/design.md, "The reward contract").
 
 Every rewardgym env puts these in the ``info`` dict of every ``step``. Use the constants rather
 than the strings so a typo fails at import time instead of silently reading nothing.

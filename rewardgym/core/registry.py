@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rewardgym.core.regime import Regime
@@ -79,7 +79,7 @@ def make_regime(name: str, **params: Any) -> Regime:
     return regime
 
 
-def make_kind(family: str, kinds: dict[str, RegimeFactory], kind: str, params: dict[str, Any]) -> Regime:
+def make_kind(family: str, kinds: Mapping[str, RegimeFactory], kind: str, params: dict[str, Any]) -> Regime:
     """Build the ``kind`` variant of a regime family, refusing unknown kinds and parameters by name.
 
     A family (``noisy``, ``shaped``, ...) is registered as a function ``family(kind=..., **params)``

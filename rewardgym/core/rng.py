@@ -6,9 +6,7 @@ state, and give bit-identical numbers on every target. Instance ``i`` of a vecto
 with ``s`` gets the key of seed ``s + i``, the same as ``SyncVectorEnv`` would give its envs.
 
 Example:
-    >>> from typing import Any
-
-import numpy as np
+    >>> import numpy as np
     >>> rng = seed_streams(np.array([7], dtype=np.uint64))[0]
     >>> a = uniform(rng, -1.0, 1.0); b = uniform(rng, -1.0, 1.0)
     >>> -1.0 <= a < 1.0 and a != b and int(rng[1])

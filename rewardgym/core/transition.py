@@ -10,7 +10,7 @@ from rewardgym.core.arrays import Array
 class Transition(NamedTuple):
     """One step of ``num_envs`` environments, as a reward regime sees it.
 
-    Everything but ``gold`` is something an agent could see (DESIGN.md, contract point 3).
+    Everything but ``gold`` is something an agent could see (docs/design.md, contract point 3).
     A single env is a batch of one. Arrays are numpy on the CPU and torch tensors on the GPU.
 
     Attributes:

@@ -113,7 +113,7 @@ def run_vector(mode, steps=120, num_envs=6, vectorization_mode=None):
 def test_next_step_mode_marks_autoreset_steps_invalid_and_gives_real_final_obs(source):
     recorder, outputs = run_vector(AutoresetMode.NEXT_STEP, vectorization_mode=source)
     ended_any = False
-    for t, (batch, (obs, _, terminated, truncated, _)) in enumerate(zip(recorder.batches, outputs)):
+    for t, (batch, (_obs, _, terminated, truncated, _)) in enumerate(zip(recorder.batches, outputs)):
         done = terminated | truncated
         assert np.all(cartpole_fell(batch.next_obs[terminated]))
         if t > 0:
@@ -128,7 +128,7 @@ def test_next_step_mode_marks_autoreset_steps_invalid_and_gives_real_final_obs(s
 def test_same_step_mode_hands_regimes_the_final_obs_not_the_reset_obs(source):
     recorder, outputs = run_vector(AutoresetMode.SAME_STEP, vectorization_mode=source)
     ended = 0
-    for batch, (obs, _, terminated, truncated, info) in zip(recorder.batches, outputs):
+    for batch, (obs, _, terminated, _truncated, _info) in zip(recorder.batches, outputs):
         assert batch.valid.all()
         assert np.all(cartpole_fell(batch.next_obs[terminated]))
         assert not np.any(cartpole_fell(obs[terminated]))  # the returned obs already restarted

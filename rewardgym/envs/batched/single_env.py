@@ -16,7 +16,7 @@ from rewardgym.envs.batched.vector_env import BatchedVectorEnv
 class BatchedEnv(gym.Env):
     """One instance of a task, stepped by the same compiled kernel as the vector env.
 
-    It is literally a batch of one (DESIGN.md, contract point 4), so single and vector envs cannot
+    It is literally a batch of one (docs/design.md, contract point 4), so single and vector envs cannot
     disagree. The time limit is part of the env, so reward regimes see truncation. Seeded with
     ``s``, it follows the same trajectory as env 0 of a vector env seeded with ``s``.
 
