@@ -121,11 +121,11 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
 
 # The kernels allocate nothing, so numba's reference counting (NRT) has nothing to do; without it
 # the row views (state[i], obs[i]) cost no atomic increments, which made a step 3-5x slower.
-_CPU_OPTIONS: dict[str, Any] = {"nogil": True, "_nrt": False}
+CPU_OPTIONS: dict[str, Any] = {"nogil": True, "_nrt": False}
 
 
 def _cpu_loops(step_one, reset_one, parallel: bool):
-    @njit(parallel=parallel, **_CPU_OPTIONS)
+    @njit(parallel=parallel, **CPU_OPTIONS)
     def step_kernel(
         state, rng, elapsed, needs_reset, actions, max_steps, mode, obs, final_obs, reward, gold, terminated, truncated
     ):
@@ -147,7 +147,7 @@ def _cpu_loops(step_one, reset_one, parallel: bool):
                 truncated,
             )
 
-    @njit(parallel=parallel, **_CPU_OPTIONS)
+    @njit(parallel=parallel, **CPU_OPTIONS)
     def reset_kernel(state, rng, elapsed, needs_reset, mask, obs):
         for i in prange(state.shape[0]):
             reset_one(i, state, rng, elapsed, needs_reset, mask, obs)

@@ -30,7 +30,7 @@ from numba.extending import register_jitable
 from rewardgym.core.arrays import Array, is_torch, mask_like, to_numpy
 from rewardgym.core.transition import Transition
 from rewardgym.envs.batched.device import cuda_simulated, kernel_stream, kernel_view
-from rewardgym.envs.batched.kernels import CUDA_THREADS_PER_BLOCK
+from rewardgym.envs.batched.kernels import CPU_OPTIONS, CUDA_THREADS_PER_BLOCK
 from rewardgym.envs.batched.task import BatchedTask
 
 
@@ -143,17 +143,12 @@ def _floats(obs: Array) -> Array:
     return obs if obs.dtype.char in "fd" else obs.astype(np.float64)
 
 
-# The loops allocate nothing, so numba's reference counting has nothing to do; without it the row
-# views (obs[i]) cost no atomic increments (see rewardgym.envs.batched.kernels).
-_CPU_OPTIONS: dict[str, Any] = {"nogil": True, "_nrt": False}
-
-
 @functools.cache
 def _loop(potential: Callable[..., float], params: tuple, target: str) -> Any:
     """The ``target`` loop (``"cpu"``, ``"cuda"`` or ``"values"``) of a potential, built once."""
     if target == "values":
 
-        @njit(**_CPU_OPTIONS)
+        @njit(**CPU_OPTIONS)
         def values(obs, out):  # pragma: no cover (compiled)
             for i in range(obs.shape[0]):
                 out[i] = potential(obs[i], params)
@@ -173,7 +168,7 @@ def _loop(potential: Callable[..., float], params: tuple, target: str) -> Any:
 
     if target == "cpu":
 
-        @njit(**_CPU_OPTIONS)
+        @njit(**CPU_OPTIONS)
         def cpu_loop(obs, next_obs, reward, terminated, gamma, scale, naive, out, added):  # pragma: no cover
             for i in range(reward.shape[0]):
                 shape_one(i, obs, next_obs, reward, terminated, gamma, scale, naive, out, added)
