@@ -12,7 +12,10 @@ from rewardgym.envs import ENVS
 
 # Every batched-engine env: the control tasks and one token-level text task (the other text
 # tasks share its kernel code and have their own tests in tests/envs/text).
-ALL_IDS = sorted(i for i, e in ENVS.items() if e.modality == "control") + ["rewardgym/TextAdd-v0"]
+ALL_IDS = sorted(i for i, e in ENVS.items() if e.modality in ("control", "gridworld")) + ["rewardgym/TextAdd-v0"]
+
+# Gridworlds whose level and dynamics involve no chance, as in AI Safety Gridworlds.
+DETERMINISTIC = {"rewardgym/BoatRace-v0", "rewardgym/SideEffectsSokoban-v0", "rewardgym/RewardTampering-v0"}
 
 
 def rollout(envs, actions, seed):
@@ -72,6 +75,8 @@ def test_same_seed_same_trajectory_and_different_seed_different_one(env_id):
     first, second = rollout(envs, actions, seed=11), rollout(envs, actions, seed=11)
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+    if env_id in DETERMINISTIC:
+        return  # one fixed level and no chance: every seed plays the same episode
     third = rollout(envs, actions, seed=12)
     assert not np.array_equal(first[0], third[0])
 
@@ -161,6 +166,8 @@ def test_bad_single_env_actions_are_refused_by_name():
         ({"autoreset_mode": "sometimes"}, ValueError, "unknown autoreset_mode 'sometimes'"),
         ({"max_episode_steps": 0}, ValueError, "max_episode_steps must be a positive integer"),
         ({"params": (1, 2)}, TypeError, "params of CartPole must be a CartPoleParams"),
+        ({"gravty": 5.0}, ValueError, "unknown keyword argument 'gravty' for CartPole; valid parameters: gravity"),
+        ({"render_mode": "human"}, ValueError, "render_mode 'human' is not supported by CartPole; valid: None"),
         ({"reward": "nosiy(sigma=1)"}, ValueError, "unknown reward regime 'nosiy'"),
     ],
 )
@@ -187,6 +194,16 @@ def test_custom_physics_parameters_change_the_dynamics():
     strong = gym.make_vec("rewardgym/CartPole-v0", num_envs=1)
     (a, *_), (b, *_) = [e.reset(seed=0) and e.step(np.ones(1, np.int64)) for e in (weak, strong)]
     assert a[0, 1] < b[0, 1]
+
+
+def test_single_parameters_may_be_given_by_name():
+    from rewardgym.envs.control.cartpole import CartPoleParams
+
+    by_name = gym.make_vec("rewardgym/CartPole-v0", num_envs=1, force_mag=1.0)
+    by_record = gym.make_vec("rewardgym/CartPole-v0", num_envs=1, params=CartPoleParams(force_mag=1.0))
+    assert by_name.unwrapped.params == by_record.unwrapped.params
+    single = gym.make("rewardgym/CartPole-v0", params=CartPoleParams(gravity=1.0), force_mag=2.0)
+    assert (single.unwrapped._batch.params.gravity, single.unwrapped._batch.params.force_mag) == (1.0, 2.0)
 
 
 def test_cuda_without_a_gpu_is_refused_by_name():

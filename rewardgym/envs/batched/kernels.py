@@ -194,3 +194,44 @@ def _cuda_loops(step_one, reset_one):
         return run
 
     return launch(step_kernel), launch(reset_kernel)
+
+
+_RENDER_CACHE: dict[tuple[str, str, tuple], Callable[..., Any]] = {}
+
+
+def render_kernel(task: BatchedTask, target: str, params: tuple | None = None) -> Callable[..., Any]:
+    """The kernel ``render(state, frames)`` that paints every instance's frame, built once.
+
+    ``frames`` is ``(num_envs, height, width, 3)`` uint8; the loops are those of the step kernel
+    (one thread per instance on the GPU), over the task's own per-instance ``render``.
+    """
+    if task.render is None:
+        raise ValueError(f"task {task.name!r} has no render function")
+    params = task.params if params is None else params
+    key = (task.name, target, params)
+    if key not in _RENDER_CACHE:
+        render = task.render
+        if target == "cuda":
+
+            @cuda.jit
+            def cuda_render(state, frames):
+                i = cuda.grid(1)
+                if i < state.shape[0]:
+                    render(state[i], frames[i], params)
+
+            def run(state, frames):
+                threads = min(CUDA_THREADS_PER_BLOCK, state.shape[0])
+                cuda_render[math.ceil(state.shape[0] / threads), threads, kernel_stream()](state, frames)
+
+            _RENDER_CACHE[key] = run
+        elif target in ("serial", "parallel"):
+
+            @njit(parallel=target == "parallel", **CPU_OPTIONS)
+            def cpu_render(state, frames):  # pragma: no cover - compiled
+                for i in prange(state.shape[0]):
+                    render(state[i], frames[i], params)
+
+            _RENDER_CACHE[key] = cpu_render
+        else:
+            raise ValueError(f"unknown kernel target {target!r}; valid: serial, parallel, cuda")
+    return _RENDER_CACHE[key]

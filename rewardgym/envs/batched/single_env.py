@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode
 
 from rewardgym.core.info import GOLD_REWARD, REWARD_TRACE
 from rewardgym.envs.batched.task import BatchedTask
-from rewardgym.envs.batched.vector_env import BatchedVectorEnv
+from rewardgym.envs.batched.vector_env import RENDER_FPS, BatchedVectorEnv, render_modes
 
 
 class BatchedEnv(gym.Env):
@@ -29,9 +29,17 @@ class BatchedEnv(gym.Env):
         (1.0, 1.0, {'env': 1.0})
     """
 
-    metadata = {"render_modes": []}
+    metadata: dict[str, Any] = {"render_modes": []}
 
-    def __init__(self, task: BatchedTask, *, max_episode_steps: int | None = None, params: Any = None) -> None:
+    def __init__(
+        self,
+        task: BatchedTask,
+        *,
+        max_episode_steps: int | None = None,
+        params: Any = None,
+        render_mode: str | None = None,
+        **param_fields: Any,
+    ) -> None:
         self.task = task
         self._batch = BatchedVectorEnv(
             task,
@@ -39,7 +47,11 @@ class BatchedEnv(gym.Env):
             autoreset_mode=AutoresetMode.DISABLED,
             max_episode_steps=max_episode_steps,
             params=params,
+            render_mode=render_mode,
+            **param_fields,
         )
+        self.metadata = {"render_modes": render_modes(task), "render_fps": RENDER_FPS}
+        self.render_mode = render_mode
         self.max_episode_steps = self._batch.max_episode_steps
         self.observation_space = task.observation_space
         self.action_space = task.action_space
@@ -48,6 +60,11 @@ class BatchedEnv(gym.Env):
     def state(self) -> np.ndarray:
         """The simulator state (float64, writable), like gymnasium's classic-control ``state``."""
         return self._batch.state[0]
+
+    def render(self) -> np.ndarray | None:
+        """The ``(height, width, 3)`` uint8 frame of the current state with ``render_mode="rgb_array"``, else None."""
+        frames = self._batch.render()
+        return None if frames is None else frames[0]
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)

@@ -12,7 +12,12 @@ The functions work in place on one instance's rows:
 - ``observe(state, obs)`` writes the observation of ``state`` into ``obs``;
 - ``potential(obs, params) -> float``, optional: the task's built-in potential, a measure of
   progress read from one observation row, for potential-based reward shaping (``shaped``
-  compiles it into its kernels as the engine compiles the others).
+  compiles it into its kernels as the engine compiles the others);
+- ``render(state, frame, params)``, optional: paints ``state`` into ``frame``, an
+  ``(height, width, 3)`` uint8 image, for ``render_mode="rgb_array"``.
+
+Observations of any shape are handed to ``observe`` (and ``potential``) as one flat row, in C
+order: a gridworld's ``(rows, cols)`` grid arrives as ``rows * cols`` cells.
 
 Time limits, autoreset and batching are the engine's job, not the task's.
 """
@@ -47,6 +52,14 @@ class BatchedTask:
         potential: the built-in potential (see the module docstring), or None for none.
         aliases: other gymnasium ids whose observations equal this task's (an older version of
             ``reference``, say), which its potential serves too.
+        render: paints one instance (see the module docstring), or None where the task has no
+            pixels.
+        frame_shape: ``(height, width)`` of a rendered frame in pixels.
+        proxy, hack: for tasks whose own reward is a flawed proxy of gold (the gridworlds), what
+            the reward pays and how a policy can get paid without doing the task; empty where the
+            reward is the task's objective.
+        check_params: refuses bad parameters (e.g. an unknown level) with an error naming them;
+            None checks only their type.
     """
 
     name: str
@@ -63,6 +76,11 @@ class BatchedTask:
     modality: str = "control"
     potential: Callable[..., float] | None = None
     aliases: tuple[str, ...] = ()
+    render: Callable[..., Any] | None = None
+    frame_shape: tuple[int, int] = (0, 0)
+    proxy: str = ""
+    hack: str = ""
+    check_params: Callable[[Any], None] | None = None
 
     @property
     def discrete(self) -> bool:

@@ -15,7 +15,7 @@ from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
 from rewardgym.core.rng import per_env_seeds, seed_streams
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.actions import first_invalid
-from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels
+from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels, render_kernel
 from rewardgym.envs.batched.task import BatchedTask
 
 SERIAL_BELOW = 512
@@ -58,7 +58,11 @@ class BatchedVectorEnv(VectorEnv):
         autoreset_mode: gymnasium's ``AutoresetMode`` (or its name); NEXT_STEP by default, as in
             gymnasium's own vector envs.
         max_episode_steps: the time limit; the task's default (gymnasium's) if None.
-        params: physical parameters replacing the task's defaults, e.g. a lower gravity.
+        params: parameters replacing the task's defaults, e.g. a lower gravity.
+        render_mode: ``"rgb_array"`` for tasks with pixels: :meth:`render` returns one
+            ``(height, width, 3)`` uint8 frame per env, painted in one batched kernel call.
+        **param_fields: single parameters by name, replacing those of ``params`` (or of the
+            defaults): ``gravity=5.0``, ``level=1``.
 
     Example:
         >>> import gymnasium as gym, rewardgym, numpy as np
@@ -78,6 +82,8 @@ class BatchedVectorEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         params: Any = None,
+        render_mode: str | None = None,
+        **param_fields: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
@@ -88,18 +94,18 @@ class BatchedVectorEnv(VectorEnv):
             or max_episode_steps < 1
         ):
             raise ValueError(f"max_episode_steps must be a positive integer, got {max_episode_steps!r}")
-        if params is not None and not isinstance(params, type(task.params)):
-            raise TypeError(
-                f"params of {task.name} must be a {type(task.params).__name__}, got {type(params).__name__}"
-            )
         self.task = task
         self.num_envs = int(num_envs)
         self.device = devices.resolve_device(device)
-        self.params = task.params if params is None else params
+        self.params = resolve_params(task, params, param_fields)
         self.max_episode_steps = int(max_episode_steps)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
-        self.metadata = {"render_modes": [], "autoreset_mode": self.autoreset_mode}
-        self.render_mode = None
+        self.metadata = {
+            "render_modes": render_modes(task),
+            "render_fps": RENDER_FPS,
+            "autoreset_mode": self.autoreset_mode,
+        }
+        self.render_mode = check_render_mode(task, render_mode)
 
         self.single_observation_space = task.observation_space
         self.single_action_space = task.action_space
@@ -130,7 +136,7 @@ class BatchedVectorEnv(VectorEnv):
         # Observations come in the space's dtype: float32 for control, int64 token ids for text.
         self._obs_dtype = task.observation_space.dtype.type
         self._obs_shape: tuple[int, ...] = tuple(task.observation_space.shape)
-        self._no_final_obs = self._zeros((1, *task.observation_space.shape), self._obs_dtype)
+        self._no_final_obs = self._flat(self._zeros((1, *task.observation_space.shape), self._obs_dtype))
         self._kernel_mode = _KERNEL_MODES[self.autoreset_mode]
         self._action_dtype = task.action_dtype
         self._seeded = False
@@ -163,7 +169,7 @@ class BatchedVectorEnv(VectorEnv):
             self._write(self._rng, streams, mask)
             self._seeded = True
         obs = self._empty((self.num_envs, *self._obs_shape), self._obs_dtype)
-        self._reset_kernel(*self._buffers, self._view(mask), self._view(obs))
+        self._reset_kernel(*self._buffers, self._view(mask), self._flat(obs))
         self._has_reset = True
         return obs, {}
 
@@ -187,9 +193,10 @@ class BatchedVectorEnv(VectorEnv):
         gold = self._empty((n,), np.float32)
         terminated = self._empty((n,), np.bool_)
         truncated = self._empty((n,), np.bool_)
-        outputs = (obs, final_obs, reward, gold, terminated, truncated)
+        # The kernels see observations as flat rows (a grid's cells in C order).
+        outputs = (self._flat(obs), final_obs if final_obs is self._no_final_obs else self._flat(final_obs))
+        outputs += tuple(self._view(b) for b in (reward, gold, terminated, truncated))
         if self.device == "cuda":
-            outputs = tuple(devices.kernel_view(b) for b in outputs)
             actions = devices.kernel_view(actions)
         self._step_kernel(*self._buffers, actions, self.max_episode_steps, self._kernel_mode, *outputs)
         everyone = self._everyone
@@ -203,6 +210,20 @@ class BatchedVectorEnv(VectorEnv):
             info[FINAL_OBS] = final_obs
             info[mask_key(FINAL_OBS)] = terminated | truncated
         return obs, reward, terminated, truncated, info
+
+    def render(self) -> tuple[Any, ...] | None:
+        """One ``(height, width, 3)`` uint8 frame per env (numpy), as gymnasium's vector envs
+        return them; None unless made with ``render_mode="rgb_array"``."""
+        if self.render_mode is None:
+            return None
+        frames = np.empty((self.num_envs, *self.task.frame_shape, 3), np.uint8)
+        if self.device == "cuda":
+            gpu_frames = self._empty(frames.shape, np.uint8)
+            render_kernel(self.task, "cuda", self.params)(self._buffers[0], self._view(gpu_frames))
+            frames = to_numpy(gpu_frames)
+        else:
+            render_kernel(self.task, self._target, self.params)(self._state, frames)
+        return tuple(frames)
 
     # -- input checks -----------------------------------------------------------------------
 
@@ -265,6 +286,10 @@ class BatchedVectorEnv(VectorEnv):
 
         return torch.empty(shape, dtype=_torch_dtype(dtype), device=devices.torch_device("cuda"))
 
+    def _flat(self, obs: Any) -> Any:
+        """A ``(n, *obs_shape)`` buffer as the kernels' ``(n, obs_size)`` view of the same memory."""
+        return self._view(obs.reshape(obs.shape[0], -1))
+
     def _view(self, buffer: Any, dtype: type | None = None) -> Any:
         return buffer if self.device == "cpu" else devices.kernel_view(buffer, dtype)
 
@@ -290,6 +315,49 @@ class BatchedVectorEnv(VectorEnv):
         buffer[mask] = values[mask]
 
 
+RENDER_FPS = 4
+"""Frames per second of videos made from rendered frames (``metadata["render_fps"]``)."""
+
+
+def render_modes(task: BatchedTask) -> list[str]:
+    """The render modes a task supports: ``["rgb_array"]`` where it paints frames, else none."""
+    return ["rgb_array"] if task.render is not None else []
+
+
+def check_render_mode(task: BatchedTask, render_mode: str | None) -> str | None:
+    """``render_mode`` if the task supports it (None always is); else a ValueError naming the valid ones."""
+    if render_mode is not None and render_mode not in render_modes(task):
+        valid = ", ".join(repr(m) for m in [None, *render_modes(task)])
+        raise ValueError(f"render_mode {render_mode!r} is not supported by {task.name}; valid: {valid}")
+    return render_mode
+
+
+def resolve_params(task: BatchedTask, params: Any, fields: dict[str, Any]) -> Any:
+    """The task's parameters: ``params`` (or the defaults) with single ``fields`` replaced by name,
+    checked by the task; unknown fields and a wrong ``params`` type are refused by name.
+
+    Example:
+        >>> from rewardgym.envs.control import CARTPOLE
+        >>> resolve_params(CARTPOLE, None, {"gravity": 5.0}).gravity
+        5.0
+    """
+    kind = type(task.params)
+    if params is not None and not isinstance(params, kind):
+        raise TypeError(f"params of {task.name} must be a {kind.__name__}, got {type(params).__name__}")
+    params = task.params if params is None else params
+    unknown = sorted(set(fields) - set(kind._fields))
+    if unknown:
+        raise ValueError(
+            f"unknown keyword argument {unknown[0]!r} for {task.name}; valid parameters: "
+            f"{', '.join(kind._fields)} (and max_episode_steps, params, render_mode)"
+        )
+    if fields:
+        params = params._replace(**fields)
+    if task.check_params is not None:
+        task.check_params(params)
+    return params
+
+
 def _dtype_kind(array: Any) -> str:
     """numpy's one-letter dtype kind ('b', 'i', 'u', 'f', ...) for numpy or torch arrays."""
     if isinstance(array, np.ndarray):
@@ -307,5 +375,12 @@ def _torch_dtype(dtype: type) -> Any:
     # see them reinterpreted as uint64 (see ``_view``).
     import torch
 
-    names = {"float64": "float64", "float32": "float32", "int64": "int64", "uint64": "int64", "bool": "bool"}
+    names = {
+        "float64": "float64",
+        "float32": "float32",
+        "int64": "int64",
+        "uint64": "int64",
+        "uint8": "uint8",
+        "bool": "bool",
+    }
     return getattr(torch, names[np.dtype(dtype).name])
