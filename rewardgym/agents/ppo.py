@@ -237,17 +237,19 @@ class ActorCritic(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        # MultiDiscrete observations (e.g. the token windows of rewardgym/Text*) are one-hot
-        # encoded, slot by slot, as SB3 does: a token id is a category, not a magnitude.
-        self.one_hot = isinstance(observation_space, spaces.MultiDiscrete) and len(observation_space.shape) == 1
+        # Categorical observations are one-hot encoded, slot by slot, as SB3 does for
+        # MultiDiscrete: a token id (rewardgym/Text*) or a gridworld's object code is a category,
+        # not a magnitude. Categorical means a flat MultiDiscrete, or an integer Box of any shape
+        # (a grid of codes), whose slots are its cells in C order.
+        self.one_hot = _is_categorical(observation_space)
         if not (self.one_hot or isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1):
             raise TypeError(
-                "the native PPO takes flat Box observations (shape (n,)) or flat MultiDiscrete ones "
-                f"(one-hot encoded), got {observation_space}"
+                "the native PPO takes flat float Box observations (shape (n,)), flat MultiDiscrete ones "
+                f"or integer Box ones of any shape (both one-hot encoded), got {observation_space}"
             )
         if self.one_hot and normalize_obs:
             raise ValueError(
-                f"normalize_obs=True does not apply to MultiDiscrete observations ({observation_space}), "
+                f"normalize_obs=True does not apply to categorical observations ({observation_space}), "
                 "which are one-hot encoded; use normalize_obs=False"
             )
         if activation not in ACTIVATIONS:
@@ -273,15 +275,15 @@ class ActorCritic(nn.Module):
             )
         if generator is None:
             generator = torch.Generator().manual_seed(seed)
-        # Both kinds of observation are flat (checked above): one value, or one token, per slot.
-        self.obs_dim = obs_dim = int(cast(tuple[int, ...], observation_space.shape)[0])
+        self.obs_shape: tuple[int, ...] = tuple(cast(tuple[int, ...], observation_space.shape))
+        self.obs_dim = obs_dim = math.prod(self.obs_shape)  # one value, or one category, per slot
         self.observation_space, self.action_space = observation_space, action_space
         self.normalize_obs, self.clip_obs = bool(normalize_obs), float(clip_obs)
         # The networks' input width: obs_dim, or the one-hot width sum(nvec).
         if self.one_hot:
-            nvec = torch.as_tensor(np.asarray(cast(spaces.MultiDiscrete, observation_space).nvec, dtype=np.int64))
-            # Slot j's category k is input column offsets[j] + k.
-            self.register_buffer("one_hot_offsets", torch.cumsum(nvec, 0) - nvec)
+            low, nvec = (torch.as_tensor(a) for a in _categories(observation_space))
+            # Slot j's category k (its value minus the space's low) is input column offsets[j] + k.
+            self.register_buffer("one_hot_offsets", torch.cumsum(nvec, 0) - nvec - low)
             self.input_dim = int(nvec.sum())
         else:
             self.input_dim = obs_dim
@@ -317,10 +319,11 @@ class ActorCritic(nn.Module):
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
         """Raw observations as the networks take them (float32; normalized and clipped when on;
-        one-hot for MultiDiscrete observations)."""
+        one-hot for categorical observations)."""
         if self.one_hot:
-            index = obs.to(torch.int64) + self.one_hot_offsets
-            encoded = torch.zeros((*obs.shape[:-1], self.input_dim), dtype=torch.float32, device=obs.device)
+            batch = obs.shape[: obs.ndim - len(self.obs_shape)]
+            index = obs.reshape(*batch, -1).to(torch.int64) + self.one_hot_offsets
+            encoded = torch.zeros((*batch, self.input_dim), dtype=torch.float32, device=obs.device)
             return encoded.scatter_(-1, index, 1.0)
         obs = obs.to(torch.float32)
         if not self.normalize_obs:
@@ -382,20 +385,36 @@ class ActorCritic(nn.Module):
         return self._env_action(action)
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        """Actions for a numpy batch of observations ``(n, obs_dim)`` as numpy ``(n, ...)``
-        (one observation ``(obs_dim,)`` gives one action)."""
+        """Actions for a numpy batch of observations ``(n, *obs_shape)`` as numpy ``(n, ...)``
+        (one observation ``obs_shape`` gives one action)."""
         obs_t = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
-        single = obs_t.ndim == 1
+        shape = self.obs_shape
+        single = tuple(obs_t.shape) == shape
         if single:
             obs_t = obs_t.unsqueeze(0)
-        expected = self.obs_dim
-        if obs_t.ndim != 2 or obs_t.shape[1] != expected:
+        if tuple(obs_t.shape[1:]) != shape:
             raise ValueError(
-                f"predict takes observations of shape (n, {expected}) or ({expected},), got "
+                f"predict takes observations of shape (n, {', '.join(map(str, shape))}) or {shape}, got "
                 f"shape {tuple(np.shape(obs))}"
             )
         actions = self.act(obs_t, deterministic).cpu().numpy()
         return actions[0] if single else actions
+
+
+def _is_categorical(space: spaces.Space) -> bool:
+    """Whether PPO one-hot encodes ``space``: a flat MultiDiscrete, or a bounded integer Box."""
+    if isinstance(space, spaces.MultiDiscrete):
+        return len(space.shape) == 1
+    return isinstance(space, spaces.Box) and space.dtype.kind in "iu" and space.is_bounded("both")
+
+
+def _categories(space: spaces.Space) -> tuple[np.ndarray, np.ndarray]:
+    """Each slot's lowest value and number of categories, flat, as int64: ``(low, nvec)``."""
+    if isinstance(space, spaces.MultiDiscrete):
+        return np.asarray(space.start, np.int64).reshape(-1), np.asarray(space.nvec, np.int64).reshape(-1)
+    box = cast(spaces.Box, space)
+    low = np.asarray(box.low, np.int64).reshape(-1)
+    return low, np.asarray(box.high, np.int64).reshape(-1) - low + 1
 
 
 def _gaussian_log_prob(action: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
@@ -618,7 +637,9 @@ def learn(
                 done = terminated | truncated
                 real_next = obs_t
                 if same_step and FINAL_OBS in info:
-                    real_next = torch.where(done.unsqueeze(-1), to_device(info[FINAL_OBS]), obs_t)
+                    real_next = torch.where(
+                        done.reshape(-1, *[1] * (obs_t.ndim - 1)), to_device(info[FINAL_OBS]), obs_t
+                    )
                 agent.update_obs_stats(obs_t)
                 obs = agent.normalize(obs_t)
                 next_obs_buf[t] = obs if real_next is obs_t else agent.normalize(real_next)

@@ -77,11 +77,25 @@ def test_box_agent_actions_are_float32_clipped_to_the_bounds():
 def test_agent_refuses_spaces_it_cannot_handle():
     with pytest.raises(TypeError, match="Discrete or flat Box actions, got MultiDiscrete"):
         ActorCritic(spaces.Box(-1, 1, (3,)), spaces.MultiDiscrete([2, 2]))
-    with pytest.raises(TypeError, match=r"flat Box observations \(shape \(n,\)\)"):
+    with pytest.raises(TypeError, match=r"flat float Box observations \(shape \(n,\)\)"):
         ActorCritic(spaces.Box(-1, 1, (3, 3)), spaces.Discrete(2))
     agent = ActorCritic(spaces.Box(-1, 1, (3,)), spaces.Discrete(2))
     with pytest.raises(ValueError, match=r"shape \(n, 3\) or \(3,\), got shape \(2, 4\)"):
         agent.predict(np.zeros((2, 4), np.float32))
+    with pytest.raises(ValueError, match="one-hot encoded; use normalize_obs=False"):
+        ActorCritic(spaces.Box(0, 3, (2, 2), np.uint8), spaces.Discrete(2), normalize_obs=True)
+
+
+def test_integer_grids_are_one_hot_encoded_cell_by_cell():
+    # A gridworld's observation: a grid of object codes, each cell a category (codes 1..3 here).
+    agent = ActorCritic(spaces.Box(1, 3, (2, 2), np.int64), spaces.Discrete(4), seed=0)
+    assert agent.input_dim == 4 * 3
+    grids = torch.tensor([[[1, 2], [3, 1]], [[3, 3], [2, 1]]])
+    encoded = agent.normalize(grids)
+    expected = torch.nn.functional.one_hot(grids.reshape(2, 4) - 1, 3).reshape(2, 12).float()
+    assert torch.equal(encoded, expected)
+    assert agent.predict(grids.numpy()).shape == (2,)
+    assert agent.predict(grids[0].numpy()).shape == ()
 
 
 def test_log_probs_and_entropy_match_torch_distributions():

@@ -62,8 +62,8 @@ class CompiledPotential:
     def values(self, obs: Array) -> Array:
         """The potential of each observation of a batch ``(num_envs, *obs_shape)``: float64, of
         the batch's kind (numpy or torch) and device."""
+        self._check("obs", obs, len(obs))
         rows = _floats(to_numpy(obs))
-        self._check("obs", rows, len(rows))
         out = np.empty(len(rows), np.float64)
         self._loop("values")(rows, out)
         if is_torch(obs):
@@ -134,8 +134,10 @@ class CompiledPotential:
 
 
 def _floats(obs: Array) -> Array:
-    """Observations as the kernels read them: float32 and float64 as they are, other dtypes
-    (integers, bools, half floats) as float64, which holds any of them exactly."""
+    """Observations as the kernels read them: one flat row per env (a grid's cells in C order, as
+    the engine's ``observe`` writes them), float32 and float64 as they are, other dtypes (integers,
+    bools, half floats) as float64, which holds any of them exactly."""
+    obs = obs.reshape(obs.shape[0], -1)
     if is_torch(obs):
         import torch
 
