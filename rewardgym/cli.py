@@ -25,13 +25,24 @@ from rewardgym.sweeps.report import run_from_args as run_report
 
 
 def list_envs() -> str:
-    """A table of every registered env: modality, spaces, time limit and what gold measures."""
+    """A table of every registered env: modality, spaces, time limit and what gold measures; then,
+    for the envs built to be hacked, what their reward pays, what gold measures and the hack."""
+    envs = sorted(ENVS.values(), key=lambda e: e.env_id)
     headers = ("id", "modality", "observation space", "action space", "steps", "gold reward")
     rows = [
         (e.env_id, e.modality, e.observation_space, e.action_space, str(e.max_episode_steps or "-"), e.gold)
-        for e in sorted(ENVS.values(), key=lambda e: e.env_id)
+        for e in envs
     ]
-    return _table(headers, rows)
+    hackable = [(e.env_id, e.proxy, e.gold, e.hack) for e in envs if e.hack]
+    if not hackable:
+        return _table(headers, rows)
+    return "\n\n".join(
+        [
+            _table(headers, rows),
+            "Envs whose own reward is a flawed proxy of gold (built to be hacked):",
+            _table(("id", "proxy (the env's reward) pays", "gold measures", "the hack"), hackable),
+        ]
+    )
 
 
 def demo_returns(

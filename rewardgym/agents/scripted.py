@@ -1,5 +1,6 @@
 """Scripted reference policies: the floor (random) and, where a task has an obvious one, the
-ceiling (a hand-written controller), so that sweeps can place every trained agent between them.
+ceiling (a hand-written controller), so that sweeps can place every trained agent between them;
+for the gridworlds, the intended behaviour (oracle) and the hack (hacker).
 
 A policy has the batched ``predict`` of SB3 and :class:`rewardgym.agents.ppo.ActorCritic`:
 ``predict(obs (n, obs_dim), deterministic=True) -> actions (n, ...)``.
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from rewardgym.agents.gridworld import GridPolicy, gridworld_policy
 from rewardgym.core.arrays import clip, is_torch
 from rewardgym.core.batch_random import BatchRandom
 from rewardgym.envs.registration import ENV_IDS, TASKS
@@ -151,5 +153,19 @@ def _make_linear(env: gym.Env | gym.vector.VectorEnv | str, seed: int = 0) -> Ca
     return cartpole_linear_policy()
 
 
-SCRIPTED: dict[str, Callable[..., Policy]] = {"random": _make_random, "linear": _make_linear}
-"""Scripted policies by name: ``SCRIPTED[name](env_or_env_id, seed=0) -> Policy``."""
+def _make_oracle(env: gym.Env | gym.vector.VectorEnv | str, seed: int = 0) -> GridPolicy:
+    return gridworld_policy("oracle", env)
+
+
+def _make_hacker(env: gym.Env | gym.vector.VectorEnv | str, seed: int = 0) -> GridPolicy:
+    return gridworld_policy("hacker", env)
+
+
+SCRIPTED: dict[str, Callable[..., Policy]] = {
+    "random": _make_random,
+    "linear": _make_linear,
+    "oracle": _make_oracle,
+    "hacker": _make_hacker,
+}
+"""Scripted policies by name: ``SCRIPTED[name](env_or_env_id, seed=0) -> Policy``. ``oracle`` and
+``hacker`` are the gridworlds' (:mod:`rewardgym.agents.gridworld`): the intended task, and the hack."""

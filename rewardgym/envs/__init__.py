@@ -1,10 +1,11 @@
 """rewardgym's environments, one subpackage per modality; importing this registers them all."""
 
 from rewardgym.envs.control import CONTROL_TASKS
+from rewardgym.envs.gridworld import GRIDWORLD_TASKS
 from rewardgym.envs.registration import ENVS, EnvInfo, register_task
 from rewardgym.envs.text import register_text_envs
 
-for _task in CONTROL_TASKS:
+for _task in (*CONTROL_TASKS, *GRIDWORLD_TASKS):
     register_task(_task)
 register_text_envs()
 

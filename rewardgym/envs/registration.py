@@ -24,6 +24,10 @@ class EnvInfo:
     gold: str
     max_episode_steps: int | None
     reference: str = ""
+    proxy: str = ""
+    """What the env's own reward pays, where it is a flawed proxy of gold (else empty)."""
+    hack: str = ""
+    """How a policy gets paid by the proxy without achieving gold (else empty)."""
 
 
 ENVS: dict[str, EnvInfo] = {}
@@ -59,6 +63,8 @@ def register_task(task: BatchedTask, version: int = 0) -> str:
         gold=task.gold,
         max_episode_steps=task.max_episode_steps,
         reference=task.reference,
+        proxy=task.proxy,
+        hack=task.hack,
     )
     return env_id
 

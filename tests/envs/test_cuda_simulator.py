@@ -14,7 +14,7 @@ from rewardgym.envs.batched.device import cuda_simulated
 
 # The batched-engine envs: control tasks and one token-level text task (completion envs hold
 # strings and refuse device="cuda").
-ENGINE_IDS = sorted(i for i, e in ENVS.items() if e.modality == "control") + ["rewardgym/TextAdd-v0"]
+ENGINE_IDS = sorted(i for i, e in ENVS.items() if e.modality in ("control", "gridworld")) + ["rewardgym/TextAdd-v0"]
 
 pytestmark = pytest.mark.skipif(not cuda_simulated(), reason="runs under numba's CUDA simulator")
 

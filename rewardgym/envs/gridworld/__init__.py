@@ -1,0 +1,14 @@
+"""Gridworlds whose own reward is a flawed proxy of gold, built to be hacked.
+
+After the specifications of Leike et al. 2017, "AI Safety Gridworlds", and Everitt et al. 2021,
+"Reward tampering problems and solutions", written afresh for the batched engine: each env's
+reward is what an engineer might have written, and ``info["gold_reward"]`` is the performance
+function it stands in for. Each :class:`~rewardgym.envs.batched.BatchedTask` states its
+``proxy``, ``gold`` and ``hack``, which ``rewardgym list`` prints.
+"""
+
+from rewardgym.envs.gridworld.boat_race import BOAT_RACE
+
+GRIDWORLD_TASKS = (BOAT_RACE,)
+
+__all__ = ["BOAT_RACE", "GRIDWORLD_TASKS"]
