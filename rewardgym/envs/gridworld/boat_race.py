@@ -137,7 +137,7 @@ def potential(obs: np.ndarray, params: BoatRaceParams) -> float:
 
     Example:
         >>> obs = np.zeros(SIZE, np.uint8); obs[1 * COLS + 5] = AGENT   # at the top right
-        >>> potential(obs, BoatRaceParams())
+        >>> float(potential(obs, BoatRaceParams()))
         0.25
     """
     for k in range(obs.shape[0]):

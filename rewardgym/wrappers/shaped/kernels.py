@@ -137,7 +137,7 @@ def _floats(obs: Array) -> Array:
     """Observations as the kernels read them: one flat row per env (a grid's cells in C order, as
     the engine's ``observe`` writes them), float32 and float64 as they are, other dtypes (integers,
     bools, half floats) as float64, which holds any of them exactly."""
-    obs = obs.reshape(obs.shape[0], -1)
+    obs = obs.reshape(obs.shape[0], math.prod(obs.shape[1:]))  # not -1: an empty batch has no size to infer
     if is_torch(obs):
         import torch
 
