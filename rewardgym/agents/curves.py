@@ -3,7 +3,8 @@
 A training loop hands a :class:`CurveRecorder` the training episodes that finish and asks it,
 step by step, whether an evaluation is due; each evaluation (:func:`~rewardgym.agents.evaluation.evaluate`)
 appends a row of :data:`CURVE_COLUMNS` and shows it on the live views of the run
-(:mod:`rewardgym.agents.progress`).
+(:mod:`rewardgym.agents.progress`). Given the training env's regimes (:meth:`CurveRecorder.follow`),
+each evaluation scores the proxy with frozen copies of them as they stand then.
 
 Example:
     >>> from rewardgym.agents.curves import CurveRecorder
@@ -20,14 +21,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from rewardgym.agents.evaluation import evaluate
+from rewardgym.agents.evaluation import evaluate, load_frozen_regimes
 from rewardgym.agents.progress import ProgressBar, TensorBoardLog
+from rewardgym.core.regime import Regime
 
 CURVE_COLUMNS = ("step", "eval_proxy", "eval_gold", "train_proxy", "train_gold", "episodes", "wall_s")
 """The columns of :attr:`~rewardgym.agents.train.TrainResult.curves` and of ``curves.csv``."""
@@ -64,6 +66,7 @@ class CurveRecorder:
         self._progress = progress
         self._tensorboard = tensorboard
         self._last_draw = 0.0
+        self._training_regimes: list[Regime] | None = None
 
     def __enter__(self) -> CurveRecorder:
         if self._progress is not None:
@@ -76,6 +79,25 @@ class CurveRecorder:
         if self._tensorboard is not None:
             self._tensorboard.close()
 
+    def follow(self, regimes: Sequence[Regime]) -> None:
+        """Score every later evaluation's proxy with frozen copies of ``regimes`` (the training
+        env's, :func:`~rewardgym.agents.evaluation.shell_regimes`) as they stand at that evaluation
+        (:func:`~rewardgym.agents.evaluation.load_frozen_regimes`), rather than with the evaluation
+        envs' own regimes, which never learn.
+
+        Example:
+            >>> import gymnasium as gym
+            >>> from rewardgym.agents.evaluation import make_eval_envs, shell_regimes
+            >>> spec = "learned(kind='online', query_every=20, segment_length=10)"
+            >>> training = gym.make_vec("rewardgym/CartPole-v0", num_envs=2, reward=spec)
+            >>> recorder = CurveRecorder(make_eval_envs("rewardgym/CartPole-v0", spec, num_envs=2), every=100)
+            >>> recorder.follow(shell_regimes(training))
+            >>> _ = recorder.evaluate(100, lambda obs: (obs[:, 2] > 0).astype("int64"))
+            >>> shell_regimes(recorder.eval_envs)[0] is shell_regimes(training)[0]  # a frozen copy
+            False
+        """
+        self._training_regimes = list(regimes)
+
     def add_episodes(self, episodes: dict[str, np.ndarray]) -> None:
         """Keep finished training episodes (``{"proxy": ..., "gold": ...}``) for the next row."""
         if len(episodes["gold"]):
@@ -87,6 +109,8 @@ class CurveRecorder:
 
     def evaluate(self, step: int, predict: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
         """Evaluate now and append a row; the next evaluation is ``every`` steps on."""
+        if self._training_regimes is not None:
+            load_frozen_regimes(self.eval_envs, self._training_regimes)
         returns = evaluate(predict, self.eval_envs)
         train_proxy = np.concatenate([e["proxy"] for e in self._pending]) if self._pending else np.zeros(0)
         train_gold = np.concatenate([e["gold"] for e in self._pending]) if self._pending else np.zeros(0)

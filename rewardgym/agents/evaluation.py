@@ -2,7 +2,10 @@
 
 :func:`evaluate` plays one episode in each env of a vector env with a batched policy;
 :func:`make_eval_envs` builds the vector env that :func:`rewardgym.agents.train.train` evaluates
-in: the training env's reward spec, with its regimes copied and frozen, on the CPU.
+in: the training env's reward spec, with its regimes frozen, on the CPU; and before each
+evaluation :func:`load_frozen_regimes` puts in it frozen copies of the training env's regimes as
+they stand, so a reward that learns while the agent trains (``learned(kind='online')``, every
+``intrinsic`` kind) scores the proxy as trained so far, not as a fresh, untrained copy would.
 
 Example:
     >>> from rewardgym.agents.evaluation import evaluate, make_eval_envs
@@ -15,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -23,6 +26,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from rewardgym.core.info import EPISODE_RETURNS
+from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import Regime
 from rewardgym.core.spec import RewardSpec
 from rewardgym.shells.vector_shell import VectorRewardShell
@@ -78,7 +82,9 @@ def make_eval_envs(
     on the CPU, in SAME_STEP autoreset mode: where :func:`evaluate` scores a training run.
 
     Regime objects and callables in ``reward`` are deep-copied: the evaluation envs must not share
-    (or train) the training envs' regimes. ``None`` is the env's own reward.
+    (or train) the training envs' regimes. ``None`` is the env's own reward. These regimes are
+    the spec's, untrained: to score with a training env's regimes as they stand, call
+    :func:`load_frozen_regimes` before evaluating (``train()`` does, at every evaluation).
 
     Example:
         >>> envs = make_eval_envs("rewardgym/CartPole-v0", "noisy(sigma=1.0)", num_envs=2)
@@ -96,6 +102,54 @@ def make_eval_envs(
     )
     for regime in shell_regimes(envs):
         regime.train(False)
+    return envs
+
+
+def load_frozen_regimes(eval_envs: gym.vector.VectorEnv, regimes: Sequence[Regime]) -> list[Regime]:
+    """Put frozen copies of ``regimes`` (a training env's, as they stand now) in the reward shell of
+    ``eval_envs``, in place of its own; return the copies.
+
+    Each copy is :meth:`~rewardgym.core.regime.Regime.frozen_copy`: the learned state (weights,
+    normalizers, counts...) as it is now, on the CPU, learning no more, sharing nothing with the
+    training regime. The copies stay bound to the training env (same spaces; they take batches of
+    any size), and :func:`evaluate`'s seeded reset reseeds their per-step random draws. The shell
+    must hold regimes of the same kinds, in the same order (``eval_envs`` made from the training
+    env's spec by :func:`make_eval_envs`).
+
+    Raises:
+        ValueError: ``eval_envs`` has no reward shell, or its regimes are not those of ``regimes``.
+
+    Example:
+        >>> import gymnasium as gym, rewardgym
+        >>> spec = "learned(kind='online', query_every=10, segment_length=5, queries=20)"
+        >>> training = gym.make_vec("rewardgym/CartPole-v0", num_envs=4, reward=spec)
+        >>> _ = training.reset(seed=0)
+        >>> for _ in range(20):  # two refreshes of 20 labels each
+        ...     _ = training.step(training.action_space.sample())
+        >>> envs = make_eval_envs("rewardgym/CartPole-v0", spec, num_envs=2)
+        >>> [trained], [untrained] = shell_regimes(training), shell_regimes(envs)
+        >>> [copy] = load_frozen_regimes(envs, [trained])
+        >>> untrained.labels, copy.labels, copy.training, copy.model is trained.model
+        (0, 40, False, False)
+    """
+    shell = _outer_shell(eval_envs)
+    if shell is None:
+        raise ValueError("load_frozen_regimes needs evaluation envs inside a reward shell (make_eval_envs makes them)")
+    own = shell.pipeline.regimes
+    if [(type(r), r.name) for r in own] != [(type(r), r.name) for r in regimes]:
+        raise ValueError(
+            f"the evaluation envs' regimes {[repr(r) for r in own]} are not those given "
+            f"({[repr(r) for r in regimes]}); make the evaluation envs from the training env's reward spec"
+        )
+    copies = [regime.frozen_copy() for regime in regimes]
+    # A new pipeline rather than a bind: bind would start a learning regime afresh.
+    shell.pipeline = RewardPipeline(copies)
+    return copies
+
+
+def _outer_shell(envs: Any) -> VectorRewardShell | None:
+    while envs is not None and not isinstance(envs, VectorRewardShell):
+        envs = getattr(envs, "env", None)
     return envs
 
 

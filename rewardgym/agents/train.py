@@ -52,7 +52,7 @@ from gymnasium.vector import AutoresetMode
 
 from rewardgym.agents import ppo, scripted
 from rewardgym.agents.curves import CurveRecorder
-from rewardgym.agents.evaluation import EVAL_SEED, make_eval_envs
+from rewardgym.agents.evaluation import EVAL_SEED, make_eval_envs, shell_regimes
 from rewardgym.agents.progress import ProgressBar, TensorBoardLog
 from rewardgym.agents.results import TrainResult, save_run
 from rewardgym.core.spec import NO_REGIME, RewardSpec
@@ -124,8 +124,10 @@ def train(
         eval_every: env steps between evaluations (default: a tenth of ``total_steps``); a last
             evaluation always follows training.
         eval_episodes: evaluation episodes, one per env of a separate vector env, started from
-            seeds ``EVAL_SEED + i``, under the same reward spec with its regimes frozen
-            (``train(False)``), with deterministic actions.
+            seeds ``EVAL_SEED + i``, with deterministic actions. The proxy is paid by frozen
+            copies of the training env's regimes as they stand at that evaluation
+            (``Regime.frozen_copy``): a reward that learns while the agent trains is scored as
+            trained so far. Scripted policies, which do not train, get the spec's regimes.
         device: ``"cpu"`` or ``"cuda"``: the networks' device, and for ``"ppo"`` the training
             envs' (evaluation runs on the CPU).
         run_dir: a folder to write ``config.json``, ``config.yaml``, ``curves.csv`` and the model
@@ -243,6 +245,7 @@ def _train_native(
         autoreset_mode=AutoresetMode.SAME_STEP,
         **env_kwargs,
     )
+    recorder.follow(shell_regimes(envs))
     last = {"step": 0}
 
     def callback(step: int, agent: ppo.ActorCritic, episodes: dict[str, np.ndarray]) -> bool:
@@ -291,6 +294,7 @@ def _train_sb3(
     kwargs = sb3_arguments(algo, algorithm, kwargs)
 
     venv: Any = make_sb3_env(env_id, n_envs, reward, device="cpu", **env_kwargs)
+    recorder.follow(shell_regimes(venv.envs))
     if normalize:
         options = normalize if isinstance(normalize, dict) else {}
         venv = VecNormalize(venv, gamma=kwargs.get("gamma", 0.99), **options)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import gymnasium as gym
 
@@ -31,12 +32,16 @@ class EnvContext:
     env_id: str | None = None
 
 
+RegimeT = TypeVar("RegimeT", bound="Regime")
+
+
 class Regime:
     """Base class of reward regimes: batched, stateful if need be, able to learn online.
 
     A subclass implements :meth:`reward`; the rest has sensible defaults. The shells call, in
     order: :meth:`bind` once, :meth:`reset` when episodes begin, then on every step
     :meth:`reward`, :meth:`info` and, while :attr:`training`, :meth:`update`.
+    :meth:`frozen_copy` gives the regime as it stands, learning no more (evaluation scores with it).
 
     Regimes see only what an agent could see (the :class:`Transition`). The one allowed exception
     is a labeler that simulates a human, which must say so in its docstring.
@@ -59,6 +64,10 @@ class Regime:
 
     training: bool = True
     """While True the shells call :meth:`update` on every step."""
+
+    frozen: bool = False
+    """True on a :meth:`frozen_copy`: it never learns again, and a seeded reset reseeds only its
+    per-step random draws, never the reward function it learned or was dealt."""
 
     def bind(self, context: EnvContext) -> None:
         """Called once with the env's shape and device, before any other call."""
@@ -90,12 +99,93 @@ class Regime:
         return {}
 
     def train(self, mode: bool = True) -> Regime:
-        """Turn online learning on or off, like ``torch.nn.Module.train``."""
+        """Turn online learning on or off, like ``torch.nn.Module.train``.
+
+        Raises:
+            ValueError: ``mode=True`` on a :meth:`frozen_copy`, which never learns again.
+        """
+        if mode and self.frozen:
+            raise ValueError(
+                f"{type(self).__name__} is a frozen copy (Regime.frozen_copy) and never learns again; "
+                "train the regime it was copied from"
+            )
         self.training = mode
         return self
 
+    def frozen_copy(self: RegimeT) -> RegimeT:
+        """A copy of the regime as it stands now that learns no more: what evaluation scores with.
+
+        The copy keeps everything the regime learned or was dealt (weights, normalizers, count
+        tables, a confusion estimate, a persistent-noise table, an intrinsic bonus's decay clock) and
+        shares nothing with the original: the original may go on learning without changing the
+        copy. The copy is frozen for good: ``training`` is False, :meth:`update` does nothing and
+        ``train(True)`` is refused.
+
+        What it does not keep, and why:
+
+        - **per-episode and per-env state** (a delay's pending rewards, e3b's episodic memory, an
+          attacker's per-env budget books): the copy starts as after a full :meth:`reset`, since it
+          serves other envs and other episodes (evaluation's), in batches of any size;
+        - **what only learning uses** (replay and segment buffers, optimizers, labeled pairs): left
+          out rather than copied;
+        - **where its tensors live**: torch state is on the CPU (evaluation runs there); a kind
+          that follows its batches moves to theirs on the first step.
+
+        Random streams: a seeded reset of the copy reseeds its per-step draws (noise, attack rates,
+        perturbations) from that seed as usual, so evaluation episodes started from one seed draw the
+        same noise at every evaluation; a seed fixed by a parameter restarts from that parameter. It
+        never restarts what was learned or dealt, as it would for a fresh layer with ``seed=None``.
+
+        A kind overrides :meth:`_frozen_parts` for attributes that must not be deep-copied, and this
+        method (calling it first) for fix-ups. A user's function in a :class:`CallableRegime` is
+        shared, not copied (Python copies functions by reference); a callable object is copied.
+
+        Example:
+            >>> import numpy as np
+            >>> class Counter(Regime):
+            ...     def __init__(self):
+            ...         self.seen = 0
+            ...     def reward(self, batch):
+            ...         return batch.reward + self.seen
+            ...     def update(self, batch):
+            ...         self.seen += 1
+            ...         return {}
+            >>> live = Counter()
+            >>> live.seen = 5
+            >>> frozen = live.frozen_copy()
+            >>> live.seen = 9  # the original goes on learning
+            >>> frozen.seen, frozen.training, frozen.update(None), frozen.seen
+            (5, False, {}, 5)
+        """
+        parts = self._frozen_parts()
+        shallow = copy.copy(self)
+        for name in parts:  # what the copy gets as given is not deep-copied first
+            vars(shallow).pop(name, None)
+        twin = copy.deepcopy(shallow)
+        vars(twin).update(parts)
+        twin.reset(None)
+        twin.train(False)
+        twin.frozen = True
+        # Every kind's update learns, and none checks a flag: on the copy it is replaced by one
+        # that does nothing, for any caller (the shells already skip it while not training).
+        twin.update = _learn_nothing  # type: ignore[method-assign]
+        return twin
+
+    def _frozen_parts(self) -> dict[str, Any]:
+        """Attributes a :meth:`frozen_copy` takes as given here instead of deep-copying them.
+
+        Blanks for what only learning uses (a buffer, an optimizer), frozen copies of nested
+        regimes, or references that must stay shared (a live learner's policy). None by default.
+        """
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _learn_nothing(batch: Transition) -> dict[str, float]:
+    """The :meth:`Regime.update` of a frozen copy (module level, so the copy still pickles)."""
+    return {}
 
 
 RewardFn = Callable[[Transition], Array]

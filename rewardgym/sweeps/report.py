@@ -1,7 +1,8 @@
 """The sweep report: ``rewardgym report RUN_DIR`` writes ``RUN_DIR/report.md`` and ``RUN_DIR/plots/``.
 
-The report reads the sweep's results store (``RUN_DIR/results.sqlite``) and holds, in order: an
-overview, the summary table (IQM and bootstrap CI of final gold, proxy and gap per env, regime
+The report reads the sweep's results store (``RUN_DIR/results.sqlite``) and holds, in order: what
+the sweep found (a few bullets written from the results, :func:`findings`), an overview, the
+summary table (IQM and bootstrap CI of final gold, proxy and gap per env, regime
 and agent), the regime ranking (per env, and across envs on normalized gold), the hacking flags,
 the overoptimization fit of learned regimes, the plots, the failed trials, and how every number
 was computed. :func:`summary_table` renders the summary for the terminal, as ``rewardgym sweep``
@@ -37,6 +38,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from rewardgym.core.spec import NO_REGIME
 from rewardgym.sweeps import stats
 from rewardgym.sweeps.store import STORE_FILE, ResultsStore
 
@@ -45,6 +47,7 @@ __all__ = [
     "SweepStats",
     "compute_stats",
     "configure_parser",
+    "findings",
     "load_results",
     "render_report",
     "run_from_args",
@@ -116,8 +119,7 @@ def _ranked_summary(
     trials: pd.DataFrame, curves: pd.DataFrame, *, reps: int, confidence: float, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     flags = stats.hacking_flags(trials, curves)
-    # With the curves, summarize counts hacked runs and scores a learning reward's proxy by what
-    # it paid in training (evaluation rebuilds it untrained).
+    # With the curves, summarize counts the hacked runs of each cell too.
     summary = stats.rank_regimes(stats.summarize(trials, curves, reps=reps, confidence=confidence, seed=seed))
     summary["hacked"] = summary["hacked"].fillna(0).astype(int)
     return summary.sort_values(["env", "agent", "rank", "reward"], ignore_index=True), flags
@@ -203,6 +205,113 @@ def _short_env(env: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Findings
+
+
+def findings(sweep: SweepStats, baseline: str = NO_REGIME) -> list[str]:
+    """The report's opening: what the sweep found, written from its statistics, as Markdown lines.
+
+    One bullet per env (and agent, when the sweep has several): which regimes **helped** or
+    **hurt** final gold against ``baseline`` (the env's own reward, ``"none"``), judged by the
+    gold CIs (a regime helped when its CI lies wholly above the baseline's, hurt when wholly
+    below, and is within noise otherwise), which regimes had runs flagged as **hacked** (how many
+    of their finished runs, and the median relative rise of proxy and fall of gold that the flags
+    measured), and each **overoptimization fit** that converged (where gold turns down).
+    Failed runs are counted; a missing baseline, an all-failed regime and empty tables are said
+    as such rather than skipped.
+
+    Example:
+        >>> import pandas as pd
+        >>> trials = pd.DataFrame({"trial_id": [f"t{i}" for i in range(6)], "env": "rewardgym/CartPole-v0",
+        ...     "reward": ["none"] * 3 + ["shaped"] * 3, "agent": "ppo", "seed": [0, 1, 2] * 2,
+        ...     "status": "done", "final_gold": [20.0, 22.0, 24.0, 90.0, 95.0, 100.0],
+        ...     "final_proxy": [20.0, 22.0, 24.0, 91.0, 96.0, 99.0]})
+        >>> curves = pd.DataFrame(columns=["trial_id", "step", "eval_proxy", "eval_gold", "train_proxy",
+        ...                                "train_gold"])
+        >>> print("\\n".join(findings(compute_stats(trials, curves, reps=100))))
+        - `CartPole-v0`: final gold against `none` (22.0): `shaped` (95.0) helped. Hacking: too few evaluations to judge.
+        <BLANKLINE>
+    """
+    summary, flags, fits = sweep.summary, sweep.flags, sweep.fits
+    if summary.empty or not (summary["runs"] > 0).any():
+        return ["No run finished: there is nothing to report yet.", ""]
+    several_agents = summary["agent"].nunique() > 1
+    lines = []
+    for (env, agent), cell in summary.groupby(["env", "agent"], sort=True):
+        label = f"`{_short_env(env)}`" + (f", `{agent}`" if several_agents else "")
+        failed = int(cell["failed"].sum())
+        if failed:
+            label += f" ({failed} failed run{'s' if failed > 1 else ''})"
+        parts = [_gold_against_baseline(cell, baseline)]
+        parts.append(_hacking(flags[(flags["env"] == env) & (flags["agent"] == agent)], cell))
+        fitted = fits[(fits["env"] == env) & (fits["agent"] == agent) & (fits["status"] == "ok")]
+        parts += [_fit(fit) for fit in fitted.itertuples(index=False)]
+        lines.append(f"- {label}: " + " ".join(part for part in parts if part))
+    return lines + [""]
+
+
+def _gold_against_baseline(cell: pd.DataFrame, baseline: str) -> str:
+    """Which regimes of one env helped or hurt final gold against the baseline's, by their CIs."""
+    scored = cell[cell["runs"] > 0].sort_values("gold_iqm", ascending=False)
+    unscored = cell.loc[cell["runs"] == 0, "reward"].tolist()
+    lost = f" No finished run of {_join([f'`{r}`' for r in unscored])}." if unscored else ""
+    if scored.empty:
+        return "no run finished."
+    base = scored[scored["reward"] == baseline]
+    others = scored[scored["reward"] != baseline]
+    if others.empty:
+        return ("only the baseline finished." if len(base) else "no regime to compare.") + lost
+    if base.empty or pd.isna(base["gold_iqm"].iloc[0]):
+        best = others.iloc[0]
+        return f"no finished `{baseline}` run to compare gold against; best gold: `{best['reward']}` ({_num(best['gold_iqm'])}).{lost}"
+    ref = base.iloc[0]
+    verdicts: dict[str, list[str]] = {"helped": [], "within noise": [], "hurt": []}
+    for r in others.itertuples(index=False):
+        # Separated CIs, as the ranking's `>`: a conservative call (overlapping CIs can still differ).
+        verdict = (
+            "helped" if r.gold_low > ref["gold_high"] else "hurt" if r.gold_high < ref["gold_low"] else "within noise"
+        )
+        verdicts[verdict].append(f"`{r.reward}` ({_num(r.gold_iqm)})")
+    said = [f"{_join(names)} {verdict}" for verdict, names in verdicts.items() if names]
+    return f"final gold against `{baseline}` ({_num(ref['gold_iqm'])}): {'; '.join(said)}.{lost}"
+
+
+def _hacking(flags: pd.DataFrame, cell: pd.DataFrame) -> str:
+    """How many runs of each regime of one env were flagged as hacked, and by how much."""
+    if flags.empty:
+        return ""
+    judged = flags[flags["reason"] != "too few points"]
+    if judged.empty:
+        return "Hacking: too few evaluations to judge."
+    hacked = judged[judged["hacked"].astype(bool)]
+    if hacked.empty:
+        return f"No run flagged as hacked ({len(judged)} judged)."
+    said = []
+    for reward, runs in hacked.groupby("reward", sort=True):
+        # The changes of the segment that raised each flag (the whole run, else its second half).
+        whole = runs["reason"] == "whole run"
+        proxy = runs["proxy_change"].where(whole, runs["late_proxy_change"]).median()
+        gold = runs["gold_change"].where(whole, runs["late_gold_change"]).median()
+        finished = int(cell.loc[cell["reward"] == reward, "runs"].sum())
+        said.append(f"`{reward}` in {len(runs)} of {finished} runs (proxy {_pct(proxy)}, gold {_pct(gold)})")
+    return f"Flagged as hacked: {'; '.join(said)}."
+
+
+def _fit(fit: Any) -> str:
+    """One converged overoptimization fit: where gold turns down, if it does."""
+    beta = _pm(fit.beta, fit.beta_se)
+    if fit.beta > 0 and math.isfinite(fit.step_peak):
+        return (
+            f"Overoptimization fit of `{fit.reward}`: gold turns down near step {_steps(fit.step_peak)} (beta {beta})."
+        )
+    return f"Overoptimization fit of `{fit.reward}`: no downturn (beta {beta})."
+
+
+def _join(names: Sequence[str]) -> str:
+    return ", ".join(names)
+
+
+# --------------------------------------------------------------------------------------------
 # Markdown
 
 
@@ -220,6 +329,9 @@ def render_report(
     failed = trials[trials["status"] != "done"]
     out: list[str] = [f"# {title}", ""]
 
+    out += ["## What this sweep found", ""]
+    out += findings(sweep)
+
     out += ["## Overview", ""]
     out += [
         f"- trials: {len(trials)} ({len(done)} done, {len(failed)} failed)",
@@ -234,10 +346,10 @@ def render_report(
     out += ["## Summary", ""]
     out += [
         f"Final evaluation returns, IQM over seeds with {conf} bootstrap CI. The gap is proxy minus gold "
-        "per run (its IQM is not the difference of the two IQMs). A reward that learns during training "
-        "(`learned`, `intrinsic`) is scored by what it paid in the last training episodes, since "
-        "evaluation rebuilds it untrained. `hacked` counts runs with a hacking "
-        "flag; `rank` orders regimes by gold IQM within an env and agent.",
+        "per run (its IQM is not the difference of the two IQMs). Evaluation pays the proxy with the "
+        "training regimes as they stand at that evaluation, frozen, so a reward that learns during "
+        "training (`learned(kind='online')`, `intrinsic`) is scored as trained. `hacked` counts runs "
+        "with a hacking flag; `rank` orders regimes by gold IQM within an env and agent.",
         "",
     ]
     rows = [

@@ -160,25 +160,23 @@ def bootstrap_ci(
 # Final scores: summary table and rankings
 
 
-def final_scores(trials: pd.DataFrame, curves: pd.DataFrame | None = None) -> pd.DataFrame:
+def final_scores(trials: pd.DataFrame) -> pd.DataFrame:
     """One row per finished trial with ``gold``, ``proxy`` and ``gap = proxy - gold``.
 
     Failed trials are left out (they have no score); ``gold``/``proxy``/``gap`` keep a NaN when a
     finished trial reported one, and each statistic drops those per channel.
 
-    ``gold`` and ``proxy`` are the final evaluation's. For a reward that learns during training
-    (:func:`learns`), evaluation rebuilds it untrained from its spec, so when ``curves`` are given
-    its ``proxy`` is instead the last training row's ``train_proxy``: what the trained reward
-    paid at the end.
+    ``gold`` and ``proxy`` are the final evaluation's, for every reward: evaluation pays the proxy
+    with the training env's regimes as they stand, frozen (``Regime.frozen_copy``), so a reward
+    that learns during training (``learned(kind='online')``, ``intrinsic``) is scored as trained.
+    (Sweeps recorded before evaluation did so, before issue 13, scored such a reward's
+    evaluation proxy with an untrained copy; their ``train_proxy`` curves hold what it paid in
+    training.)
     """
     _require_columns(trials, "trials", [*GROUP, "seed", "status", "final_gold", "final_proxy"])
     done = trials[trials["status"] == "done"].copy()
     done["gold"] = pd.to_numeric(done["final_gold"]).astype(float)
     done["proxy"] = pd.to_numeric(done["final_proxy"]).astype(float)
-    if curves is not None and len(curves) and len(done):
-        learning = done["reward"].map(learns).astype(bool)
-        paid = curves.dropna(subset=["train_proxy"]).sort_values("step").groupby("trial_id")["train_proxy"].last()
-        done.loc[learning, "proxy"] = done.loc[learning, "trial_id"].map(paid).astype(float)
     done["gap"] = done["proxy"] - done["gold"]
     return done.reset_index(drop=True)
 
@@ -199,7 +197,7 @@ def summarize(
     plain bootstrap over seeds (the stratified bootstrap with a single stratum).
     """
     _require_columns(trials, "trials", [*GROUP, "status"])
-    scores = final_scores(trials, curves)
+    scores = final_scores(trials)
     failed = trials[trials["status"] != "done"].groupby(GROUP, sort=False).size()
     flags = None
     if curves is not None:
@@ -450,11 +448,12 @@ def hacking_flags(
 
     ``source`` picks the curves: ``"eval"`` (evaluation returns on fixed seeds, the cleaner
     measure of the policy at each step), ``"train"`` (mean returns of training episodes, what the
-    agent was paid while learning), or ``"auto"``: eval when it has ``min_points`` finite pairs
-    and the reward does not learn, else train. A reward that learns while the agent trains
-    (``learned``, ``intrinsic``) is evaluated by a fresh copy built from its spec, so only the
-    training episodes show what the trained reward paid. Columns: ``trial_id, env, reward, agent, seed, source, hacked, reason, points``
-    and the verdict's changes.
+    agent was paid while learning), or ``"auto"``: eval when it has ``min_points`` finite pairs,
+    else train. Evaluation pays the proxy with the training regimes as they stand, frozen, so the
+    eval curve is honest for a reward that learns while the agent trains too. (For a sweep run
+    before that, whose learning rewards were evaluated by an untrained copy, pass
+    ``source="train"``.) Columns: ``trial_id, env, reward, agent, seed, source, hacked, reason,
+    points`` and the verdict's changes.
     """
     if source not in ("auto", "eval", "train"):
         raise ValueError(f"hacking flag source must be one of 'auto', 'eval', 'train', got {source!r}")
@@ -467,7 +466,7 @@ def hacking_flags(
         chosen = source
         if source == "auto":
             finite_eval = (np.isfinite(run["eval_proxy"]) & np.isfinite(run["eval_gold"])).sum()
-            chosen = "eval" if finite_eval >= min_points and not learns(trial.reward) else "train"
+            chosen = "eval" if finite_eval >= min_points else "train"
         verdict = hacking_flag(
             run["step"],
             run[f"{chosen}_proxy"],
@@ -482,25 +481,6 @@ def hacking_flags(
 
 # --------------------------------------------------------------------------------------------
 # Overoptimization fit (Gao, Schulman & Hilton 2022)
-
-
-LEARNING_FAMILIES = ("learned", "intrinsic")
-"""Regime families whose reward changes as they learn during training."""
-
-
-def learns(reward: str) -> bool:
-    """Whether any layer of a reward spec string belongs to a family that learns online.
-
-    Example:
-        >>> learns("shaped+intrinsic(kind='rnd')"), learns("noisy(sigma=0.5)")
-        (True, False)
-    """
-    from rewardgym.core.spec import parse_reward_spec
-
-    text = str(reward).strip()
-    if not text or text == "none":
-        return False
-    return any(name in LEARNING_FAMILIES for name, _ in parse_reward_spec(text))
 
 
 def is_learned(reward: str) -> bool:

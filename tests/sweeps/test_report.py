@@ -6,11 +6,12 @@ import argparse
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from rewardgym.sweeps import report
 from rewardgym.sweeps.store import ResultsStore, TrialRecord
 
-SECTIONS = ["# Sweep report", "## Overview", "## Summary", "## Regime ranking", "## Reward hacking flags",
+SECTIONS = ["# Sweep report", "## What this sweep found", "## Overview", "## Summary", "## Regime ranking", "## Reward hacking flags",
             "## Overoptimization fit", "## Plots", "## Failed trials", "## Method"]  # fmt: skip
 
 
@@ -34,12 +35,79 @@ def write_sweep(run_dir, rewards=("none", "learned(kind='preference')"), evals=8
                         error="Traceback (most recent call last):\n  ...\nRuntimeError: diverged | nan loss"
                         if status == "failed" else None,
                         final_proxy=proxy[-1], final_gold=gold[-1],
-                        # Training episodes show what evaluation shows (a learned reward is
-                        # judged on them: evaluation rebuilds it untrained).
+                        # Training episodes show what evaluation shows.
                         curves=[{"step": int(s), "eval_proxy": p, "eval_gold": g,
                                  "train_proxy": p, "train_gold": g}
                                 for s, p, g in zip(steps, proxy, gold)]
                         if status == "done" else []))  # fmt: skip
+
+
+def findings_tables(cells):
+    """Hand-built trials and curves: ``cells`` maps (env, reward) to one (status, gold, proxy)
+    per seed, where ``gold`` and ``proxy`` are 8 evaluation points (the last is the final score)."""
+    steps = np.arange(1, 9) * 1000
+    trials, curves = [], []
+    for (env, reward), runs in cells.items():
+        for seed, (status, gold, proxy) in enumerate(runs):
+            trial_id = f"{env}|{reward}|{seed}"
+            done = status == "done"
+            trials.append({"trial_id": trial_id, "env": env, "reward": reward, "agent": "ppo", "algo": "ppo",
+                           "seed": seed, "status": status, "final_gold": gold[-1] if done else np.nan,
+                           "final_proxy": proxy[-1] if done else np.nan, "wall_s": 1.0, "error": None})  # fmt: skip
+            if done:
+                curves.append(pd.DataFrame({"trial_id": trial_id, "step": steps, "eval_proxy": proxy,
+                                            "eval_gold": gold, "train_proxy": proxy, "train_gold": gold}))  # fmt: skip
+    columns = ["trial_id", "step", "eval_proxy", "eval_gold", "train_proxy", "train_gold"]
+    return pd.DataFrame(trials), pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=columns)
+
+
+def flat(final):
+    return np.full(8, float(final))
+
+
+def test_findings_say_what_helped_what_was_hacked_and_where_gold_turns_down():
+    cart, car = "rewardgym/CartPole-v0", "rewardgym/MountainCar-v0"
+    rise, fall = np.linspace(10, 100, 8), np.linspace(100, 40, 8)
+    done = lambda g: ("done", flat(g), flat(g))  # noqa: E731
+    trials, curves = findings_tables({
+        (cart, "none"): [done(g) for g in (50, 52, 54, 56)],
+        (cart, "shaped"): [done(g) for g in (90, 92, 94, 96)] + [("failed", None, None)],
+        (cart, "noisy(sigma=1.0)"): [done(g) for g in (49, 53, 55, 57)],
+        (cart, "adversarial"): [done(g) for g in (10, 11, 12, 13)],
+        # Proxy rises while gold falls, on 3 of 4 seeds.
+        (cart, "learned(kind='online')"): [("done", fall, rise)] * 3 + [done(40)],
+        (car, "shaped"): [done(-120), done(-110)],
+        (car, "noisy(sigma=1.0)"): [("failed", None, None)] * 2,
+    })  # fmt: skip
+    lines = report.findings(report.compute_stats(trials, curves, reps=200))
+    assert len(lines) == 3 and lines[-1] == ""
+    cartpole, mountaincar = lines[:2]
+    assert cartpole.startswith(
+        "- `CartPole-v0` (1 failed run): final gold against `none` (53.0): `shaped` (93.0) helped;"
+    )
+    assert "`noisy(sigma=1.0)` (54.0) within noise;" in cartpole
+    assert "`learned(kind='online')` (40.0), `adversarial` (11.5) hurt." in cartpole
+    # The whole run's changes: proxy +90 of 100, gold -60 of 100, each the median of 3 flags.
+    assert "Flagged as hacked: `learned(kind='online')` in 3 of 4 runs (proxy +90%, gold -60%)." in cartpole
+    assert "Overoptimization fit of `learned(kind='online')`:" in cartpole
+    assert mountaincar == (
+        "- `MountainCar-v0` (2 failed runs): no finished `none` run to compare gold against; best gold: "
+        "`shaped` (-115). No finished run of `noisy(sigma=1.0)`. No run flagged as hacked (2 judged)."
+    )
+
+
+def test_findings_of_sweeps_with_nothing_to_say():
+    env = "rewardgym/CartPole-v0"
+    trials, curves = findings_tables({(env, "none"): [("failed", None, None)] * 2})
+    assert report.findings(report.compute_stats(trials, curves, reps=20)) == [
+        "No run finished: there is nothing to report yet.",
+        "",
+    ]
+    # One evaluation per run: nothing to judge; only the baseline ran.
+    trials, curves = findings_tables({(env, "none"): [("done", flat(5), flat(5))]})
+    curves = curves[curves["step"] == 8000]
+    [line, _] = report.findings(report.compute_stats(trials, curves, reps=20))
+    assert line == "- `CartPole-v0`: only the baseline finished. Hacking: too few evaluations to judge."
 
 
 def test_write_report_has_every_section_and_working_plot_links(tmp_path):

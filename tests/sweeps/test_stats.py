@@ -282,20 +282,23 @@ def test_hacking_flags_table_picks_curves_and_skips_failed_trials():
         stats.hacking_flags(trials, curves, source="gold")  # type: ignore[arg-type]
 
 
-def test_a_reward_that_learns_is_judged_on_its_training_episodes():
-    # Evaluations rebuild a learning reward from its spec, untrained: only training episodes show
-    # what the trained reward paid, so "auto" reads those even when eval points are plentiful.
+def test_a_reward_that_learns_is_judged_on_its_evaluation_curve_like_any_other():
+    # Evaluation pays the proxy with the training regimes as they stand, frozen, so "auto" reads
+    # the evaluation curve of a learning reward too; "train" still reads the training episodes
+    # (for a sweep recorded when evaluation rebuilt learning rewards untrained).
     trials = trials_table([("E", "learned(kind='online')", "ppo", 0, "done", 40.0, 100.0)])
     curves = curves_table(
         "t0",
         STEPS,
-        np.full(8, 0.0),
-        np.linspace(100, 40, 8),
+        np.linspace(10, 100, 8),
+        np.full(8, 100.0),
         train_proxy=np.linspace(1, 9, 8),
         train_gold=np.linspace(9, 1, 8),
     )
     flags = stats.hacking_flags(trials, curves)
-    assert flags["source"].tolist() == ["train"] and flags["hacked"].tolist() == [True]
+    assert flags["source"].tolist() == ["eval"] and flags["hacked"].tolist() == [False]
+    old = stats.hacking_flags(trials, curves, source="train")
+    assert old["source"].tolist() == ["train"] and old["hacked"].tolist() == [True]
 
 
 # ------------------------------------------------------------------------------------------
@@ -388,27 +391,13 @@ def test_statistics_from_a_real_sqlite_store(tmp_path):
     assert (from_store["hacked"] == 0).all()  # one evaluation per run: too few points to judge
 
 
-def test_a_learning_reward_is_scored_by_what_it_paid_in_training():
+def test_a_learning_reward_is_scored_by_its_final_evaluation():
     trials = trials_table(
-        [("E", "learned(kind='online')", "ppo", 0, "done", 100.0, 0.0), ("E", "shaped", "ppo", 0, "done", 100.0, 7.0)]
+        [("E", "learned(kind='online')", "ppo", 0, "done", 100.0, 37.0), ("E", "shaped", "ppo", 0, "done", 100.0, 7.0)]
     )
-    curves = pd.concat(
-        [
-            curves_table(
-                "t0",
-                STEPS,
-                np.zeros(8),
-                np.full(8, 100.0),
-                train_proxy=np.arange(8.0) + 30,
-                train_gold=np.full(8, 90.0),
-            ),
-            curves_table(
-                "t1", STEPS, np.zeros(8), np.full(8, 100.0), train_proxy=np.full(8, 55.0), train_gold=np.full(8, 90.0)
-            ),
-        ],
-        ignore_index=True,
-    )
-    scores = stats.final_scores(trials, curves).set_index("trial_id")
-    assert scores.loc["t0", "proxy"] == 37.0 and scores.loc["t0", "gap"] == -63.0  # last training row
-    assert scores.loc["t1", "proxy"] == 7.0  # a fixed reward keeps its evaluation
-    assert stats.final_scores(trials).set_index("trial_id").loc["t0", "proxy"] == 0.0
+    scores = stats.final_scores(trials).set_index("trial_id")
+    assert scores.loc["t0", "proxy"] == 37.0 and scores.loc["t0", "gap"] == -63.0
+    assert scores.loc["t1", "proxy"] == 7.0
+    curves = curves_table("t0", STEPS, np.zeros(8), np.full(8, 100.0), train_proxy=np.arange(8.0) + 50)
+    summary = stats.summarize(trials, curves, reps=10).set_index("reward")
+    assert summary.loc["learned(kind='online')", "proxy_iqm"] == 37.0  # not the training episodes' 57

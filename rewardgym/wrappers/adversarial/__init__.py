@@ -11,7 +11,8 @@ Reward-Poisoning Attacks against Reinforcement Learning"). Every numeric kind sh
   of a vector env is its own attacker, as a vector env seeded ``s`` runs env ``i`` like a single
   env seeded ``s + i``) and **for the whole run**, as the total budget over training of Zhang et
   al. and Ma et al.: resets, episode ends and reseeding never refill it (call
-  :meth:`RewardPoisoning.refill` to start a new run). The budget is never exceeded: the last
+  :meth:`RewardPoisoning.refill` to start a new run; a frozen copy, which evaluation attacks
+  with, starts with the whole budget). The budget is never exceeded: the last
   delta is clamped to what remains, and after that the reward passes through unchanged.
   ``None`` (the default) means no limit.
 - ``rate``: the probability that a step is attacked at all, drawn per env and per step from a

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 from numba import njit
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = ["RewardPoisoning"]
+
+PoisoningT = TypeVar("PoisoningT", bound="RewardPoisoning")
 
 
 class RewardPoisoning(Regime):
@@ -98,6 +100,32 @@ class RewardPoisoning(Regime):
             0.0
         """
         self._spent = None
+
+    def frozen_copy(self: PoisoningT) -> PoisoningT:
+        """The attacker as it stands, frozen (see :meth:`Regime.frozen_copy`), with every env's
+        whole budget: its books are per env and per run, and the copy attacks other envs (an
+        evaluation's), in a run of its own. Each frozen copy thus attacks an evaluation as hard
+        as the spec allows, whatever training spent.
+
+        Example:
+            >>> import gymnasium as gym, rewardgym
+            >>> from rewardgym.wrappers.adversarial import adversarial
+            >>> attack = adversarial(budget=1.0)
+            >>> env = rewardgym.wrap(gym.make("rewardgym/CartPole-v0"), attack)
+            >>> _ = env.reset(seed=0)
+            >>> env.step(0)[1], env.step(0)[1]  # the budget is spent
+            (0.0, 1.0)
+            >>> env = rewardgym.wrap(gym.make("rewardgym/CartPole-v0"), attack.frozen_copy())
+            >>> _ = env.reset(seed=0)
+            >>> env.step(0)[1]
+            0.0
+        """
+        twin = super().frozen_copy()
+        twin.refill()
+        return twin
+
+    def _frozen_parts(self) -> dict[str, Any]:
+        return {"_report": {}}  # the last step's books, of the training envs
 
     def aimed_delta(self, batch: Transition) -> Array:
         """The delta of each env before the rate and the budget apply: float64, in the batch's

@@ -158,6 +158,11 @@ class Adaptive(Targeted):
         self.learner_policy = learner_policy
         self.margin = check_number(margin, "adversarial(margin=...)", low=0.0)
 
+    def _frozen_parts(self) -> dict[str, Any]:
+        # The learner's policy is the live learner's, not a snapshot: a frozen copy still asks
+        # what the learner does now (and copying a whole agent would cost more than it holds).
+        return {**super()._frozen_parts(), "learner_policy": self.learner_policy}
+
     def learner_follows_target(self, batch: Transition) -> Array:
         """Where the learner's current preference in ``batch.obs`` is already pi-dagger's action."""
         target = self.target(batch.obs, like=batch.action)

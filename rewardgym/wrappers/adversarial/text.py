@@ -184,10 +184,22 @@ class TextPerturbation(Regime):
         return proxy
 
     def train(self, mode: bool = True) -> Regime:
-        self.training = mode
+        super().train(mode)
         for regime in self.inner.regimes:
             regime.train(mode)
         return self
+
+    def frozen_copy(self) -> TextPerturbation:
+        """The attack as it stands, frozen (see :meth:`Regime.frozen_copy`): the inner spec's
+        regimes are frozen copies too, and a fixed ``seed`` restarts the draws, so every copy
+        perturbs the same completions alike."""
+        twin = super().frozen_copy()
+        if self.seed is not None:
+            twin._rng = np.random.default_rng(self.seed)
+        return twin
+
+    def _frozen_parts(self) -> dict[str, Any]:
+        return {"inner": RewardPipeline([regime.frozen_copy() for regime in self.inner.regimes]), "_report": {}}
 
     def info(self) -> dict[str, Any]:
         return dict(self._report)

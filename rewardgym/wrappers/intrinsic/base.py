@@ -61,6 +61,7 @@ class Step:
 
 
 StepT = TypeVar("StepT", bound=Step)
+BonusT = TypeVar("BonusT", bound="IntrinsicBonus[Any]")
 
 
 class IntrinsicBonus(Regime, Generic[StepT]):
@@ -111,7 +112,8 @@ class IntrinsicBonus(Regime, Generic[StepT]):
         self._start(self._layer_seed)
 
     def reset(self, mask: Array | None = None, *, seed: int | None = None) -> None:
-        if seed is not None and self.seed is None:
+        # A frozen copy keeps what it learned: a seeded reset only forgets episodes.
+        if seed is not None and self.seed is None and not self.frozen:
             self._start(int(seed))
         elif self._device is not None:
             self._reset_episodes(mask)
@@ -177,6 +179,35 @@ class IntrinsicBonus(Regime, Generic[StepT]):
     def info(self) -> dict[str, Any]:
         return self._report
 
+    def frozen_copy(self: BonusT) -> BonusT:
+        """The layer as it stands, learning no more (see :meth:`Regime.frozen_copy`): its networks,
+        counts, normalizers and decay clock, on the CPU; a seeded reset no longer restarts it (even
+        with ``seed=None``), and it moves to another device's batches on the first one.
+
+        Example:
+            >>> import numpy as np
+            >>> from rewardgym.core.transition import Transition
+            >>> from rewardgym.wrappers.intrinsic.count import Count
+            >>> live = Count(beta=1.0, normalize=False, seed=0)
+            >>> obs = np.zeros((1, 4), np.float32)
+            >>> batch = Transition(obs, np.zeros(1, np.int64), obs, np.zeros(1, np.float32),
+            ...                    np.zeros(1, bool), np.zeros(1, bool), np.ones(1, bool))
+            >>> for _ in range(3):
+            ...     _ = live.reward(batch); _ = live.update(batch)
+            >>> frozen = live.frozen_copy()
+            >>> frozen.reset(seed=1)  # would restart a fresh layer; the copy keeps its counts
+            >>> frozen.counts(obs).tolist(), frozen.reward(batch).tolist()  # 1 / sqrt(3 + 1)
+            ([3.0], [0.5])
+        """
+        twin = super().frozen_copy()
+        if twin._device is not None and twin._device != "numpy":
+            twin._move_to(None)
+        return twin
+
+    def _frozen_parts(self) -> dict[str, Any]:
+        # The last step's batch and report hold the training envs' arrays (on their device).
+        return {"_pending": None, "_report": {}}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kind={self.kind!r})"
 
@@ -201,11 +232,26 @@ class IntrinsicBonus(Regime, Generic[StepT]):
         if self._device is None:
             self._device = device
             self._to_device(None if isinstance(device, str) else device)
+        elif device != self._device and self.frozen:
+            self._move_to(None if isinstance(device, str) else device)
         elif device != self._device:
             raise ValueError(
                 f"intrinsic(kind={self.kind!r}) holds its state on {self._device}, but got a batch "
                 f"on {device}; a layer serves envs on one device"
             )
+
+    def _move_to(self, device: torch.device | None) -> None:
+        """Move the learned state to ``device`` (None: numpy batches, torch on the CPU).
+
+        Only a frozen copy moves: its clock and normalizer never change again, so plain numbers
+        serve numpy and torch batches alike.
+        """
+        self._t, self._bonus_weight = int(_number(self._t)), int(_number(self._bonus_weight))
+        self._bonus_sq_sum, self._rms, self._coef = (
+            float(_number(x)) for x in (self._bonus_sq_sum, self._rms, self._coef)
+        )
+        self._move_state(device)
+        self._device = "numpy" if device is None else device
 
     def _check_spaces(self, context: EnvContext) -> None:
         space_width(context.observation_space, "observation", self.kind)
@@ -225,6 +271,10 @@ class IntrinsicBonus(Regime, Generic[StepT]):
         """Make the state where batches live: ``device`` is a torch device, None for numpy."""
         raise NotImplementedError
 
+    def _move_state(self, device: torch.device | None) -> None:
+        """Move the state :meth:`_to_device` made, as learned so far, to ``device`` (None: numpy)."""
+        raise NotImplementedError
+
     def _compute(self, batch: Transition) -> StepT:
         """The step: its raw bonus ``(n,)`` float32, numpy or torch, and what learning needs."""
         raise NotImplementedError
@@ -237,6 +287,11 @@ class IntrinsicBonus(Regime, Generic[StepT]):
 def _like(x: Array, torch_batch: bool) -> Array:
     """A torch result as numpy for a numpy batch (a view: CPU tensors share their memory)."""
     return x.numpy() if is_torch(x) and not torch_batch else x
+
+
+def _number(x: Any) -> float:
+    """A Python number from a number or a one-element tensor."""
+    return x.item() if is_torch(x) else x
 
 
 def _fresh_seed() -> int:

@@ -127,6 +127,14 @@ class Count(IntrinsicBonus[CountStep]):
         else:
             self._counts = torch.zeros(self.buckets, dtype=torch.float64, device=device)
 
+    def _move_state(self, device: torch.device | None) -> None:
+        if self._counts is None:
+            return
+        if device is None:
+            self._counts = self._counts.cpu().numpy() if is_torch(self._counts) else self._counts
+        else:
+            self._counts = torch.as_tensor(self._counts, device=device)
+
     def _slots(self, next_obs: Array, n: int) -> Array:
         keys = hash_rows(bin_indices(next_obs, self.resolution, n), self._layer_seed)
         if is_torch(keys):

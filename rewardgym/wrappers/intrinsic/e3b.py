@@ -116,6 +116,11 @@ class E3B(InverseDynamics[E3BStep]):
         self._global_cov = self.ridge * eye
         self._global_inverse = self._identity.clone()
 
+    def _moved_to(self, device: torch.device) -> None:
+        self._identity = self._identity.to(device)
+        self._global_cov, self._global_inverse = self._global_cov.to(device), self._global_inverse.to(device)
+        self._episodic_inverse = None  # the episodes' memory, made again on the next batch
+
     def _compute(self, batch: Transition) -> E3BStep:
         z, next_z, next_raw, a = self._encode(batch)
         phi = self.modules["encoder"](next_z)
@@ -148,8 +153,8 @@ class E3B(InverseDynamics[E3BStep]):
     def _reset_episodes(self, mask: Array | None) -> None:
         if self._episodic_inverse is None:
             return
-        if mask is None:
-            self._episodic_inverse = self._identity.expand_as(self._episodic_inverse).clone()
+        if mask is None:  # made again, for the next batch's envs, as C^-1 of an empty episode
+            self._episodic_inverse = None
             return
         mask = mask_like(mask, self._episodic_inverse)
         identity = self._identity.expand_as(self._episodic_inverse)

@@ -69,6 +69,11 @@ class RunningMoments:
         self.m2 = self.m2 + batch_m2 + delta**2 * self.count * share
         self.count = total
 
+    def to(self, device: torch.device | str) -> RunningMoments:
+        """The statistics moved to ``device`` (in place); returns self."""
+        self.count, self.mean, self.m2 = (x.to(device) for x in (self.count, self.mean, self.m2))
+        return self
+
     def std(self) -> torch.Tensor:
         """The standard deviation; 1 until two samples are in."""
         var = self.m2 / self.count.clamp_min(1.0)
@@ -151,6 +156,20 @@ class NetworkBonus(IntrinsicBonus[NetworkStepT]):
 
     def _built_on(self, device: torch.device) -> None:
         """Kind-specific state on the device (e3b's covariances); none by default."""
+
+    def _frozen_parts(self) -> dict[str, Any]:
+        # Only learning uses the optimizer (twice the networks' size) and the rows buffered for it.
+        return {**super()._frozen_parts(), "optimizer": None, "_buffer": [], "_buffered": 0}
+
+    def _move_state(self, device: torch.device | None) -> None:
+        device = torch.device("cpu") if device is None else device
+        self.modules.to(device)
+        self._obs_stats.to(device)
+        self._obs_mean, self._obs_std = self._obs_mean.to(device), self._obs_std.to(device)
+        self._moved_to(device)
+
+    def _moved_to(self, device: torch.device) -> None:
+        """Move the kind-specific state of :meth:`_built_on`; none by default."""
 
     def _net(self, inputs: int, outputs: int) -> nn.Sequential:
         """An MLP of the family's shape: two hidden layers of width ``hidden``."""

@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -22,6 +22,8 @@ from rewardgym.rewardmodels import RewardEnsemble, RewardModel, aggregate
 from rewardgym.rewardmodels.model import check_aggregation
 
 __all__ = ["RewardModelRegime"]
+
+ModelRegimeT = TypeVar("ModelRegimeT", bound="RewardModelRegime")
 
 
 class RewardModelRegime(Regime):
@@ -51,6 +53,17 @@ class RewardModelRegime(Regime):
         model = self.model
         default = (model.aggregation, model.uwo_lambda) if isinstance(model, RewardEnsemble) else ("mean", 1.0)
         return (self.aggregation or default[0], default[1] if self.uwo_lambda is None else float(self.uwo_lambda))
+
+    def frozen_copy(self: ModelRegimeT) -> ModelRegimeT:
+        """The layer as it stands, learning no more (see :meth:`Regime.frozen_copy`): its model's
+        current weights, on the CPU (it moves to its batches' device on the first step)."""
+        twin = super().frozen_copy()
+        if twin.model is not None:
+            twin.model.to(torch.device("cpu"))
+        return twin
+
+    def _frozen_parts(self) -> dict[str, Any]:
+        return {"_std": None}  # the last step's report, on the training envs' device
 
     def _on_device(self, batch: Transition) -> torch.device:
         """The torch device of the batch; the model moves there once (a GPU env's tensors stay put)."""

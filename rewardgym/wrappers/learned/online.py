@@ -155,7 +155,8 @@ class OnlinePreferenceReward(RewardModelRegime):
         self._build(0 if self.seed is None else self.seed)
 
     def reset(self, mask: Array | None = None, *, seed: int | None = None) -> None:
-        if self.seed is None and seed is not None and self.steps == 0:
+        # A frozen copy keeps its model even if it never learned: the seed dealt it its weights.
+        if self.seed is None and seed is not None and self.steps == 0 and not self.frozen:
             self._build(seed)
             self.seed = int(seed)
 
@@ -190,6 +191,13 @@ class OnlinePreferenceReward(RewardModelRegime):
         temperature, epsilon, bias, bias_weight = self.labeler_settings
         self.labeler = SyntheticLabeler(temperature, epsilon, bias, bias_weight, seed=seed)
         self._generator = None
+
+    def _frozen_parts(self) -> dict[str, Any]:
+        # What only refreshes use: the recorded steps, the labels so far and the segment draws.
+        # The copy keeps the model, the labeler's settings and the counts (labels, refreshes).
+        buffer = SegmentBuffer(self.buffer_steps, self.segment_length)
+        buffer.observation_space, buffer.action_space = self.buffer.observation_space, self.buffer.action_space
+        return {**super()._frozen_parts(), "buffer": buffer, "pairs": None, "_generator": None}
 
     def update(self, batch: Transition) -> dict[str, float]:
         if batch.gold is None:

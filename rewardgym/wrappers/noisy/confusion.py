@@ -138,6 +138,13 @@ class _LevelNoise(Noise):
     def info(self) -> dict[str, Any]:
         return {} if self._perturbed is None else {"perturbed": self._perturbed}
 
+    def _frozen_parts(self) -> dict[str, Any]:
+        # A frozen copy keeps the estimate and its votes, on the CPU; the constants' cache of
+        # device tensors and the last step's arrays stay with the training envs.
+        votes = None if self._votes is None else np.array(to_numpy(self._votes))
+        constants = _Constants(**{name: array.copy() for name, array in self._constants.numpy.items()})
+        return {"_votes": votes, "_constants": constants, "_pending": None, "_perturbed": None}
+
     # -- the parts -------------------------------------------------------------------------------
 
     def _level_index(self, r: Array, valid: Array) -> Array:

@@ -38,7 +38,8 @@ class Persistent(Noise):
     gets the same noise under a seed, and another seed gives another noise table. Revisiting a
     state does not shrink its noise: an agent can learn, and exploit, the states that are
     over-paid. The table's seed is the layer's reset seed (fresh entropy until the first seeded
-    reset). numpy and torch batches give the same table.
+    reset); a frozen copy (:meth:`~rewardgym.core.regime.Regime.frozen_copy`) keeps its table
+    whatever seed it is reset with. numpy and torch batches give the same table.
 
     Args:
         sigma: the noise's standard deviation across states, ``>= 0``.
@@ -75,7 +76,8 @@ class Persistent(Noise):
 
     def reset(self, mask: Array | None = None, *, seed: int | None = None) -> None:
         super().reset(mask, seed=seed)
-        if seed is not None:
+        # A frozen copy (evaluation's) keeps the table the agent was paid by in training.
+        if seed is not None and not self.frozen:
             self._table_seed = int(seed)
 
     def noise(self, next_obs: Array) -> Array:

@@ -104,9 +104,8 @@ class Delay(Noise):
         super().reset(mask, seed=seed)
         if self._buffer is None:
             return
-        if mask is None:
-            self._buffer[:] = 0
-            self._step[:] = 0
+        if mask is None:  # made again, empty, in the next batch's size, kind and device
+            self._buffer = self._step = None
             return
         mask = mask_like(mask, self._buffer)
         self._buffer[mask] = 0

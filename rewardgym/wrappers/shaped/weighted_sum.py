@@ -140,6 +140,12 @@ class WeightedSum(Regime):
     def info(self) -> dict[str, Any]:
         return dict(zip(self.term_names, self._values))
 
+    def _frozen_parts(self) -> dict[str, Any]:
+        # Each term is frozen by its own kind's rules; the last step's values and inputs hold the
+        # training envs' arrays.
+        terms = [[regime.frozen_copy() for regime in chain] for chain in self.terms]
+        return {"terms": terms, "_values": [], "_inputs": []}
+
     def train(self, mode: bool = True) -> Regime:
         for chain in self.terms:
             for regime in chain:
