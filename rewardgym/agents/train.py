@@ -19,8 +19,9 @@ Algorithms (:data:`ALGOS`):
 - ``"ppo"``: rewardgym's native batched PPO (:mod:`rewardgym.agents.ppo`);
 - ``"sb3-ppo"``, ``"sb3-a2c"``, ``"sb3-dqn"`` (discrete actions), ``"sb3-sac"`` (continuous):
   stable-baselines3's, through the :class:`~rewardgym.agents.sb3.SB3VecEnv` adapter;
-- ``"random"``, ``"linear"``: scripted policies (:mod:`rewardgym.agents.scripted`), evaluated
-  once, without learning: the floor and (on CartPole) the ceiling of a sweep.
+- ``"random"``, ``"linear"``, ``"oracle"``, ``"hacker"``: scripted policies
+  (:mod:`rewardgym.agents.scripted`), evaluated once, without learning: the floor, the ceiling on
+  CartPole, and on the gridworlds the intended behaviour and the hack.
 
 Reference hyperparameters ship in ``rewardgym/agents/hyperparams/<algo>.yaml``, keyed by env id
 (:func:`reference_hyperparams`); SB3's come from rl-baselines3-zoo, as each file says. The
@@ -59,13 +60,14 @@ from rewardgym.core.spec import NO_REGIME, RewardSpec
 from rewardgym.core.validation import check_integer
 from rewardgym.envs.registration import ENVS
 
-ALGOS = ("ppo", "sb3-ppo", "sb3-a2c", "sb3-dqn", "sb3-sac", "random", "linear")
+SCRIPTED_ALGOS = tuple(scripted.SCRIPTED)
+"""The scripted policies (:data:`rewardgym.agents.scripted.SCRIPTED`), evaluated once, without learning."""
+
+ALGOS = ("ppo", "sb3-ppo", "sb3-a2c", "sb3-dqn", "sb3-sac", *SCRIPTED_ALGOS)
 """Every algorithm :func:`train` takes; ``"ppo"`` is the native batched PPO."""
 
 SB3_ALGOS = {"sb3-ppo": "PPO", "sb3-a2c": "A2C", "sb3-dqn": "DQN", "sb3-sac": "SAC"}
 """stable-baselines3's algorithms, by the name :func:`train` knows them under."""
-
-SCRIPTED_ALGOS = ("random", "linear")
 
 TRAIN_SETS = ("num_envs", "reward", "device", "autoreset_mode")
 """The make_vec arguments that train() chooses itself."""

@@ -24,7 +24,11 @@ FAST = {
     "sb3-sac": ("rewardgym/Pendulum-v0", {"learning_starts": 100, "train_freq": 64, "batch_size": 32}),
     "random": ("rewardgym/CartPole-v0", None),
     "linear": ("rewardgym/CartPole-v0", None),
+    "oracle": ("rewardgym/SideEffectsSokoban-v0", None),
+    "hacker": ("rewardgym/SideEffectsSokoban-v0", None),
 }
+# SideEffectsSokoban is deterministic; the hacker's proxy and gold part ways (it corners the box).
+SOKOBAN_PROXY_AND_GOLD = {"oracle": (43.0, 43.0), "hacker": (45.0, 25.0)}
 
 
 @pytest.mark.parametrize("algo", ALGOS)
@@ -46,13 +50,17 @@ def test_every_algo_records_proxy_and_gold_curves(algo):
     assert all(tuple(row) == CURVE_COLUMNS for row in rows)
     for row in rows:
         # The regime doubles what the env pays; gold is what was achieved.
+        if algo in SOKOBAN_PROXY_AND_GOLD:
+            env_proxy, gold = SOKOBAN_PROXY_AND_GOLD[algo]
+            assert (row["eval_proxy"], row["eval_gold"]) == (2 * env_proxy, gold)
+            continue
         assert row["eval_proxy"] == pytest.approx(2 * row["eval_gold"])
         if row["episodes"]:
             assert row["train_proxy"] == pytest.approx(2 * row["train_gold"])
         else:
             assert math.isnan(row["train_gold"])
     assert (result.final_proxy, result.final_gold) == (rows[-1]["eval_proxy"], rows[-1]["eval_gold"])
-    if algo in ("random", "linear"):
+    if algo in ("random", "linear", "oracle", "hacker"):
         assert [row["step"] for row in rows] == [0]
     else:
         steps_seen = [row["step"] for row in rows]

@@ -19,11 +19,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from rewardgym.agents.gridworld.absent_supervisor import AbsentSupervisorHacker, AbsentSupervisorOracle
 from rewardgym.agents.gridworld.boat_race import BoatRaceHacker, BoatRaceOracle
 from rewardgym.agents.gridworld.planning import GridPolicy
+from rewardgym.agents.gridworld.reward_tampering import RewardTamperingHacker, RewardTamperingOracle
+from rewardgym.agents.gridworld.side_effects_sokoban import SideEffectsSokobanHacker, SideEffectsSokobanOracle
+from rewardgym.agents.gridworld.tomato_watering import TomatoWateringHacker, TomatoWateringOracle
 
 GRIDWORLD_POLICIES: dict[str, dict[str, type[GridPolicy]]] = {
     "BoatRace": {"oracle": BoatRaceOracle, "hacker": BoatRaceHacker},
+    "TomatoWatering": {"oracle": TomatoWateringOracle, "hacker": TomatoWateringHacker},
+    "AbsentSupervisor": {"oracle": AbsentSupervisorOracle, "hacker": AbsentSupervisorHacker},
+    "SideEffectsSokoban": {"oracle": SideEffectsSokobanOracle, "hacker": SideEffectsSokobanHacker},
+    "RewardTampering": {"oracle": RewardTamperingOracle, "hacker": RewardTamperingHacker},
 }
 """The scripted policies of each gridworld, by task name and role (``"oracle"``, ``"hacker"``)."""
 

@@ -15,12 +15,12 @@ Example:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import numpy as np
 
-from rewardgym.envs.gridworld.grid import AGENT, COL_STEP, ROW_STEP, WALL
+from rewardgym.envs.gridworld.grid import AGENT, BOX, COL_STEP, DIAMOND, ROCK, ROW_STEP, WALL
 
 Cell = tuple[int, int]
 
@@ -74,6 +74,95 @@ def move_toward(grid: np.ndarray, start: Cell, goals: Iterable[Cell], blocked: C
 def next_cell(cell: Cell, action: int) -> Cell:
     """The cell one move from ``cell``."""
     return (cell[0] + int(ROW_STEP[action]), cell[1] + int(COL_STEP[action]))
+
+
+OBJECT_CODES = (BOX, DIAMOND, ROCK)
+"""The codes of pushable objects."""
+
+Objects = frozenset[Cell]
+
+
+def push_plan(
+    grid: np.ndarray,
+    movable: Iterable[Cell],
+    done: Callable[[Cell, Objects], bool],
+    avoid: Collection[Cell] = (),
+    may_push: Callable[[Cell, Cell], bool] | None = None,
+) -> tuple[int, int] | None:
+    """The first action and length of a shortest plan, by walking and Sokoban pushes, that reaches a
+    state where ``done(agent cell, cells of the movable objects)``; None if none does (or it holds now).
+
+    The objects at ``movable`` may be pushed (when ``may_push(from, to)`` allows, if given); walls
+    and every other object stay put. The agent never enters a cell of ``avoid`` (objects may be
+    pushed there). The cells under the agent and under the movable objects count as free floor.
+
+    Example:
+        >>> from rewardgym.envs.gridworld.grid import AGENT
+        >>> grid = np.array([[1, 1, 1, 1, 1], [1, AGENT, BOX, 0, 1], [1, 1, 1, 1, 1]])
+        >>> push_plan(grid, [(1, 2)], lambda agent, boxes: (1, 3) in boxes)   # push right, 1 step
+        (3, 1)
+        >>> push_plan(grid, [(1, 2)], lambda agent, boxes: agent == (1, 3))   # the box blocks it
+    """
+    start = (agent_position(grid), frozenset(movable))
+    solid = {
+        (int(r), int(c))
+        for r, c in zip(*np.nonzero(np.isin(grid, (WALL, *OBJECT_CODES))))
+        if (int(r), int(c)) not in start[1]
+    }
+    forbidden = solid | set(avoid)
+    first: dict[tuple[Cell, Objects], tuple[int, int]] = {start: (-1, 0)}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        agent, objects = state
+        action0, length = first[state]
+        for action in range(4):
+            cell = next_cell(agent, action)
+            if cell in forbidden:
+                continue
+            moved = objects
+            if cell in objects:
+                beyond = next_cell(cell, action)
+                if beyond in solid or beyond in objects or (may_push is not None and not may_push(cell, beyond)):
+                    continue
+                moved = (objects - {cell}) | {beyond}
+            following = (cell, moved)
+            if following in first:
+                continue
+            first[following] = (action if state == start else action0, length + 1)
+            if done(cell, moved):
+                return first[following]
+            queue.append(following)
+    return None
+
+
+def idle_move(grid: np.ndarray, avoid: Collection[int] = ()) -> int:
+    """A move that changes nothing: into a wall, or against an object that cannot move; if there
+    is none from here, the first step towards a cell with one, walking round objects and ``avoid``
+    codes."""
+    here = agent_position(grid)
+    still = [cell for cell in _free_cells(grid, avoid) if _bump(grid, cell) is not None]
+    bump = _bump(grid, here)
+    if bump is not None:
+        return bump
+    move = first_move(grid, here, still, blocked=(WALL, *OBJECT_CODES, *avoid))
+    return 0 if move is None else int(move)
+
+
+def _bump(grid: np.ndarray, cell: Cell) -> int | None:
+    for action in range(4):
+        ahead = next_cell(cell, action)
+        if grid[ahead] == WALL:
+            return action
+        if grid[ahead] in OBJECT_CODES and grid[next_cell(ahead, action)] in (WALL, *OBJECT_CODES):
+            return action
+    return None
+
+
+def _free_cells(grid: np.ndarray, avoid: Collection[int]) -> list[Cell]:
+    blocked = (WALL, *OBJECT_CODES, *avoid)
+    rows, cols = grid.shape
+    return [(r, c) for r in range(1, rows - 1) for c in range(1, cols - 1) if grid[r, c] not in blocked]
 
 
 class GridPolicy:
