@@ -14,6 +14,7 @@ from rewardgym.agents.cli import configure_parser, run_from_args
 from rewardgym.agents.curves import CURVE_COLUMNS
 from rewardgym.agents.evaluation import EVAL_SEED, evaluate, make_eval_envs, shell_regimes
 from rewardgym.agents.train import reward_spec_string
+from rewardgym.envs import ENVS
 
 # Few steps and small batches: these check the plumbing, not the learning.
 FAST = {
@@ -144,6 +145,21 @@ def test_reference_hyperparams_come_from_the_shipped_yaml():
     assert reference_hyperparams("ppo", "rewardgym/CartPole-v0")["num_envs"] == 8
     assert reference_hyperparams("sb3-a2c", "rewardgym/NotInTheFile-v0") == {"n_envs": 8, "policy": "MlpPolicy"}
     assert reference_hyperparams("random", "rewardgym/CartPole-v0") == {}
+
+
+@pytest.mark.parametrize("algo", ["ppo", "sb3-ppo"])
+def test_every_gridworld_ships_settings_that_train(algo):
+    # Their own settings, not the file's default: without an entropy bonus PPO settles on its
+    # first habit there (benchmarks/README.md). Each must be accepted by its algorithm.
+    gridworlds = [env_id for env_id, info in ENVS.items() if info.modality == "gridworld"]
+    assert len(gridworlds) >= 5
+    for env_id in gridworlds:
+        settings = reference_hyperparams(algo, env_id)
+        assert settings["ent_coef"] > 0, env_id
+    result = train(gridworlds[0], algo=algo, seed=0, total_steps=2048, eval_episodes=2)
+    used = result.config["hyperparams"]
+    assert all(used[key] == value for key, value in reference_hyperparams(algo, gridworlds[0]).items())
+    assert math.isfinite(result.final_proxy) and math.isfinite(result.final_gold)
 
 
 def test_evaluation_is_fixed_and_regimes_are_frozen():
