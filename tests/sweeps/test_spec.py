@@ -24,13 +24,15 @@ def spec_with(**changes):
     return {k: v for k, v in data.items() if v is not ...}
 
 
-def test_presets_load_and_quick_covers_cartpole_mountaincar_and_every_registered_family():
+def test_presets_load_and_quick_covers_a_control_env_a_hackable_gridworld_and_every_family():
     assert set(PRESETS) >= {"quick", "standard"}
     for preset in PRESETS:
         assert load_spec(preset).name == preset
     quick = load_spec("quick")
-    assert set(quick.envs) == {"rewardgym/CartPole-v0", "rewardgym/MountainCar-v0"}
+    assert set(quick.envs) == {"rewardgym/CartPole-v0", "rewardgym/RewardTampering-v0"}
     assert "none" in quick.rewards
+    # The overoptimization demonstration: a learned reward whose labeler has a blind spot.
+    assert any("bias_weight" in r for r in quick.rewards if r.startswith("learned"))
     registered = [f for f in FAMILIES if f in rewardgym.registered_regimes()]
     assert {"shaped", "noisy", "adversarial"} <= set(registered)
     for family in registered:
