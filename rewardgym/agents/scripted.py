@@ -48,7 +48,7 @@ class RandomPolicy:
         >>> import numpy as np
         >>> from gymnasium import spaces
         >>> RandomPolicy(spaces.Discrete(3), seed=0).predict(np.zeros((4, 2))).tolist()
-        [2, 1, 1, 0]
+        [1, 1, 1, 2]
     """
 
     def __init__(self, action_space: spaces.Space, seed: int = 0) -> None:

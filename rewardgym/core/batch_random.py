@@ -2,7 +2,10 @@
 
 A regime that adds noise owns one :class:`BatchRandom`, reseeded in ``Regime.reset(seed=...)``.
 Each call draws one value per env, so envs in a batch get independent noise, and the same seed
-gives the same noise (docs/design.md, contract point 7).
+gives the same noise (docs/design.md, contract point 7). On numpy batches, :meth:`~BatchRandom.uniform`
+and :meth:`~BatchRandom.add_normal` draw element ``i`` from a counter-based stream keyed by
+``seed + i``: with the shells' additive layer seeds (:func:`rewardgym.core.pipeline.layer_seed`),
+env ``i`` of a vector env seeded ``s`` draws exactly what a single env seeded ``s + i`` draws.
 
 Example:
     >>> import numpy as np
@@ -55,8 +58,15 @@ class BatchRandom:
             import torch
 
             return low + (high - low) * torch.rand(size, generator=self.torch(like.device), device=like.device)
-        # Drawn in float32 directly: a float64 draw cast to float32 can round up to 1.0.
-        return (low + (high - low) * self._numpy.random(size, dtype=np.float32)).astype(np.float32)
+        n = math.prod(size)
+        if self._keys.shape[0] < n:
+            self._keys = _stream_keys(self._seed, n)
+        with np.errstate(over="ignore"):  # uint64 wrap-around is the hash's arithmetic
+            bits = splitmix64(self._keys[:n] + np.uint64(self._calls) * _GOLDEN)
+        self._calls += 1
+        # The top 24 bits, exact in float32: a float64 draw cast down could round up to 1.0.
+        unit = (bits >> _S40).astype(np.float32) * np.float32(1.0 / (1 << 24))
+        return (low + (high - low) * unit).astype(np.float32, copy=False).reshape(size)
 
     def normal(self, like: Array, scale: float = 1.0, shape: tuple[int, ...] | None = None) -> Array:
         """Normal with mean 0 and standard deviation ``scale``."""
@@ -128,6 +138,7 @@ class BatchRandom:
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _LOW8, _S8, _S11, _S12, _ONE = np.uint64(0xFF), np.uint64(8), np.uint64(11), np.uint64(12), np.uint64(1)
+_S40 = np.uint64(40)
 _ZIGGURAT_R = 3.6541528853610088
 """Where the 256-layer ziggurat's tail starts (Marsaglia & Tsang 2000; numpy uses the same)."""
 
@@ -158,11 +169,11 @@ _ZIGGURAT_W, _ZIGGURAT_K, _ZIGGURAT_F = _ziggurat_tables()
 
 
 def _stream_keys(seed: int, n: int) -> np.ndarray:
-    """One uint64 key per element, ``splitmix64(splitmix64(seed) ^ i)``: distinct elements and
-    seeds get unrelated keys (two keys collide with probability about ``n^2 / 2^64``)."""
+    """One uint64 key per element, ``splitmix64(seed + i)``: element ``i`` under ``seed`` has the
+    key of element 0 under ``seed + i`` (what makes vector env ``i`` draw as a single env seeded
+    ``s + i``), and otherwise distinct elements and seeds get unrelated keys."""
     with np.errstate(over="ignore"):  # uint64 wrap-around is the hash's arithmetic
-        base = splitmix64(np.uint64(seed & ((1 << 64) - 1)))
-        return splitmix64(np.arange(max(n, 1), dtype=np.uint64) ^ base)
+        return splitmix64(np.arange(max(n, 1), dtype=np.uint64) + np.uint64(seed & ((1 << 64) - 1)))
 
 
 @njit(nogil=True, cache=True, inline="always")

@@ -45,12 +45,10 @@ class RewardPipeline:
             regime.bind(context)
 
     def reset(self, mask: Array | None = None, *, seed: int | None = None) -> None:
-        """Reset every layer; with a seed, each layer gets its own stream derived from it."""
+        """Reset every layer; with a seed, each layer gets its own stream derived from it
+        (:func:`layer_seed`)."""
         for index, regime in enumerate(self.regimes):
-            layer_seed = None
-            if seed is not None:
-                layer_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
-            regime.reset(mask, seed=layer_seed)
+            regime.reset(mask, seed=None if seed is None else layer_seed(seed, index))
 
     def apply(
         self, batch: Transition, trace: dict[str, Array] | None = None
@@ -59,6 +57,13 @@ class RewardPipeline:
         what each layer reports (:meth:`Regime.info`, only for layers that report something).
 
         A layer whose name is already in the trace (a second ``scale``, say) is keyed ``name#2``.
+
+        Raises:
+            NonFiniteRewardError: the incoming reward (named by the trace's last key, ``"env"``)
+                or a layer's output holds a NaN, even one a later layer would replace or delay:
+                every output is checked on the step it is made. On the CPU a NaN layer stops the
+                pass before it learns; on the GPU the checks are read once, after the pass (one
+                device sync, not one per layer).
         """
         reports: dict[str, dict[str, Any]] = {}
         reward = batch.reward
@@ -68,6 +73,8 @@ class RewardPipeline:
         # over the batch; on the GPU the select is cheaper than the device sync that would decide.
         on_cpu = not is_torch(batch.valid)
         every_step_real = on_cpu and bool(batch.valid.all())
+        checks = _NanChecks(on_cpu)
+        checks.add(next(reversed(trace), "env"), reward)
         for regime, name in zip(self.regimes, names):
             layer_input = batch._replace(reward=reward)
             new = regime.reward(layer_input)
@@ -82,17 +89,13 @@ class RewardPipeline:
             # Autoreset steps are not transitions: their reward passes through untouched.
             reward = new if every_step_real else where(batch.valid, new, reward)
             trace[name] = reward
+            checks.add(name, reward)
             report = regime.info()
             if report:
                 reports[name] = report
             if regime.training:
                 regime.update(layer_input)
-        if names and _has_nan(reward):
-            first = next(name for name in names if any_nan(trace[name]))
-            raise NonFiniteRewardError(
-                f"reward layer {first!r} produced NaN; rewardgym never passes a NaN reward on "
-                "silently. Check the regime's parameters and inputs."
-            )
+        checks.settle()
         return reward, trace, reports
 
     def _layer_names(self, trace: dict[str, Array]) -> list[str]:
@@ -108,6 +111,67 @@ class RewardPipeline:
                 names.append(name)
             self._names[keys] = names
         return names
+
+
+_SEED_RANGE = 1 << 63
+
+
+def layer_seed(seed: int, index: int) -> int:
+    """The seed of layer ``index`` under the env seed ``seed``: ``seed`` plus a fixed offset per
+    layer (a hash of ``index``), modulo ``2**63``.
+
+    Additive so that env ``i`` of a vector env seeded ``s`` can draw exactly as a single env
+    seeded ``s + i`` (docs/design.md, point 7): the layer seed of ``s + i`` is the layer seed of
+    ``s`` plus ``i``, and :class:`~rewardgym.core.batch_random.BatchRandom` keys env ``i``'s
+    stream by its seed plus ``i``. The offsets are 63-bit hashes, so layers' streams (and the
+    dynamics', keyed by ``s + i`` itself) overlap only if two seeds lie that far apart.
+
+    Example:
+        >>> layer_seed(7, 0) + 3 == layer_seed(10, 0), layer_seed(7, 0) != layer_seed(7, 1)
+        (True, True)
+    """
+    offset = int(np.random.SeedSequence(index).generate_state(1, np.uint64)[0]) % _SEED_RANGE
+    return (int(seed) + offset) % _SEED_RANGE
+
+
+class _NanChecks:
+    """Whether each of a pass's rewards (the input, then each layer's output) holds a NaN.
+
+    On the CPU each is checked when added (one compiled pass) and the first NaN raises at once;
+    on the GPU the checks stay on the device until :meth:`settle` reads them all in one sync.
+    """
+
+    def __init__(self, on_cpu: bool) -> None:
+        self.on_cpu = on_cpu
+        self.pending: list[tuple[str, Any]] = []
+
+    def add(self, name: str, reward: Array) -> None:
+        if self.on_cpu or not is_torch(reward):
+            if _has_nan(reward):
+                _refuse(name)
+        else:
+            self.pending.append((name, reward.isnan().any()))
+
+    def settle(self) -> None:
+        if not self.pending:
+            return
+        import torch
+
+        found = torch.stack([flag for _, flag in self.pending]).tolist()
+        for (name, _), nan in zip(self.pending, found):
+            if nan:
+                _refuse(name)
+
+
+def _refuse(name: str) -> None:
+    source, advice = (
+        ("the env's own reward", "Check the env.")
+        if name == "env"
+        else ("reward layer", "Check the regime's parameters and inputs.")
+    )
+    raise NonFiniteRewardError(
+        f"{source} {name!r} produced NaN; rewardgym never passes a NaN reward on silently. {advice}"
+    )
 
 
 def _has_nan(reward: Array) -> bool:

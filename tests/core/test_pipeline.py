@@ -43,6 +43,40 @@ def test_nan_is_refused_and_the_guilty_layer_named():
         pipe.apply(batch([1.0, 2.0]))
 
 
+def test_a_nan_a_later_layer_replaces_is_still_caught_and_named():
+    replaced = CallableRegime(lambda b: np.zeros_like(b.reward), name="replaces")
+    pipe = RewardPipeline([CallableRegime(lambda b: b.reward * np.nan, name="broken"), replaced])
+    with pytest.raises(NonFiniteRewardError, match="'broken' produced NaN"):
+        pipe.apply(batch([1.0, 2.0]), {"env": np.array([1.0, 2.0], np.float32)})
+
+
+@pytest.mark.parametrize("layers", [[], [Scale(2.0)]])
+def test_a_nan_from_the_env_is_blamed_on_the_env(layers):
+    nan = np.array([1.0, np.nan], np.float32)
+    with pytest.raises(NonFiniteRewardError, match="'env' produced NaN"):
+        RewardPipeline(layers).apply(batch(nan), {"env": nan})
+
+
+def test_a_nan_is_caught_on_the_step_its_layer_makes_it():
+    # A delaying layer would carry it on to a later step; the layer that made it is named now.
+    class Delay(Regime):
+        name = "delay"
+
+        def __init__(self):
+            self.held = None
+
+        def reward(self, b):
+            out = np.zeros_like(b.reward) if self.held is None else self.held
+            self.held = b.reward.copy()
+            return out
+
+    steps = iter([np.ones(2, np.float32), np.full(2, np.nan, np.float32)])
+    pipe = RewardPipeline([CallableRegime(lambda b: next(steps), name="source"), Delay()])
+    pipe.apply(batch([1.0, 1.0]))
+    with pytest.raises(NonFiniteRewardError, match="'source' produced NaN"):
+        pipe.apply(batch([1.0, 1.0]))
+
+
 def test_wrong_shape_is_refused():
     pipe = RewardPipeline([CallableRegime(lambda b: 1.0, name="scalar")])
     with pytest.raises(ValueError, match="'scalar' returned shape \\(\\) for a batch of 2 envs"):

@@ -29,8 +29,10 @@ class Recorder(Regime):
 
 
 def layer_seed(seed, layer):
-    """The seed the pipeline derives for its layer ``layer`` from the env's seed."""
-    return int(np.random.SeedSequence([seed, layer]).generate_state(1)[0])
+    """The seed the pipeline derives for its layer ``layer`` from the env's seed: the seed plus
+    a fixed 63-bit offset per layer, so that seeds ``s + i`` give layer seeds ``+ i``."""
+    offset = int(np.random.SeedSequence(layer).generate_state(1, np.uint64)[0]) % 2**63
+    return (seed + offset) % 2**63
 
 
 def cartpole_fell(obs):
@@ -89,7 +91,7 @@ def test_foreign_envs_get_their_own_reward_as_gold():
 
 
 def test_wrap_refuses_what_it_cannot_shell():
-    with pytest.raises(TypeError, match="gymnasium.Env or gymnasium.vector.VectorEnv"):
+    with pytest.raises(TypeError, match="gymnasium.Env, a gymnasium.vector.VectorEnv or a stable-baselines3 VecEnv"):
         rewardgym.wrap(object(), "scale")
 
 
@@ -209,3 +211,16 @@ def test_a_foreign_env_with_gold_but_no_mask_gets_one():
     np.testing.assert_array_equal(info["gold_reward"], [3.0, 3.0])
     assert info["_gold_reward"].all() and info["_reward_trace"].all()
     np.testing.assert_array_equal(proxy, [2.0, 2.0])
+
+
+@pytest.mark.parametrize("spec", [None, "scale", ["scale", "noisy(kind='dropout', p=1.0)"]])
+def test_a_foreign_envs_nan_is_blamed_on_the_env_whatever_the_layers(spec):
+    class NanReward(gym.Wrapper):
+        def step(self, action):
+            obs, _, terminated, truncated, info = self.env.step(action)
+            return obs, float("nan"), terminated, truncated, info
+
+    env = rewardgym.wrap(NanReward(gym.make("CartPole-v1")), spec)
+    env.reset(seed=0)
+    with pytest.raises(NonFiniteRewardError, match="the env's own reward 'env' produced NaN"):
+        env.step(0)

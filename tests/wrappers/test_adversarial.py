@@ -146,16 +146,60 @@ def test_budget_is_never_exceeded_and_the_last_delta_is_clamped(env_id, spec, se
     assert partial  # ... and at least one last delta was cut to what was left
 
 
-def test_budget_is_for_the_whole_run_not_refilled_by_resets():
+def test_budget_is_for_the_whole_run_not_refilled_by_episode_resets():
     env = rewardgym.wrap(gym.make("rewardgym/CartPole-v0"), "adversarial(delta_max=1, budget=2.5)")
     env.reset(seed=0)
     for _ in range(2):
         info = env.step(0)[4]
     assert report(info)["spent"] == 2.0
-    env.reset(seed=0)  # a new episode, even reseeded, is still the same run
+    env.reset()  # a new episode of the same run
     assert env.step(0)[1] == 0.5 and env.step(0)[1] == 1.0
     env.pipeline.regimes[0].refill()
     assert env.step(0)[1] == 0.0
+
+
+def test_a_seeded_reset_starts_a_new_run_with_the_whole_budget():
+    env = rewardgym.wrap(gym.make("rewardgym/CartPole-v0"), "adversarial(delta_max=1, budget=2.5)")
+    env.reset(seed=0)
+    first = [env.step(0)[1] for _ in range(4)]
+    env.reset(seed=0)  # gymnasium's rule: the same seed and actions give the same rewards
+    assert [env.step(0)[1] for _ in range(4)] == first == [0.0, 0.0, 0.5, 1.0]
+
+    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=3, reward="adversarial(delta_max=1, budget=1.5)")
+    envs.reset(seed=0)
+    for _ in range(2):
+        envs.step(np.zeros(3, np.int64))
+    envs.reset(seed=1, options={"reset_mask": np.array([True, False, False])})  # env 0's run restarts
+    info = envs.step(np.zeros(3, np.int64))[4]
+    assert report(info)["spent"].tolist() == [1.0, 1.5, 1.5]
+
+
+def test_only_steps_with_a_nonzero_delta_are_reported_attacked():
+    env = rewardgym.wrap(gym.make("rewardgym/CartPole-v0"), "adversarial(delta_max=1, budget=1.0)")
+    env.reset(seed=0)
+    assert report(env.step(0)[4])["attacked"] is True
+    step = report(env.step(0)[4])  # the budget is spent
+    assert step["attacked"] is False and step["delta"] == 0.0
+    # The same on the numpy/torch path (a torch batch) as on the compiled one.
+    attack = adversarial(budget=1.0)
+    batch = Transition(
+        *(
+            torch.as_tensor(x)
+            for x in (
+                np.zeros((2, 1)),
+                np.zeros(2),
+                np.zeros((2, 1)),
+                np.array([1.0, 0.0], np.float32),
+                np.zeros(2, bool),
+                np.zeros(2, bool),
+                np.ones(2, bool),
+            )
+        )
+    )
+    attack.reward(batch)
+    assert attack.info()["attacked"].tolist() == [True, False]  # nothing to flip in env 1
+    attack.reward(batch)
+    assert attack.info()["attacked"].tolist() == [False, False]
 
 
 def test_untargeted_flips_the_reward_around_zero_or_its_running_mean():
@@ -266,7 +310,7 @@ def test_the_designs_example_spec_works_with_the_defaults():
     assert proxy == pytest.approx(0.8)
     assert report(info) == {"spent": 0.2, "remaining": 0.0, "delta": pytest.approx(-0.2), "attacked": True}
     proxy, info = env.step(1)[1::3]  # the budget is gone: the reward passes through
-    assert proxy == 1.0 and report(info) == {"spent": 0.2, "remaining": 0.0, "delta": 0.0, "attacked": True}
+    assert proxy == 1.0 and report(info) == {"spent": 0.2, "remaining": 0.0, "delta": 0.0, "attacked": False}
     assert list(info["reward_trace"]) == ["env", "adversarial"]
     assert isinstance(adversarial(), Untargeted)
     assert isinstance(adversarial("targeted", target=0), Targeted)

@@ -295,6 +295,32 @@ def test_ngram_novelty_skips_invalid_rows_and_adds_to_the_reward():
         NgramNovelty(n=0)
 
 
+def test_a_seeded_reset_starts_the_ngram_table_afresh_and_a_frozen_copy_keeps_it():
+    env = gym.make("rewardgym/TextCompletionAdd-v0", reward="intrinsic(kind='ngram', beta=1.0)")
+    completion = "<answer>7</answer>"
+    env.reset(seed=0)
+    first = env.step(completion)[1]
+    env.reset(seed=0)  # a new run: the same seed and action pay the same again
+    assert env.step(completion)[1] == first
+    env.reset()  # an episode of the same run: the n-grams are known by now
+    assert env.step(completion)[1] < first
+    live = NgramNovelty(n=3, beta=1.0, extrinsic=False)
+    batch = Transition(
+        as_object_array(["q"]),
+        as_object_array([completion]),
+        as_object_array(["q"]),
+        np.zeros(1, np.float32),
+        np.ones(1, bool),
+        np.zeros(1, bool),
+        np.ones(1, bool),
+    )
+    live.reward(batch)
+    live.update(batch)
+    frozen = live.frozen_copy()
+    frozen.reset(seed=1)  # a frozen copy keeps what it learned
+    assert frozen.reward(batch).tolist() == [0.0]
+
+
 # -- learned ----------------------------------------------------------------------------------
 
 
@@ -310,3 +336,42 @@ def test_text_model_kind_pays_the_saved_model_reward(tmp_path):
         CompletionReward("add", "learned(kind='text_model')")
     with pytest.raises(ValueError, match="serves completion envs"):
         gym.make("rewardgym/CartPole-v0", reward=f"learned(kind='text_model', path={str(path)!r})")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "shaped(kind='format')",
+        "shaped(kind='length', coef=0.1, free=2)",
+        "intrinsic(kind='ngram')",
+        "adversarial(kind='text', reward=\"shaped(kind='format')\")",
+    ],
+)
+def test_text_regimes_score_a_lone_surrogate_as_one_replacement_character(spec):
+    # A byte-level decoder can emit "\ud800", which has no UTF-8 form; gold reads it as one char.
+    paid = []
+    for text in ("<answer>1\ud800</answer>", "<answer>1\ufffd</answer>"):
+        env = gym.make("rewardgym/TextCompletionAdd-v0", reward=spec)
+        env.reset(seed=0)
+        _, reward, _, _, info = env.step(text)
+        paid.append((reward, info["gold_reward"]))
+    assert paid[0] == paid[1]
+
+
+def test_ngram_novelty_reads_no_completion_over_the_limit_and_its_memory_stays_bounded():
+    import tracemalloc
+
+    scorer = CompletionReward("add", "intrinsic(kind='ngram', n=3, beta=1.0)", max_chars=1000)
+    huge = "<answer>3</answer>" + "x" * 2_000_000  # one over-long completion in a batch of 8
+    completions = [huge] + ["<answer>3</answer>"] * 7
+    tracemalloc.start()
+    try:
+        scores = scorer(["q"] * 8, completions, ["3"] * 8)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Hashed in full it would size every row of the batch by it: 8 x 2M x 8 bytes per array.
+    assert peak < 40 * 2**20
+    # Gold does not read it (0); nor does the bonus. The short ones are novel the first time.
+    assert scores.gold[0] == 0.0 and scores.proxy[0] == 0.0
+    assert scores.proxy[1] == 2.0

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Sequence
 from typing import Any
@@ -188,7 +189,16 @@ def as_strings(texts: Any) -> np.ndarray:
             f"text regimes need completions of type str; item {bad[0]} is "
             f"{type(array[bad[0]]).__name__}: is this a rewardgym/TextCompletion env?"
         )
-    return array.astype(STRING_DTYPE)
+    try:
+        return array.astype(STRING_DTYPE)
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800", what a byte-level decoder can emit) has no UTF-8 form, and
+        # StringDType stores UTF-8. It is one character to Python's str, as the gold path reads
+        # it: score it as one replacement character.
+        return np.array([_LONE_SURROGATE.sub("\ufffd", t) for t in array.tolist()], dtype=STRING_DTYPE)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def tag_positions(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

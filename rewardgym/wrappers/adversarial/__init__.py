@@ -10,9 +10,10 @@ Reward-Poisoning Attacks against Reinforcement Learning"). Every numeric kind sh
 - ``budget`` (B): the total ``sum_t |delta_t|`` the attacker may ever spend, **per env** (each env
   of a vector env is its own attacker, as a vector env seeded ``s`` runs env ``i`` like a single
   env seeded ``s + i``) and **for the whole run**, as the total budget over training of Zhang et
-  al. and Ma et al.: resets, episode ends and reseeding never refill it (call
-  :meth:`RewardPoisoning.refill` to start a new run; a frozen copy, which evaluation attacks
-  with, starts with the whole budget). The budget is never exceeded: the last
+  al. and Ma et al.: episode ends and unseeded resets never refill it. A seeded reset starts a
+  new run and refills the envs it resets (gymnasium's rule that the same seed and actions give
+  the same rewards; ``check_env`` tests it); :meth:`RewardPoisoning.refill` refills without
+  reseeding, and a frozen copy, which evaluation attacks with, starts with the whole budget. The budget is never exceeded: the last
   delta is clamped to what remains, and after that the reward passes through unchanged.
   ``None`` (the default) means no limit.
 - ``rate``: the probability that a step is attacked at all, drawn per env and per step from a
@@ -35,7 +36,8 @@ adaptive   as ``targeted``, but only where the learner's current choice in ``s``
 ========== =====================================================================================
 
 ``info()`` reports, per env: ``spent`` (cumulative), ``remaining`` (``budget - spent``, ``inf``
-without a limit), ``delta`` (this step's) and ``attacked`` (the rate draw chose this step). The
+without a limit), ``delta`` (this step's) and ``attacked`` (a nonzero delta was applied: the rate
+draw chose the step, and budget was left to spend on a reward worth changing). The
 shells put it in ``info["regime_info"]["adversarial"]``. Gold is never read or changed.
 
 The ``text`` kind attacks completion envs another way: it pays an inner reward spec on a

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import numpy as np
 from numba import njit
 
-from rewardgym.core.arrays import Array, clip, is_torch, minimum, sign, zeros
+from rewardgym.core.arrays import Array, clip, fill_where, is_torch, mask_like, minimum, sign, zeros
 from rewardgym.core.batch_random import BatchRandom
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
@@ -80,9 +80,16 @@ class RewardPoisoning(Regime):
         self.context = context
 
     def reset(self, mask: Array | None = None, *, seed: int | None = None) -> None:
-        # The budget is for the whole run, so a reset only reseeds the attack's draws.
-        if seed is not None:
-            self._rng.seed(seed)
+        # The budget is for the whole run: an episode's reset leaves the books alone. A seeded
+        # reset starts a new run (gymnasium: the same seed and actions give the same rewards), so
+        # it refills the envs it resets and reseeds the attack's draws.
+        if seed is None:
+            return
+        self._rng.seed(seed)
+        if mask is None or self._spent is None:
+            self._spent = None
+        else:
+            fill_where(self._spent, mask_like(mask, self._spent), 0.0)
 
     def refill(self) -> None:
         """Give every env its whole budget back, e.g. before a new training run.
@@ -152,7 +159,7 @@ class RewardPoisoning(Regime):
             "spent": self._spent,
             "remaining": clip(self.budget - self._spent, 0.0),
             "delta": delta,
-            "attacked": attacked,
+            "attacked": delta != 0,  # drawn but with nothing left to spend (or aim) is no attack
         }
         return reward + _cast_like(delta, reward)
 
@@ -188,7 +195,7 @@ class RewardPoisoning(Regime):
             out,
         )
         self._spent = spent
-        self._report = {"spent": spent, "remaining": remaining, "delta": delta, "attacked": attacked}
+        self._report = {"spent": spent, "remaining": remaining, "delta": delta, "attacked": delta != 0}
         return out
 
     def __repr__(self) -> str:

@@ -15,12 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from rewardgym.core.arrays import Array
-from rewardgym.core.regime import Regime
+from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_flag, check_integer, check_number
-from rewardgym.envs.text.answers import as_strings
+from rewardgym.envs.text.answers import MAX_COMPLETION_CHARS, as_strings
 
 # ----------------------------------------------------------------------------------------------
 # intrinsic: n-gram novelty
@@ -35,8 +36,11 @@ class NgramNovelty(Regime):
     ``beta``. N-grams are hashed into a table of ``2**table_bits`` counters (distinct n-grams may
     share one with probability ~ n-grams / table size, which only ever lowers a bonus). The
     table learns while the layer is training, from real steps only; it is never cleared by
-    episode ends (each episode is one completion), only by a fresh layer. Completions shorter
-    than ``n`` characters earn no bonus.
+    episode ends (each episode is one completion), only by a seeded reset of the env, which
+    starts a new run (a frozen copy keeps its table). Completions shorter than ``n`` characters
+    earn no bonus, and so do completions longer than the env's ``max_chars`` (its ``Text`` action
+    space's ``max_length``; :data:`~rewardgym.envs.text.answers.MAX_COMPLETION_CHARS` unbound),
+    which gold scores 0 unread: they are not hashed, so memory stays bounded by that limit.
 
     Args:
         n: the n-gram length in characters, ``>= 1``.
@@ -61,12 +65,29 @@ class NgramNovelty(Regime):
         self.counts = np.zeros(2**self.table_bits, dtype=np.int64)
         self._last: tuple[np.ndarray, np.ndarray] | None = None
         self._novelty: np.ndarray | None = None
+        self.max_chars = MAX_COMPLETION_CHARS
+
+    def bind(self, context: EnvContext) -> None:
+        if isinstance(context.action_space, spaces.Text):
+            self.max_chars = context.action_space.max_length
+
+    def reset(self, mask: Array | None = None, *, seed: int | None = None) -> None:
+        # The table is the run's books: a seeded reset starts a new run, so the same seed and
+        # actions earn the same bonuses (gymnasium's check_env tests it). Evaluation's frozen
+        # copy keeps the table the agent was paid by.
+        if seed is not None and mask is None and not self.frozen:
+            self.counts[:] = 0
 
     def hashes(self, texts: Any) -> tuple[np.ndarray, np.ndarray]:
         """Each completion's n-gram table slots ``(N, W)`` and which are real ``(N, W)`` bool."""
         texts = as_strings(texts)
-        # Tokenizing: each string to its bytes (no vectorized form); the rest is batched.
-        rows = [np.frombuffer(t.encode("utf-8"), dtype=np.uint8) for t in texts.tolist()]
+        # Tokenizing: each string to its bytes (no vectorized form); the rest is batched. One
+        # completion over the limit would otherwise size the whole batch's arrays (18M characters
+        # in a batch of 8: 1.1 GiB); it is not read, as gold does not read it.
+        rows = [
+            np.frombuffer(t.encode("utf-8"), dtype=np.uint8) if len(t) <= self.max_chars else np.zeros(0, np.uint8)
+            for t in texts.tolist()
+        ]
         lengths = np.array([r.size for r in rows], dtype=np.int64)
         width = max(int(lengths.max(initial=0)), self.n)
         ids = np.zeros((len(rows), width), dtype=np.uint64)
