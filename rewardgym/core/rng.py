@@ -46,20 +46,39 @@ def uniform(rng: np.ndarray, low: float, high: float) -> float:
     return low + (high - low) * (float(bits >> _S11) * _TWO_POW_M53)
 
 
+MAX_SEED = 2**63 - 1
+"""The largest env seed: seeds are int64 before they key a stream, as gymnasium's own."""
+
+
 def per_env_seeds(seed: int | list[int], num_envs: int) -> np.ndarray:
     """Each env's seed: ``seed + i`` for an int (so env ``i`` of a vector env seeded ``s`` equals a
     single env seeded ``s + i``), or ``num_envs`` non-negative ints as given.
 
+    Seeds are at most :data:`MAX_SEED` (``2**63 - 1``; for an int, ``seed + num_envs - 1`` is).
+
     Example:
         >>> per_env_seeds(7, 3).tolist()
         [7, 8, 9]
+        >>> per_env_seeds(2**64, 2)
+        Traceback (most recent call last):
+        ...
+        ValueError: seed must be an int in [0, 9223372036854775806] for 2 envs (env i is seeded seed + i, at most 2**63 - 1), got 18446744073709551616
     """
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        high = MAX_SEED - (num_envs - 1)
+        if not 0 <= seed <= high:
+            raise ValueError(
+                f"seed must be an int in [0, {high}] for {num_envs} envs (env i is seeded seed + i, at most "
+                f"2**63 - 1), got {seed!r}"
+            )
         seeds = int(seed) + np.arange(num_envs, dtype=np.int64)
     else:
-        seeds = np.asarray(seed)
-    if seeds.shape != (num_envs,) or seeds.dtype.kind not in "iu" or (seeds < 0).any():
-        raise ValueError(f"seed must be an int or {num_envs} ints, all >= 0, got {seed!r}")
+        try:
+            seeds = np.asarray(seed)
+        except OverflowError:
+            seeds = np.asarray([-1])  # an int beyond 64 bits: refused below like any bad seed
+    if seeds.shape != (num_envs,) or seeds.dtype.kind not in "iu" or (seeds < 0).any() or (seeds > MAX_SEED).any():
+        raise ValueError(f"seed must be an int or {num_envs} ints, all in [0, 2**63 - 1], got {seed!r}")
     return seeds.astype(np.uint64)
 
 

@@ -91,9 +91,11 @@ def make_vector_env(
 
 
 def with_reward(env: Any, reward: Any, env_id: str) -> Any:
-    """``env`` under a reward spec (unchanged for None), with the spec of ``env_id`` set first."""
-    if reward is None:
-        return env
+    """``env`` in a reward shell under ``reward``, with the spec of ``env_id`` set first.
+
+    ``reward=None`` gives the shell with no layer, as ``"none"`` does: every env made by id
+    reports its episode returns the same way, whether or not a regime was asked for.
+    """
     # gymnasium sets the spec only after the entry point returns, but regimes are bound now and
     # may need the id (built-in potentials are chosen by env).
     env.spec = gym.spec(env_id)

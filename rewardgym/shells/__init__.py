@@ -8,24 +8,40 @@ record rollouts through a shell) can use it without reaching up to the regime fa
 
 - :class:`~rewardgym.shells.env_shell.RewardShell`: a ``gymnasium.Env``;
 - :class:`~rewardgym.shells.vector_shell.VectorRewardShell`: a ``gymnasium.vector.VectorEnv``;
+- :class:`~rewardgym.shells.sb3_shell.SB3RewardShell`: a stable-baselines3 ``VecEnv``;
+- :mod:`~rewardgym.shells.recorded`: what a shell records for ``gym.make(env.spec)``;
 - :mod:`~rewardgym.shells.monitor`: the per-episode proxy, gold and gap.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, overload
+
 import gymnasium as gym
 
-from rewardgym.core.spec import RewardSpec, resolve_reward_spec
+from rewardgym.core.spec import RewardSpec
 from rewardgym.shells.env_shell import RewardShell
 from rewardgym.shells.vector_shell import VectorRewardShell
 
+if TYPE_CHECKING:
+    from stable_baselines3.common.vec_env import VecEnv
 
-def wrap(env: gym.Env | gym.vector.VectorEnv, reward: RewardSpec) -> gym.Env | gym.vector.VectorEnv:
+    from rewardgym.shells.sb3_shell import SB3RewardShell
+
+
+@overload
+def wrap(env: gym.vector.VectorEnv, reward: RewardSpec) -> VectorRewardShell: ...
+@overload
+def wrap(env: gym.Env, reward: RewardSpec) -> RewardShell: ...
+@overload
+def wrap(env: VecEnv, reward: RewardSpec) -> SB3RewardShell: ...
+def wrap(env: Any, reward: RewardSpec) -> Any:
     """Apply a reward spec to any supported env, keeping its gold reward untouched.
 
     Args:
-        env: a ``gymnasium.Env`` or ``gymnasium.vector.VectorEnv`` (rewardgym's or anyone's; an env
-            without ``info["gold_reward"]`` gets its own reward as gold).
+        env: a ``gymnasium.Env``, a ``gymnasium.vector.VectorEnv`` or a stable-baselines3
+            ``VecEnv`` (rewardgym's or anyone's; an env without ``info["gold_reward"]`` gets its
+            own reward as gold). Returns the same kind of env.
         reward: a regime, a callable of the transition batch, a spec string such as
             ``"scale(factor=2)+scale(factor=-1)"``, or a list of these. Names in a string resolve
             through :func:`rewardgym.register_regime`'s registry (``import rewardgym`` fills it).
@@ -37,12 +53,21 @@ def wrap(env: gym.Env | gym.vector.VectorEnv, reward: RewardSpec) -> gym.Env | g
         >>> env.step(2)[1]
         -0.5
     """
-    regimes = resolve_reward_spec(reward)
     if isinstance(env, gym.vector.VectorEnv):
-        return VectorRewardShell(env, regimes)
+        return VectorRewardShell(env, reward)
     if isinstance(env, gym.Env):
-        return RewardShell(env, regimes)
-    raise TypeError(f"rewardgym.wrap takes a gymnasium.Env or gymnasium.vector.VectorEnv, got {type(env).__name__}")
+        return RewardShell(env, reward)
+    # Imported here: SB3 takes a second to import, and most users of this layer never need it.
+    from stable_baselines3.common.vec_env import VecEnv
+
+    if isinstance(env, VecEnv):
+        from rewardgym.shells.sb3_shell import SB3RewardShell
+
+        return SB3RewardShell(env, reward)
+    raise TypeError(
+        "rewardgym.wrap takes a gymnasium.Env, a gymnasium.vector.VectorEnv or a stable-baselines3 "
+        f"VecEnv, got {type(env).__name__}"
+    )
 
 
 __all__ = ["RewardShell", "VectorRewardShell", "wrap"]

@@ -11,12 +11,14 @@ from gymnasium.vector.utils import concatenate, create_empty_array
 
 from rewardgym.core.info import EPISODE_RETURNS, GOLD_REWARD, REGIME_INFO, REWARD_TRACE
 from rewardgym.core.pipeline import RewardPipeline
-from rewardgym.core.regime import EnvContext, Regime
+from rewardgym.core.regime import EnvContext
+from rewardgym.core.spec import RewardSpec, resolve_reward_spec
 from rewardgym.core.transition import Transition
 from rewardgym.shells.monitor import EpisodeReturns
+from rewardgym.shells.recorded import recordable, refuse_unrecreatable
 
 
-class RewardShell(gym.Wrapper):
+class RewardShell(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Applies regimes to a ``gymnasium.Env`` as a batch of one, keeping gold untouched.
 
     The returned reward is the proxy. ``info["gold_reward"]`` is passed through (for an env that
@@ -24,6 +26,10 @@ class RewardShell(gym.Wrapper):
     ``info["reward_trace"]`` gains one entry per layer, and the step that ends an episode carries
     its proxy and gold returns in ``info["episode_returns"]`` (see :mod:`rewardgym.shells.monitor`).
     ``rewardgym.wrap(env, None)`` adds only that monitoring.
+
+    The shell records its reward spec in ``env.spec`` (gymnasium's ``RecordConstructorArgs``), so
+    ``gym.make(env.spec)`` builds the same stack afresh; see :mod:`rewardgym.shells.recorded` for
+    what a spec can and cannot rebuild.
 
     Example:
         >>> import gymnasium as gym, rewardgym
@@ -34,9 +40,12 @@ class RewardShell(gym.Wrapper):
         (-1.0, 1.0, {'env': 1.0, 'scale': -1.0})
     """
 
-    def __init__(self, env: gym.Env, regimes: list[Regime]) -> None:
-        super().__init__(env)
-        self.pipeline = RewardPipeline(regimes)
+    def __init__(self, env: gym.Env, reward: RewardSpec = None) -> None:
+        refuse_unrecreatable(reward)
+        # Recorded before the regimes exist, as what makes fresh ones (never the live objects).
+        gym.utils.RecordConstructorArgs.__init__(self, reward=recordable(reward), _disable_deepcopy=True)
+        gym.Wrapper.__init__(self, env)
+        self.pipeline = RewardPipeline(resolve_reward_spec(reward))
         spec = env.spec
         self.pipeline.bind(
             EnvContext(

@@ -18,7 +18,8 @@ from rewardgym.core.info import (
     mask_key,
 )
 from rewardgym.core.pipeline import RewardPipeline
-from rewardgym.core.regime import EnvContext, Regime
+from rewardgym.core.regime import EnvContext
+from rewardgym.core.spec import RewardSpec, resolve_reward_spec
 from rewardgym.core.transition import Transition
 from rewardgym.shells.monitor import EpisodeReturns
 
@@ -50,9 +51,9 @@ class VectorRewardShell(VectorWrapper):
         ([3.0, 3.0], [1.0, 1.0])
     """
 
-    def __init__(self, env: gym.vector.VectorEnv, regimes: list[Regime]) -> None:
+    def __init__(self, env: gym.vector.VectorEnv, reward: RewardSpec = None) -> None:
         super().__init__(env)
-        self.pipeline = RewardPipeline(regimes)
+        self.pipeline = RewardPipeline(resolve_reward_spec(reward))
         self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         spec = env.spec
         self.pipeline.bind(

@@ -97,4 +97,4 @@ def test_load_frozen_regimes_refuses_other_regimes():
     with pytest.raises(ValueError, match="are not those given"):
         load_frozen_regimes(make_eval_envs(ENV, "noisy(sigma=1.0)", num_envs=2), shell_regimes(training))
     with pytest.raises(ValueError, match="needs evaluation envs inside a reward shell"):
-        load_frozen_regimes(gym.make_vec(ENV, num_envs=2), shell_regimes(training))
+        load_frozen_regimes(gym.make_vec(ENV, num_envs=2).unwrapped, shell_regimes(training))

@@ -161,10 +161,10 @@ def test_bad_single_env_actions_are_refused_by_name():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"num_envs": 0}, ValueError, "num_envs must be a positive integer"),
+        ({"num_envs": 0}, ValueError, r"num_envs must be an integer in \[1, "),
         ({"device": "tpu"}, ValueError, "unknown device 'tpu'; valid devices: cpu, cuda"),
         ({"autoreset_mode": "sometimes"}, ValueError, "unknown autoreset_mode 'sometimes'"),
-        ({"max_episode_steps": 0}, ValueError, "max_episode_steps must be a positive integer"),
+        ({"max_episode_steps": 0}, ValueError, r"max_episode_steps must be an integer in \[1, "),
         ({"params": (1, 2)}, TypeError, "params of CartPole must be a CartPoleParams"),
         ({"gravty": 5.0}, ValueError, "unknown keyword argument 'gravty' for CartPole; valid parameters: gravity"),
         ({"render_mode": "human"}, ValueError, "render_mode 'human' is not supported by CartPole; valid: None"),
@@ -223,5 +223,36 @@ def test_seeds_may_be_numpy_ints_or_one_per_env():
     np.testing.assert_array_equal(by_int, by_numpy)
     np.testing.assert_array_equal(by_int, by_list)
     for bad in ([1, 2], -1, [0, -1, 2]):
-        with pytest.raises(ValueError, match="seed must be an int or 3 ints, all >= 0"):
+        with pytest.raises(ValueError, match=r"seed must be an int (in \[0, \d+\] for 3 envs|or 3 ints, all in)"):
             envs.reset(seed=bad)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: gym.make("rewardgym/CartPole-v0").reset(seed=2**64),
+            r"seed must be an int in \[0, 9223372036854775807\]",
+        ),
+        (
+            lambda: gym.make_vec("rewardgym/CartPole-v0", num_envs=2).reset(seed=2**63 - 1),
+            r"in \[0, 9223372036854775806\] for 2 envs",
+        ),
+        (
+            lambda: gym.make_vec("rewardgym/CartPole-v0", num_envs=2).reset(seed=[2**64, 1]),
+            r"all in \[0, 2\*\*63 - 1\]",
+        ),
+        (
+            lambda: gym.make_vec("rewardgym/CartPole-v0", num_envs=2, max_episode_steps=2**63),
+            r"max_episode_steps must be an integer in \[1, 9223372036854775807\]",
+        ),
+        (
+            lambda: gym.make_vec("rewardgym/CartPole-v0", num_envs=2**62),
+            r"num_envs must be an integer in \[1, 2147483647\]",
+        ),
+    ],
+)
+def test_integers_out_of_range_are_refused_with_the_valid_range(make, message):
+    # These reached numpy or C ("Python int too large to convert to C long", "array is too big").
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.registration import EnvSpec
 from gymnasium.vector import AutoresetMode
 
 from rewardgym.core.info import GOLD_REWARD, REWARD_TRACE
@@ -30,6 +32,7 @@ class BatchedEnv(gym.Env):
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
+    _spec: EnvSpec | None = None
 
     def __init__(
         self,
@@ -55,6 +58,29 @@ class BatchedEnv(gym.Env):
         self.max_episode_steps = self._batch.max_episode_steps
         self.observation_space = task.observation_space
         self.action_space = task.action_space
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        """gymnasium's spec, reporting the env's own time limit as ``max_episode_steps``.
+
+        The limit is the env's (so regimes see every truncation), not gymnasium's ``TimeLimit``:
+        rewardgym registers its envs without one, and ``gym.make`` sets a spec that says None.
+        Tools that read the limit from the spec (SB3, rl-zoo, gymnasium's wrappers) get the real
+        one here. ``gym.make(env.spec)`` then adds a ``TimeLimit`` at that same step, outside,
+        which truncates exactly when the env does and so changes nothing.
+
+        Example:
+            >>> import gymnasium as gym, rewardgym
+            >>> gym.make("rewardgym/CartPole-v0").spec.max_episode_steps
+            500
+        """
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        if value is not None and value.max_episode_steps is None:
+            value = dataclasses.replace(value, max_episode_steps=self.max_episode_steps)
+        self._spec = value
 
     @property
     def state(self) -> np.ndarray:

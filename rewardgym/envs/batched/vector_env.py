@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.envs.registration import EnvSpec
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from rewardgym.core.arrays import to_numpy
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
 from rewardgym.core.rng import per_env_seeds, seed_streams
+from rewardgym.core.validation import check_integer
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.actions import first_invalid
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels, render_kernel
 from rewardgym.envs.batched.task import BatchedTask
 
 SERIAL_BELOW = 512
+
+MAX_NUM_ENVS = 2**31 - 1
+"""The most envs one vector env holds: far beyond any machine's memory (the GPU benchmark's
+largest batch is 2**22), stated so that a typo gets a clear refusal, not numpy's "array is too big"."""
+
+MAX_EPISODE_STEPS = 2**63 - 1
+"""The longest time limit: the kernels count an episode's steps in an int64."""
 """Batches smaller than this step on one thread: a thread pool's wake-up costs more there."""
 
 _KERNEL_MODES = {
@@ -73,6 +83,8 @@ class BatchedVectorEnv(VectorEnv):
         ((3, 4), [1.0, 1.0, 1.0])
     """
 
+    _spec: EnvSpec | None = None
+
     def __init__(
         self,
         task: BatchedTask,
@@ -85,15 +97,9 @@ class BatchedVectorEnv(VectorEnv):
         render_mode: str | None = None,
         **param_fields: Any,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        num_envs = check_integer(num_envs, "num_envs", low=1, high=MAX_NUM_ENVS)
         max_episode_steps = task.max_episode_steps if max_episode_steps is None else max_episode_steps
-        if (
-            isinstance(max_episode_steps, bool)
-            or not isinstance(max_episode_steps, (int, np.integer))
-            or max_episode_steps < 1
-        ):
-            raise ValueError(f"max_episode_steps must be a positive integer, got {max_episode_steps!r}")
+        max_episode_steps = check_integer(max_episode_steps, "max_episode_steps", low=1, high=MAX_EPISODE_STEPS)
         self.task = task
         self.num_envs = int(num_envs)
         self.device = devices.resolve_device(device)
@@ -143,6 +149,26 @@ class BatchedVectorEnv(VectorEnv):
         self._has_reset = False
 
     # -- public API -------------------------------------------------------------------------
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        """gymnasium's spec, reporting the env's own time limit as ``max_episode_steps``.
+
+        ``gym.make_vec(envs.spec)`` hands that limit back to the env (gymnasium's vector entry
+        point passes it as ``max_episode_steps``), so a recreated env truncates where this one does.
+
+        Example:
+            >>> import gymnasium as gym, rewardgym
+            >>> gym.make_vec("rewardgym/CartPole-v0", num_envs=2, max_episode_steps=50).spec.max_episode_steps
+            50
+        """
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        if value is not None and value.max_episode_steps != self.max_episode_steps:
+            value = dataclasses.replace(value, max_episode_steps=self.max_episode_steps)
+        self._spec = value
 
     @property
     def state(self) -> Any:
