@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import keyword
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,12 +14,16 @@ RegimeFactory = Callable[..., Regime]
 
 _REGIMES: dict[str, RegimeFactory] = {}
 
+NO_REGIME = "none"
+"""The spec string for the env's own reward (what sweeps and the CLI call the plain baseline)."""
+
 
 def register_regime(name: str, factory: RegimeFactory, *, override: bool = False) -> None:
     """Make a regime available by name in reward specs such as ``"name(key=value)"``.
 
     Args:
-        name: the name used in specs; an identifier.
+        name: the name used in specs; an identifier that a spec can name a regime by, so not
+            ``"none"`` (the env's own reward) nor a Python keyword (``None``, ``True``, ``if``).
         factory: a :class:`Regime` subclass or a function returning one; its keyword parameters
             are the regime's parameters.
         override: replace an existing regime of the same name instead of raising.
@@ -35,8 +40,14 @@ def register_regime(name: str, factory: RegimeFactory, *, override: bool = False
         >>> rewardgym.make_regime("myclip", bound=0.5).bound
         0.5
     """
-    if not name.isidentifier():
+    if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"a regime name must be an identifier, got {name!r}")
+    # A spec could never reach these: "none" resolves to no regime before any lookup, and a
+    # keyword is not a name to Python's parser (None, True, lambda...).
+    if name == NO_REGIME:
+        raise ValueError(f"regime name {name!r} is reserved: the spec {name!r} means the env's own reward")
+    if keyword.iskeyword(name):
+        raise ValueError(f"regime name {name!r} is reserved: it is a Python keyword, which no spec can name")
     if name in _REGIMES and not override:
         raise ValueError(f"regime {name!r} is already registered; pass override=True to replace it")
     if not callable(factory):
@@ -95,10 +106,13 @@ def make_kind(family: str, kinds: Mapping[str, RegimeFactory], kind: str, params
         ...
         ValueError: demo(kind='scale') has no parameter 'sigma'; its parameters: factor
     """
+    if not isinstance(kind, str):
+        raise ValueError(
+            f"the kind of regime {family!r} must be a string, got {kind!r}; valid kinds: {', '.join(kinds)}"
+        )
     if kind not in kinds:
         raise ValueError(
-            f"unknown kind {kind!r} of regime {family!r}{_suggest(str(kind), list(kinds))}; "
-            f"valid kinds: {', '.join(kinds)}"
+            f"unknown kind {kind!r} of regime {family!r}{_suggest(kind, list(kinds))}; valid kinds: {', '.join(kinds)}"
         )
     factory = kinds[kind]
     valid = _keyword_parameters(factory)

@@ -1,5 +1,7 @@
 """The reward-spec grammar, the regime registry and their error messages."""
 
+import ast
+
 import numpy as np
 import pytest
 import rewardgym
@@ -102,3 +104,44 @@ def test_lambda_regimes_get_a_readable_name():
     assert regime.name == "custom"
     with pytest.raises(TypeError, match="callable"):
         CallableRegime(np.zeros(2))
+
+
+def test_a_parameter_given_twice_is_refused_by_name():
+    with pytest.raises(RewardSpecError, match=r"parameter 'gamma' of regime 'shaped' is given twice"):
+        parse_reward_spec("shaped(gamma=0.9, gamma=0.8)")
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("+".join(["scale"] * 50_000), r"characters long; the limit is 2000"),
+        ("scale(factor=" + "-" * 100_000 + "1)", r"characters long; the limit is 2000"),
+        ("+".join(["scale"] * 65), r"has 65 layers; the limit is 64"),
+        ("scale(factor=" + "-" * 1_900 + "1)", r"nested 1903 deep; the limit is 64"),
+        ("scale(factor=" + "[" * 100 + "]" * 100 + ")", r"nested \d+ deep; the limit is 64"),
+    ],
+)
+def test_specs_longer_or_deeper_than_the_stated_bounds_are_refused(spec, message):
+    with pytest.raises(RewardSpecError, match=message):
+        parse_reward_spec(spec)
+    # Within the bounds a long spec still parses.
+    assert len(parse_reward_spec("+".join(["scale"] * 64))) == 64
+    nested = "[" * 59 + "-1" + "]" * 59
+    assert parse_reward_spec(f"scale(factor={nested})") == [("scale", {"factor": ast.literal_eval(nested)})]
+
+
+@pytest.mark.parametrize("kind", [["potential"], {"potential": 1}, 3, None])
+def test_a_kind_that_is_not_a_string_is_refused_by_name(kind):
+    with pytest.raises(ValueError, match=r"the kind of regime 'shaped' must be a string.*valid kinds: potential"):
+        resolve_reward_spec(f"shaped(kind={kind!r})")
+
+
+@pytest.mark.parametrize("name", ["none", "None", "True", "lambda", "if"])
+def test_names_a_spec_cannot_mean_a_regime_by_are_refused(name):
+    class Nothing(Regime):
+        def reward(self, batch):
+            return batch.reward
+
+    with pytest.raises(ValueError, match=rf"{name!r} is reserved"):
+        rewardgym.register_regime(name, Nothing, override=True)
+    assert name not in rewardgym.registered_regimes()
