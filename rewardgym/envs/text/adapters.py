@@ -20,11 +20,19 @@ the task's compact prompt. TRL's conversational format (lists of ``{"role", "con
 messages) is accepted. :func:`trl_rows`, :func:`verl_rows` and :func:`openrlhf_rows` export a
 :class:`~rewardgym.envs.text.tasks.TaskDataset` in each trainer's dataset layout.
 
-None of the trainers is a dependency (each pulls in a CUDA build of torch); the tests check
-these functions against the trainers' documented calls with :func:`inspect.signature`.
+TRL logs each reward function's mean under its ``__name__`` (``rewards/<name>/mean``), so
+:func:`trl_reward_func` names its function after the task and the spec: ``rewardgym_add_gold``
+without regimes, ``rewardgym_add_scale_factor_2`` for ``"scale(factor=2)"``; ``name=`` picks
+another. A proxy at weight 1 and its gold monitor at weight 0 thus log two metrics, not one mean.
+
+None of the trainers is a dependency of the package (each pulls in a CUDA build of torch); TRL
+is a dev dependency, and a test runs a real ``GRPOTrainer`` step with these functions. verl's and
+OpenRLHF's calls are checked against their documented signatures with :func:`inspect.signature`.
 
 Example:
     >>> reward_func = trl_reward_func("add", "scale(factor=2)")
+    >>> reward_func.__name__
+    'rewardgym_add_scale_factor_2'
     >>> reward_func(prompts=["Add the two numbers.\\n1+2=\\n"] * 2,
     ...             completions=["<answer>3</answer>", "<answer>4</answer>"], completion_ids=None)
     [2.0, 0.0]
@@ -34,9 +42,11 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rewardgym.core.spec import NO_REGIME, resolve_reward_spec
 from rewardgym.envs.text.answers import MAX_COMPLETION_CHARS
 from rewardgym.envs.text.rewards import CompletionReward, Scores
 from rewardgym.envs.text.tasks import TaskDataset, family, solve_prompts
@@ -86,6 +96,45 @@ def _golds(task: str, prompts: list[str], labels: Sequence[Any] | None, where: s
     return solved  # type: ignore[return-value]
 
 
+def _adds_no_regime(reward: Any) -> bool:
+    """Whether a spec resolves to no regime, read without building any (a learned reward model
+    would train): None, ``"none"`` and lists of nothing else."""
+    if reward is None:
+        return True
+    if isinstance(reward, str):
+        return reward.strip() == NO_REGIME
+    if isinstance(reward, Sequence):
+        return all(_adds_no_regime(item) for item in reward)
+    return False
+
+
+def _describe(reward: Any) -> str:
+    """A spec as text: a string as written, a regime or callable by its regime's name."""
+    if isinstance(reward, str):
+        return reward
+    if isinstance(reward, Sequence):
+        return "+".join(_describe(item) for item in reward if not _adds_no_regime(item))
+    return "+".join(regime.name for regime in resolve_reward_spec(reward))
+
+
+def reward_func_name(task: str, reward: Any = None) -> str:
+    """The name :func:`trl_reward_func` gives a task's reward under a spec (what TRL logs).
+
+    ``rewardgym_<task>_gold`` when the spec adds no regime (the reward *is* gold), else
+    ``rewardgym_<task>_<spec>`` with each run of characters other than letters, digits, ``_``,
+    ``.`` and ``-`` made one ``_``: the characters TensorBoard and the other loggers keep in a
+    metric name, with the signs and decimal points that tell ``factor=-1`` from ``factor=1``.
+
+    Example:
+        >>> reward_func_name("add", "noisy(kind='flip', e_plus=0.2)")
+        'rewardgym_add_noisy_kind_flip_e_plus_0.2'
+        >>> reward_func_name("add", "none")
+        'rewardgym_add_gold'
+    """
+    slug = "" if _adds_no_regime(reward) else re.sub(r"[^A-Za-z0-9_.\-]+", "_", _describe(reward)).strip("_")
+    return f"rewardgym_{family(task).name}_{slug or 'gold'}"
+
+
 def trl_reward_func(
     task: str,
     reward: Any = None,
@@ -94,14 +143,27 @@ def trl_reward_func(
     fallback: str = "last_token",
     max_chars: int = MAX_COMPLETION_CHARS,
     batch_size: int | None = None,
+    name: str | None = None,
 ) -> Callable[..., list[float]]:
     """A reward function for TRL's ``GRPOTrainer(reward_funcs=[...])``.
 
     TRL calls it with keyword arguments ``prompts``, ``completions``, ``completion_ids`` and
     every other dataset column (``answer`` is the gold answer when present); it returns one float
-    per completion. Its ``__name__`` (what TRL logs) is ``rewardgym_<task>``.
+    per completion. TRL logs its mean as ``rewards/<__name__>/mean``; the name is ``name`` if
+    given, else :func:`reward_func_name` (``rewardgym_<task>_gold`` or ``rewardgym_<task>_<spec>``),
+    so that two functions under different specs log apart.
+
+    Example:
+        >>> proxy = trl_reward_func("add", "shaped(kind='length', coef=0.01)")
+        >>> gold = trl_reward_func("add")  # GRPOConfig(reward_weights=[1.0, 0.0]): logged, not trained on
+        >>> proxy.__name__, gold.__name__
+        ('rewardgym_add_shaped_kind_length_coef_0.01', 'rewardgym_add_gold')
     """
+    # TRL nests its metric names with '/' (rewards/<name>/mean): one in the name would split it.
+    if name is not None and (not isinstance(name, str) or not name or "/" in name):
+        raise ValueError(f"name must be a non-empty string without '/' (TRL logs rewards/<name>/mean), got {name!r}")
     scorer = _scorer(task, reward, seed, fallback, max_chars, batch_size)
+    func_name = name if name is not None else reward_func_name(task, reward)
 
     def reward_func(
         prompts: Sequence[Any], completions: Sequence[Any], answer: Sequence[Any] | None = None, **kwargs: Any
@@ -111,7 +173,7 @@ def trl_reward_func(
         golds = _golds(task, prompt_texts, answer, "the dataset's 'answer' column")
         return scorer(prompt_texts, texts, golds).proxy.tolist()
 
-    reward_func.__name__ = reward_func.__qualname__ = f"rewardgym_{family(task).name}"
+    reward_func.__name__ = reward_func.__qualname__ = func_name
     reward_func.scorer = scorer  # type: ignore[attr-defined]
     return reward_func
 

@@ -1,8 +1,9 @@
 """The trainer adapters, checked against each trainer's documented call.
 
-TRL, verl and OpenRLHF are not installed here (each pulls in a CUDA build of torch), so each
-adapter is bound with :func:`inspect.signature` to the exact call the trainer makes (keyword
-names and positions as in its source) and then called that way.
+TRL is a dev dependency: one test runs a real ``GRPOTrainer`` step on the CPU. verl and OpenRLHF
+are not installed (each pulls in a CUDA build of torch), so each adapter is bound with
+:func:`inspect.signature` to the exact call the trainer makes (keyword names and positions as in
+its source) and then called that way.
 
 - TRL ``GRPOTrainer._calculate_rewards``: ``reward_func(prompts=prompts, completions=completions,
   completion_ids=completion_ids_list, **reward_kwargs)`` where ``reward_kwargs`` are the other
@@ -30,6 +31,7 @@ from rewardgym.envs.text.adapters import (
     verl_rows,
 )
 from rewardgym.envs.text.tasks import TaskDataset
+from rewardgym.wrappers.scale import Scale
 
 DATA = TaskDataset("add", difficulty=2, seed=0, size=4)
 QUESTIONS = [item["question"] for item in DATA]
@@ -51,8 +53,76 @@ def test_trl_reward_func_takes_grpo_trainers_call():
     inspect.signature(reward_func).bind(**call)
     rewards = reward_func(**call)
     assert rewards == [2.0, 2.0, 0.0, 0.0] and all(isinstance(r, float) for r in rewards)
-    assert reward_func.__name__ == "rewardgym_add"
+    assert reward_func.__name__ == "rewardgym_add_scale_factor_2"
     assert reward_func.scorer.last.gold.tolist() == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_trl_reward_funcs_are_named_after_their_task_and_spec():
+    # TRL logs each reward function under its __name__: a proxy and its gold monitor must differ.
+    assert trl_reward_func("add").__name__ == "rewardgym_add_gold"
+    assert trl_reward_func("add", "none").__name__ == "rewardgym_add_gold"
+    assert trl_reward_func("add", []).__name__ == "rewardgym_add_gold"
+    named = trl_reward_func("add", "shaped(kind='length', coef=0.01)+scale(factor=-1)")
+    assert named.__name__ == "rewardgym_add_shaped_kind_length_coef_0.01_scale_factor_-1"
+    assert named.__name__ != trl_reward_func("add", "shaped(kind='length', coef=0.01)+scale(factor=1)").__name__
+
+    def bonus(batch):
+        return batch.reward + 1
+
+    assert trl_reward_func("sort_digits", [Scale(factor=2.0), bonus]).__name__ == "rewardgym_sort_digits_scale_bonus"
+    mine = trl_reward_func("add", "scale(factor=2)", name="proxy")
+    assert mine.__name__ == mine.__qualname__ == "proxy"
+    for bad in ["", 3, "a/b"]:
+        with pytest.raises(ValueError, match="name must be a non-empty string without '/'"):
+            trl_reward_func("add", name=bad)
+
+
+def test_grpo_trainer_logs_a_proxy_and_its_gold_monitor_as_two_metrics(tmp_path):
+    """A real GRPOTrainer step on a tiny GPT-2 built from a config, with a byte-level tokenizer
+    built here: nothing is downloaded. The proxy trains (weight 1), gold only logs (weight 0)."""
+    from datasets import Dataset
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from trl import GRPOConfig, GRPOTrainer
+
+    vocab = {char: i for i, char in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    vocab["<eos>"] = eos = len(vocab)
+    byte_level = Tokenizer(models.BPE(vocab=vocab, merges=[]))  # no merges: one token per byte
+    byte_level.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    byte_level.decoder = decoders.ByteLevel()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=byte_level, eos_token="<eos>", pad_token="<eos>")
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(vocab), n_positions=128, n_embd=16, n_layer=2, n_head=2,
+        bos_token_id=eos, eos_token_id=eos, pad_token_id=eos,
+    )  # fmt: skip
+    proxy = trl_reward_func("add", "shaped(kind='length', coef=0.01, free=0)")  # pays -0.01 per character
+    gold = trl_reward_func("add")
+    args = GRPOConfig(
+        output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=2, max_completion_length=4,
+        max_steps=1, logging_steps=1, reward_weights=[1.0, 0.0], report_to="none", save_strategy="no",
+        use_cpu=True, seed=0, disable_tqdm=True,
+    )  # fmt: skip
+    trainer = GRPOTrainer(
+        model=GPT2LMHeadModel(config),
+        reward_funcs=[proxy, gold],
+        args=args,
+        train_dataset=Dataset.from_list(trl_rows(TaskDataset("add", difficulty=1, seed=0, size=4))),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+
+    logs = trainer.state.log_history[0]
+    assert {key for key in logs if key.startswith("rewards/") and key.endswith("/mean")} == {
+        "rewards/rewardgym_add_shaped_kind_length_coef_0.01_free_0/mean",
+        "rewards/rewardgym_add_gold/mean",
+    }
+    # Each metric is its own function's scores (one generation batch, one call each).
+    assert logs["rewards/rewardgym_add_shaped_kind_length_coef_0.01_free_0/mean"] == pytest.approx(
+        proxy.scorer.last.proxy.mean(), abs=1e-6
+    )
+    assert logs["rewards/rewardgym_add_gold/mean"] == pytest.approx(gold.scorer.last.gold.mean(), abs=1e-6)
+    assert logs["rewards/rewardgym_add_shaped_kind_length_coef_0.01_free_0/mean"] < 0.0  # the length penalty
 
 
 def test_trl_reward_func_accepts_conversational_data_and_solves_missing_answers():
