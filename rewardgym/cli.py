@@ -1,7 +1,10 @@
 """The ``rewardgym`` command line: ``list``, ``demo``, ``train``, ``sweep`` and ``report``.
 
 Each command's options and work live with the code they drive (``rewardgym.agents.cli``,
-``rewardgym.sweeps``); this module only assembles the parsers.
+``rewardgym.sweeps``); this module only assembles the parsers. A user error, from any command
+(:func:`~rewardgym.agents.cli.is_user_error`: rewardgym refusing an input by name, or a path
+that cannot be used), prints one line ``rewardgym COMMAND: error: ...`` and exits with status 2,
+as argparse does for a bad flag; a traceback means a bug.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import gymnasium as gym
 import numpy as np
 
 from rewardgym.agents.cli import configure_parser as configure_train
+from rewardgym.agents.cli import refuse_user_error
 from rewardgym.agents.cli import run_from_args as run_train
 from rewardgym.core.spec import RewardSpec
+from rewardgym.core.validation import check_integer
 from rewardgym.envs import ENVS
 from rewardgym.sweeps.cli import configure_parser as configure_sweep
 from rewardgym.sweeps.cli import run_from_args as run_sweep
@@ -55,6 +60,9 @@ def demo_returns(
         >>> r["proxy"] == -r["gold"]
         True
     """
+    # Without an episode to average, the means below would be of nothing.
+    episodes = check_integer(episodes, "episodes", low=1)
+    seed = check_integer(seed, "seed", low=0)
     envs = gym.make_vec(env_id, num_envs=num_envs, reward=reward, autoreset_mode="same_step")
     envs.action_space.seed(seed)
     envs.reset(seed=seed)
@@ -100,6 +108,12 @@ def demo(env_ids: Sequence[str], rewards: Sequence[str], num_envs: int, episodes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``rewardgym`` command line; return the exit status (2 for a user error).
+
+    Example:
+        >>> main(["demo", "--env", "rewardgym/CartPole-v0", "--episodes", "0"])
+        2
+    """
     parser = argparse.ArgumentParser(prog="rewardgym", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="print every registered env with its spaces and gold reward")
@@ -129,7 +143,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands.add_parser("report", help="write RUN_DIR/report.md (tables, hacking flags, fits, plots) from a sweep")
     )
     args = parser.parse_args(argv)
+    # The one place user errors become a line and status 2 (bugs still raise).
+    try:
+        return _run(parser, args)
+    except Exception as exc:
+        return refuse_user_error(f"{parser.prog} {args.command}", exc)
 
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "list":
         print(list_envs())
         return 0

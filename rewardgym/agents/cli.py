@@ -4,6 +4,10 @@ from the command line, into a run folder, printing the final proxy and gold retu
 :func:`configure_parser` adds the arguments to a parser (``rewardgym``'s ``train`` subcommand);
 :func:`run_from_args` runs them.
 
+User errors (:func:`is_user_error`: a bad spec, step count, hyperparameter, run folder) print
+one line, ``rewardgym train: error: ...``, and exit with status 2; anything else is a bug and
+keeps its traceback.
+
 Example:
     >>> import argparse
     >>> from rewardgym.agents.cli import configure_parser
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime
+import dis
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,14 +76,68 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Whether ``exc`` refuses the user's input, which a command reports in one line with exit
+    status 2 (argparse's convention), rather than a bug, which keeps its traceback.
+
+    A user error is a ``ValueError`` or ``TypeError`` from a ``raise`` statement in rewardgym's
+    own code (its checks refuse an input by name, with the valid choices), or an ``OSError``
+    about a path (a run folder that cannot be made, a file that is not there). The same types
+    raised inside numpy, torch or Python itself ("need at least one array to concatenate"), even
+    straight from a call in rewardgym's code, mean rewardgym lacks a check: a bug.
+
+    Example:
+        >>> from rewardgym.core.validation import check_integer
+        >>> try:
+        ...     check_integer(-1, "episodes", low=1)
+        ... except ValueError as exc:
+        ...     is_user_error(exc)
+        True
+        >>> try:
+        ...     [].index(1)  # raised by Python, not by a check of rewardgym's
+        ... except ValueError as exc:
+        ...     is_user_error(exc)
+        False
+    """
+    if isinstance(exc, OSError):
+        return exc.filename is not None
+    if not isinstance(exc, (ValueError, TypeError)) or exc.__traceback__ is None:
+        return False
+    tb = exc.__traceback__
+    while tb.tb_next is not None:  # the innermost Python frame: where it was raised, or the call
+        tb = tb.tb_next  # into C (numpy, builtins) that raised it, which adds no frame of its own
+    code = tb.tb_frame.f_code
+    if not Path(code.co_filename).resolve().is_relative_to(_PACKAGE):
+        return False
+    return any(op.offset == tb.tb_lasti and op.opname == "RAISE_VARARGS" for op in dis.get_instructions(code))
+
+
+def refuse_user_error(command: str, exc: Exception) -> int:
+    """Print a user error as ``{command}: error: {message}`` on stderr and return 2; re-raise
+    anything else (see :func:`is_user_error`). Call it from an ``except`` block."""
+    if not is_user_error(exc):
+        raise exc
+    message = " ".join(str(exc).split())  # one line, whatever the message's own layout
+    print(f"{command}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def run_from_args(args: argparse.Namespace) -> int:
     """Run ``rewardgym train`` from parsed arguments; print the final proxy and gold returns.
 
-    Returns the exit status: 0, or 2 after printing what was wrong with the input.
+    Returns the exit status: 0, or 2 after printing what was wrong with the input
+    (:func:`is_user_error`); a bug raises with its traceback.
     """
     try:
         if args.torch_threads < 1:
             raise ValueError(f"--torch-threads must be >= 1, got {args.torch_threads}")
+        # Checked here, before anything is built: the agents find out only when they first
+        # place a tensor, with a RuntimeError that is a bug's type everywhere else.
+        if args.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("--device cuda: torch sees no CUDA GPU; use --device cpu")
         torch.set_num_threads(args.torch_threads)
         hyperparams = _parse_overrides(args.set, "--set")
         env_kwargs = _parse_overrides(args.env_kwarg, "--env-kwarg")
@@ -99,9 +158,8 @@ def run_from_args(args: argparse.Namespace) -> int:
             tensorboard=args.tensorboard,
             env_kwargs=env_kwargs,
         )
-    except (ValueError, TypeError, RuntimeError) as exc:
-        print(f"rewardgym train: error: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        return refuse_user_error("rewardgym train", exc)
     last = result.curves[-1]
     print(
         f"{env_id} {args.algo} seed {args.seed}, reward {result.config['reward']}, {last['step']} steps: "
