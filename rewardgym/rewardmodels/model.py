@@ -45,6 +45,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -513,17 +514,114 @@ def save_reward_model(
 
 
 def read_model_card(path: str | Path) -> dict[str, Any]:
-    """The JSON model card saved next to a reward model's weights."""
+    """The JSON model card saved next to a reward model's weights, its fields checked.
+
+    Raises:
+        FileNotFoundError: no card at ``path``.
+        ValueError: a card that is not JSON, not a rewardgym card, or has a field that loading
+            cannot use; the message names the file and the field.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> card = pathlib.Path(tempfile.mkdtemp()) / "rm.json"
+        >>> _ = card.write_text('{"format": "rewardgym.reward_model"')
+        >>> read_model_card(card)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: reward model card .../rm.json is not valid JSON (...); restore it ...
+    """
     weights_path, card_path = _paths(path)
     if not card_path.exists():
         raise FileNotFoundError(
             f"no reward model card at {card_path} (a saved reward model is {weights_path.name} "
             f"plus {card_path.name}, written by save_reward_model)"
         )
-    card = json.loads(card_path.read_text())
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"reward model card {card_path} is not valid JSON ({error}); {_REPAIR}") from None
+    if not isinstance(card, dict):
+        raise ValueError(f"reward model card {card_path} holds {_short(card)}, not a JSON object; {_REPAIR}")
     if card.get("format") != CARD_FORMAT:
         raise ValueError(f"{card_path} is not a rewardgym reward model card (format {card.get('format')!r})")
+    _check_card(card, card_path)
     return card
+
+
+_REPAIR = (
+    "restore it from where it was saved, or save the model again with save_reward_model "
+    "(a saved reward model is <name>.safetensors plus the card <name>.json)"
+)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_card(card: dict[str, Any], card_path: Path) -> None:
+    """Refuse a card whose fields cannot serve loading, naming the first bad field.
+
+    Checked: the spaces (a ``type``; a Box's shape, dtype and bounds; a Discrete's ``n``), the
+    architecture (a mapping; the default MLP's widths, activation and inputs) and, for an
+    ensemble, its size, aggregation and UWO weight. Other fields are the card's own business.
+    """
+
+    def bad(field: str, expected: str, value: Any) -> ValueError:
+        return ValueError(
+            f"reward model card {card_path}: field {field!r} should be {expected}, got {_short(value)}; {_REPAIR}"
+        )
+
+    def integer(value: Any, low: int) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+    def number(value: Any) -> bool:
+        if value in ("inf", "-inf"):
+            return True
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+    for name in ("observation_space", "action_space"):
+        space = card.get(name)
+        if not isinstance(space, dict) or not isinstance(space.get("type"), str):
+            raise bad(name, "a space description with a 'type' (as space_to_dict writes it)", space)
+        if space["type"] == "Box":
+            shape = space.get("shape")
+            if not isinstance(shape, list) or not all(integer(d, 0) for d in shape):
+                raise bad(f"{name}.shape", "a list of sizes", shape)
+            try:
+                np.dtype(space.get("dtype"))
+            except TypeError:
+                raise bad(f"{name}.dtype", "a numpy dtype name", space.get("dtype")) from None
+            for side in ("low", "high"):
+                values = space.get(side)
+                if not isinstance(values, list) or len(values) != math.prod(shape) or not all(map(number, values)):
+                    raise bad(f"{name}.{side}", f"a list of {math.prod(shape)} numbers ('inf'/'-inf' allowed)", values)
+        elif space["type"] == "Discrete":
+            if not integer(space.get("n"), 1) or not integer(space.get("start", 0), -(2**63)):
+                raise bad(name, "a Discrete space with an integer n >= 1 and an integer start", space)
+    arch = card.get("architecture", {})
+    if not isinstance(arch, dict):
+        raise bad("architecture", "a mapping", arch)
+    if arch.get("network") == "mlp" and arch.get("features") == "transition":
+        hidden = arch.get("hidden")
+        if not isinstance(hidden, list) or not all(integer(w, 1) for w in hidden):
+            raise bad("architecture.hidden", "a list of layer widths >= 1", hidden)
+        if arch.get("activation") not in nets.ACTIVATIONS:
+            raise bad("architecture.activation", f"one of {', '.join(nets.ACTIVATIONS)}", arch.get("activation"))
+        inputs = arch.get("inputs")
+        if not isinstance(inputs, list) or not inputs or not all(i in INPUTS for i in inputs):
+            raise bad("architecture.inputs", f"a list of names among {', '.join(INPUTS)}", inputs)
+    if card.get("model_class") == "RewardEnsemble":
+        ens = card.get("ensemble")
+        if not isinstance(ens, dict):
+            raise bad("ensemble", "a mapping of size, aggregation and uwo_lambda (the card of a RewardEnsemble)", ens)
+        if not integer(ens.get("size"), 1):
+            raise bad("ensemble.size", "an integer >= 1", ens.get("size"))
+        if ens.get("aggregation") not in AGGREGATIONS:
+            raise bad("ensemble.aggregation", f"one of {', '.join(AGGREGATIONS)}", ens.get("aggregation"))
+        uwo: Any = ens.get("uwo_lambda")
+        if not number(uwo) or isinstance(uwo, str) or not 0 <= uwo < math.inf:
+            raise bad("ensemble.uwo_lambda", "a finite number >= 0", uwo)
 
 
 def _space_from_dict(description: dict[str, Any]) -> gym.Space:
@@ -557,8 +655,18 @@ def load_reward_model(
     it will serve, the card is checked against them first (see :func:`check_spaces`).
 
     Raises:
-        ValueError: the card's spaces are not the env's, or the weights do not fit the model.
+        ValueError: the card's spaces are not the env's, the weights do not fit the model, or the
+            card or the weights are damaged (the message names the file and its bad field).
         FileNotFoundError: no card or weights at ``path``.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = save_reward_model(RewardModel(spaces.Discrete(3), spaces.Discrete(2)), os.path.join(tempfile.mkdtemp(), "rm"))
+        >>> _ = path.write_bytes(b"oops")
+        >>> load_reward_model(path)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: reward model weights .../rm.safetensors cannot be read as safetensors (...); the file is damaged ...
     """
     weights_path, _ = _paths(path)
     card = read_model_card(path)
@@ -568,7 +676,14 @@ def load_reward_model(
         raise FileNotFoundError(f"reward model card found but no weights at {weights_path}")
     model = into if into is not None else _rebuild(card, weights_path)
     try:
-        model.load_state_dict(load_file(str(weights_path)))
+        weights = load_file(str(weights_path))
+    except (SafetensorError, OSError) as error:
+        raise ValueError(
+            f"reward model weights {weights_path} cannot be read as safetensors ({error}); the file is "
+            f"damaged or not a saved reward model: {_REPAIR}"
+        ) from None
+    try:
+        model.load_state_dict(weights)
     except RuntimeError as error:
         raise ValueError(f"the weights in {weights_path} do not fit the model they are loaded into: {error}") from None
     model.card = card

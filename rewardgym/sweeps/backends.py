@@ -22,9 +22,13 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +39,7 @@ from typing import Any, Protocol
 from rewardgym.sweeps.spec import Trial
 from rewardgym.sweeps.store import TrialRecord
 
-__all__ = ["BACKENDS", "Backend", "LocalBackend", "RayBackend", "make_backend", "run_trial"]
+__all__ = ["BACKENDS", "Backend", "LocalBackend", "RayBackend", "die_with_parent", "make_backend", "run_trial"]
 
 BACKENDS = ("local", "ray")
 
@@ -108,6 +112,47 @@ def _limit_threads(threads: int) -> None:
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process end when ``parent_pid``, its parent, ends, however it ends (``kill -9``).
+
+    The local pool runs it first in each worker. A worker otherwise outlives a killed sweep,
+    idle and holding its memory (hundreds of MB with torch loaded) forever, and keeps
+    multiprocessing's resource tracker alive with it. On Linux the kernel sends the worker
+    SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``); elsewhere a daemon thread polls
+    the parent's pid every second. Either way the parent may already be gone by the time this
+    runs (a worker spends seconds importing): then the worker ends at once.
+
+    Example (in a child process, which it arms; a parent that is not ours ends the child at once):
+        >>> import subprocess, sys
+        >>> code = ("import os; from rewardgym.sweeps.backends import die_with_parent; "
+        ...         "die_with_parent(os.getppid()); print('armed', flush=True); die_with_parent(-1); print('alive')")
+        >>> done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        >>> done.stdout, done.returncode
+        ('armed\\n', 1)
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    else:
+        armed = False
+    if os.getppid() != parent_pid:  # orphaned before the signal was armed: nobody waits for us
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), name="watch-parent", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(1)  # the store is the parent's alone: a worker has nothing to save
+
+
 class Backend(Protocol):
     """Runs trials and yields their records as they finish (in any order)."""
 
@@ -125,6 +170,10 @@ class LocalBackend:
     ``spawn``, not ``fork`` or ``forkserver``: a worker forked from a process that has imported
     torch and numba ran numba's OpenMP threading layer several times slower (measured: 4-6x the
     CPU time for the same trial), while a spawned worker pays a few seconds of imports, once.
+
+    Workers die with the sweep's process, even one killed with ``kill -9``
+    (:func:`die_with_parent`): a killed sweep leaves no idle worker behind, and the resource
+    tracker that multiprocessing started for the pool exits once they are gone.
 
     At most ``workers`` trials are in the pool at a time, so a worker that dies abruptly (killed,
     out of memory, a segfault) takes down only the trials in flight: the pool is rebuilt for the
@@ -163,7 +212,12 @@ class LocalBackend:
         try:
             while queue or in_flight:
                 if self._pool is None:
-                    self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=self._context)
+                    self._pool = ProcessPoolExecutor(
+                        max_workers=workers,
+                        mp_context=self._context,
+                        initializer=die_with_parent,
+                        initargs=(os.getpid(),),
+                    )
                 while queue and len(in_flight) < workers:
                     trial = queue.pop()
                     in_flight[self._pool.submit(fn, trial, threads)] = trial

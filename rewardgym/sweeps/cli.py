@@ -23,6 +23,7 @@ from rich.console import Console
 
 from rewardgym.sweeps.backends import BACKENDS
 from rewardgym.sweeps.spec import PRESETS, SweepSpecError
+from rewardgym.sweeps.store import StoreError
 
 __all__ = ["configure_parser", "run_from_args"]
 
@@ -75,7 +76,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             address=args.address,
             report=not args.no_report,
         )
-    except (SweepSpecError, RunFolderBusy) as exc:
+    except (SweepSpecError, RunFolderBusy, StoreError) as exc:
         print(f"rewardgym sweep: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

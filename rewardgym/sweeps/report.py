@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ from rich.table import Table
 
 from rewardgym.core.spec import NO_REGIME
 from rewardgym.sweeps import stats
-from rewardgym.sweeps.store import STORE_FILE, ResultsStore
+from rewardgym.sweeps.store import STORE_FILE, ResultsStore, StoreError
 
 __all__ = [
     "REPORT_FILE",
@@ -86,6 +87,7 @@ def load_results(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     Raises:
         FileNotFoundError: when ``run_dir`` holds no results store (it is not created here).
+        StoreError: when the store is corrupt or another program's database (left untouched).
     """
     path = Path(run_dir) / STORE_FILE
     if not path.is_file():
@@ -544,7 +546,7 @@ def write_report(
     run_dir = Path(run_dir)
     trials, curves = load_results(run_dir)
     if trials.empty:
-        raise ValueError(f"the results store in {str(run_dir)!r} holds no trials yet; run the sweep first")
+        raise StoreError(f"the results store in {str(run_dir)!r} holds no trials yet; run the sweep first")
     sweep = compute_stats(trials, curves, reps=reps, confidence=confidence, seed=seed)
     plot_paths = None
     if plots:
@@ -583,10 +585,23 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Run ``rewardgym report`` from parsed arguments: write the report, print the summary and its path."""
-    path = write_report(
-        args.run_dir, reps=args.reps, confidence=args.confidence, seed=args.seed, plots=not args.no_plots
-    )
+    """Run ``rewardgym report`` from parsed arguments: write the report, print the summary and its path.
+
+    Returns 0, or 2 after one line on stderr for a user error (no run folder, no or a corrupt
+    results store): a traceback is kept for bugs.
+
+    Example:
+        >>> parser = configure_parser(argparse.ArgumentParser())
+        >>> run_from_args(parser.parse_args(["/no/such/run"]))  # prints why on stderr
+        2
+    """
+    try:
+        path = write_report(
+            args.run_dir, reps=args.reps, confidence=args.confidence, seed=args.seed, plots=not args.no_plots
+        )
+    except (FileNotFoundError, StoreError) as exc:
+        print(f"rewardgym report: {exc}", file=sys.stderr)
+        return 2
     console = Console()
     console.print(terminal_summary(args.run_dir, reps=args.reps, confidence=args.confidence, seed=args.seed))
     console.print(f"report: {path}")

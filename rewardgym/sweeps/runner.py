@@ -154,7 +154,7 @@ def _claim_run_dir(run_dir: Path, spec: SweepSpec) -> None:
     path = run_dir / SPEC_FILE
     if path.exists():
         try:
-            existing = SweepSpec.from_yaml(path.read_text(), source=str(path))
+            existing = load_spec(path)
         except SweepSpecError as exc:
             raise SweepSpecError(f"run folder {run_dir} holds a spec that no longer loads: {exc}") from None
         if existing != spec:

@@ -18,6 +18,13 @@ rather than an hour into a sweep::
         steps: 100000               # env_kwargs for the env's make_vec (e.g. a text task's
         hyperparams: {ppo: {ent_coef: 0.01}}        # difficulty or max_new_tokens)
 
+Checked at load, beyond each field's own form: every agent's hyperparameters on every env, by the
+trainer's own parser (the native PPO's ``PPOConfig``; SB3's constructor arguments); every env,
+made once with its ``env_kwargs``; every reward spec, put on every env (so a
+``learned(path=...)`` model must exist and fit the env's spaces); seeds within
+:data:`SEED_RANGE`. The YAML itself may not repeat a key in a mapping, and its aliases may not
+expand beyond :data:`MAX_YAML_VALUES` values.
+
 The spec expands to one :class:`Trial` per (env, reward, agent, seed), in that nesting order.
 Each trial has a stable id, a hash of everything that determines its result, so a rerun of the
 same spec finds the trials it already finished.
@@ -60,6 +67,12 @@ FIELDS = ("name", "envs", "rewards", "agents", "seeds", "steps", "eval_every", "
 AGENT_FIELDS = ("algo", "hyperparams", "device")
 OVERRIDE_FIELDS = ("steps", "eval_every", "eval_episodes", "hyperparams", "env_kwargs")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # safe as a folder name and a table label
+SEED_RANGE = (0, 2**32 - 1)
+"""Seeds a trial may have: numpy's and torch's seeding take them, and the store's INTEGER holds them."""
+MAX_INT = 2**63 - 1  # SQLite's INTEGER: steps and counts are stored as one
+MAX_YAML_VALUES = 100_000
+"""A spec's YAML may hold at most this many values once its aliases are expanded (a sweep spec
+holds hundreds): a few hundred bytes of nested aliases ("billion laughs") would expand to billions."""
 
 
 def _preset_dir() -> Path:
@@ -193,8 +206,10 @@ class SweepSpec:
         agents = _agents(data["agents"])
         seeds = _list("seeds", data["seeds"], int, "ints")
         for i, seed in enumerate(seeds):
-            if seed < 0:
-                raise _fail(f"seeds[{i}]", f"expected a seed >= 0, got {seed}")
+            if not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+                raise _fail(
+                    f"seeds[{i}]", f"expected a seed in [{SEED_RANGE[0]}, {SEED_RANGE[1]}] (2**32 - 1), got {seed}"
+                )
         steps = _positive_int("steps", data["steps"])
         eval_every = _eval_every("eval_every", data.get("eval_every"), steps)
         eval_episodes = _positive_int("eval_episodes", data.get("eval_episodes", 10))
@@ -205,15 +220,32 @@ class SweepSpec:
                 if value in seen:
                     raise _fail(f"{what}[{i}]", f"{value!r} is listed twice")
                 seen.add(value)
-        return cls(name, envs, rewards, agents, tuple(seeds), steps, eval_every, eval_episodes, overrides)
+        spec = cls(name, envs, rewards, agents, tuple(seeds), steps, eval_every, eval_episodes, overrides)
+        _check_runnable(spec)
+        return spec
 
     @classmethod
     def from_yaml(cls, text: str, *, default_name: str | None = None, source: str = "<string>") -> SweepSpec:
-        """Parse and validate a YAML spec; ``source`` names it in a YAML syntax error."""
+        """Parse and validate a YAML spec; ``source`` names it in a YAML error.
+
+        Safe YAML only, each mapping key once, and aliases that expand to at most
+        :data:`MAX_YAML_VALUES` values.
+
+        Example:
+            >>> SweepSpec.from_yaml("seeds: [0]\\nseeds: [1]")
+            Traceback (most recent call last):
+            ...
+            rewardgym.sweeps.spec.SweepSpecError: sweep spec <string>: key 'seeds' appears twice in one mapping (line 1 and line 2); keep one
+        """
+        loader = _SpecLoader(text, source)
         try:
-            data = yaml.safe_load(text)
+            data = loader.get_single_data()
         except yaml.YAMLError as exc:
-            raise SweepSpecError(f"sweep spec {source} is not valid YAML: {exc}") from None
+            raise SweepSpecError(f"sweep spec {source} is not valid YAML: {_yaml_problem(exc)}") from None
+        except RecursionError:
+            raise SweepSpecError(f"sweep spec {source}: its YAML is nested too deeply") from None
+        finally:
+            loader.dispose()
         return cls.from_dict(data, default_name=default_name)
 
     def to_dict(self) -> dict[str, Any]:
@@ -268,6 +300,92 @@ class SweepSpec:
         return trials
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error on one line, with where it is: a CLI prints a user error as one line."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        context = f"{exc.context}, " if exc.context else ""
+        return f"{context}{exc.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a repeated mapping key and aliases that expand without bound.
+
+    PyYAML keeps the last of two equal keys silently, and builds an alias as a shared reference:
+    the expansion comes later, when the spec is hashed, copied or stored. Both are checked on the
+    node graph, before any Python value is built.
+    """
+
+    def __init__(self, text: str, source: str) -> None:
+        super().__init__(text)
+        self.source = source
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        self._check_expansion(node)
+        return self.construct_document(node)
+
+    def _check_expansion(self, root: yaml.Node) -> None:
+        """Count the values the document holds with every alias expanded, naming where it explodes.
+
+        Each node is counted once (memoized), so the count itself costs the size of the text.
+        """
+        sizes: dict[int, int] = {}
+        open_nodes: set[int] = set()
+
+        def size(node: yaml.Node, where: str) -> int:
+            key = id(node)
+            if key in sizes:
+                return sizes[key]
+            if key in open_nodes:
+                raise self._error(node, where, "an alias refers to a value that contains it (a recursive alias)")
+            open_nodes.add(key)
+            if isinstance(node, yaml.SequenceNode):
+                total = 1 + sum(size(child, f"{where}[{i}]") for i, child in enumerate(node.value))
+            elif isinstance(node, yaml.MappingNode):
+                total = 1
+                for k, v in node.value:
+                    name = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
+                    total += size(k, where) + size(v, f"{where}.{name}" if where else name)
+            else:
+                total = 1
+            open_nodes.discard(key)
+            sizes[key] = total
+            if total > MAX_YAML_VALUES:
+                message = f"holds more than {MAX_YAML_VALUES:,} values once its aliases are expanded"
+                raise self._error(node, where, message)
+            return total
+
+        size(root, "")
+
+    def _error(self, node: yaml.Node, where: str, message: str) -> SweepSpecError:
+        field = f"field {where!r} " if where else ""
+        line = node.start_mark.line + 1
+        return SweepSpecError(f"sweep spec {self.source}: {field}(line {line}) {message}")
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # "<<: *defaults" may be overridden key by key: that is its purpose
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the constructor below says so
+                continue
+            if first is not None:
+                raise SweepSpecError(
+                    f"sweep spec {self.source}: key {key!r} appears twice in one mapping "
+                    f"(line {first} and line {line}); keep one"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_spec(preset_or_file: str | Path) -> SweepSpec:
     """A shipped preset by name (``"quick"``, ``"standard"``) or a YAML spec file by path.
 
@@ -279,7 +397,11 @@ def load_spec(preset_or_file: str | Path) -> SweepSpec:
     """
     path = Path(preset_or_file)
     if path.is_file():
-        return SweepSpec.from_yaml(path.read_text(), default_name=path.stem, source=str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SweepSpecError(f"sweep spec {path} cannot be read as a UTF-8 text file: {exc}") from None
+        return SweepSpec.from_yaml(text, default_name=path.stem, source=str(path))
     if str(preset_or_file) in PRESETS:
         path = _preset_dir() / f"{preset_or_file}.yaml"
         return SweepSpec.from_yaml(path.read_text(), default_name=path.stem, source=str(path))
@@ -326,6 +448,8 @@ def _positive_int(where: str, value: Any) -> int:
     value = _as_int(value)
     if not _is_int(value) or value < 1:
         raise _fail(where, f"expected an int >= 1, got {_show(value)}")
+    if value > MAX_INT:
+        raise _fail(where, f"expected an int <= {MAX_INT} (2**63 - 1, what the results store holds), got {value}")
     return value
 
 
@@ -453,3 +577,76 @@ def _overrides(
             raise _fail(f"{where}.steps", message)
         overrides[env] = out
     return overrides
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks of the whole spec against the trainer and the envs: what would otherwise fail in every
+# trial, an hour in, is refused before the first one.
+
+
+def _check_runnable(spec: SweepSpec) -> None:
+    """Check each agent's hyperparameters, env's kwargs and reward spec as the trials will use them.
+
+    The hyperparameters go through the trainer's own parser (the native PPO's
+    ``PPOConfig.from_dict``, SB3's constructor signature); each env is made once with its
+    ``env_kwargs``, and once under each reward spec, which binds the regimes to it (a
+    ``learned(path=...)`` model is read and checked against the env's spaces).
+    """
+    for env in spec.envs:
+        override = spec.overrides.get(env, {})
+        for agent in spec.agents:
+            own = f"agents.{agent.name}.hyperparams"
+            _check_hyperparams(own, agent.algo, env, agent.hyperparams)
+            extra = override.get("hyperparams", {}).get(agent.name)
+            if extra is not None:
+                where = f"overrides.{env}.hyperparams.{agent.name}"
+                _check_hyperparams(where, agent.algo, env, {**agent.hyperparams, **extra})
+        env_kwargs = override.get("env_kwargs", {})
+        where = f"overrides.{env}.env_kwargs" if env_kwargs else f"envs[{spec.envs.index(env)}]"
+        _make_once(where, env, None, env_kwargs, f"{env} cannot be made")
+        for i, reward in enumerate(spec.rewards):
+            if reward != NO_REGIME:
+                _make_once(f"rewards[{i}]", env, reward, env_kwargs, f"{reward!r} cannot be put on {env}")
+
+
+def _make_once(where: str, env: str, reward: str | None, env_kwargs: dict[str, Any], what: str) -> None:
+    try:
+        envs = gym.make_vec(env, num_envs=1, reward=reward, **env_kwargs)
+    except Exception as exc:  # any env's or regime's refusal: the message is theirs
+        kwargs = f" with env_kwargs {env_kwargs}" if env_kwargs else ""
+        raise _fail(where, f"{what}{kwargs}: {exc}") from None
+    envs.close()
+
+
+def _check_hyperparams(where: str, algo: str, env: str, hyperparams: dict[str, Any]) -> None:
+    from rewardgym.agents.train import SB3_ALGOS, SCRIPTED_ALGOS, reference_hyperparams
+
+    if algo in SCRIPTED_ALGOS:
+        if hyperparams:
+            raise _fail(where, f"the scripted policy {algo!r} takes no hyperparameters, got {sorted(hyperparams)}")
+        return
+    settings = {**reference_hyperparams(algo, env), **hyperparams}
+    try:
+        if algo == "ppo":
+            from rewardgym.agents.ppo import PPOConfig
+
+            PPOConfig.from_dict(settings)
+        elif algo in SB3_ALGOS and importlib.util.find_spec("stable_baselines3") is not None:
+            _check_sb3(algo, settings)
+    except (ValueError, TypeError) as exc:
+        raise _fail(where, f"{exc} (for {env})") from None
+
+
+def _check_sb3(algo: str, settings: dict[str, Any]) -> None:
+    """SB3's settings as far as they can be checked without building a model: names and n_envs."""
+    import stable_baselines3
+
+    from rewardgym.agents.sb3 import sb3_arguments
+    from rewardgym.agents.train import SB3_ALGOS
+    from rewardgym.core.validation import check_integer
+
+    kwargs = dict(settings)
+    check_integer(kwargs.pop("n_envs", 1), f"{algo} hyperparameter n_envs", low=1)
+    kwargs.pop("normalize", None)
+    kwargs.pop("policy", None)
+    sb3_arguments(algo, getattr(stable_baselines3, SB3_ALGOS[algo]), kwargs)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["CURVE_COLUMNS", "TRIAL_COLUMNS", "ResultsStore", "TrialRecord"]
+__all__ = ["CURVE_COLUMNS", "TRIAL_COLUMNS", "ResultsStore", "StoreError", "TrialRecord"]
 
 STORE_FILE = "results.sqlite"
 """The store's file name inside a run folder."""
@@ -68,6 +68,13 @@ _CURVE_DTYPES = {"step": "int64", "eval_proxy": "float64", "eval_gold": "float64
                  "train_gold": "float64", "episodes": "Int64", "wall_s": "float64"}  # fmt: skip
 
 
+class StoreError(ValueError):
+    """A results store that cannot be used: corrupt, not SQLite, or another program's database.
+
+    The message names the file and what to do; the file itself is left exactly as it was.
+    """
+
+
 @dataclass
 class TrialRecord:
     """A finished trial as the store keeps it: a ``trials`` row plus its ``curves`` rows."""
@@ -96,6 +103,9 @@ class ResultsStore:
         path = Path(path)
         self.path = path / STORE_FILE if path.is_dir() else path
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Checked read-only first: opening it for writing would already change the file (WAL mode
+        # rewrites its header, the schema adds tables), and a corrupt store must stay as it is.
+        _check_existing(self.path)
         # isolation_level=None: transactions are opened explicitly, so one trial is one transaction.
         self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -178,6 +188,57 @@ class ResultsStore:
                     frame.to_parquet(path, index=False)
                 written.append(path)
         return written
+
+
+def _check_existing(path: Path) -> None:
+    """Refuse, without writing to it, a file that is not a readable store of this schema.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> bad = pathlib.Path(tempfile.mkdtemp()) / "results.sqlite"
+        >>> _ = bad.write_bytes(b"not a database" * 100)
+        >>> ResultsStore(bad)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        rewardgym.sweeps.store.StoreError: results store ... is not a readable SQLite database (file is not a database); ...
+    """
+    if not path.is_file() or path.stat().st_size == 0:
+        return  # absent or empty: SQLite starts a new database in it
+    what_to_do = (
+        "it was left untouched: restore it from a backup, or move it aside and rerun the sweep "
+        "(which then trains every trial again), or pass another --out folder"
+    )
+    # Without a write-ahead log beside it the file is the whole database: opened immutable, SQLite
+    # creates no -wal or -shm file next to it. With one (a sweep running, or killed), the log holds
+    # committed trials that must be read, and its -shm index is SQLite's own to make.
+    wal = path.with_name(path.name + "-wal").exists()
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}", uri=True)
+        try:
+            check = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+            tables = {
+                name: tuple(col[1] for col in db.execute(f"PRAGMA table_info({name!r})"))
+                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"results store {path} is not a readable SQLite database ({exc}); {what_to_do}") from None
+    if check != ["ok"]:
+        raise StoreError(f"results store {path} is corrupt (SQLite quick_check: {check[0]}); {what_to_do}")
+    expected = {"trials": TRIAL_COLUMNS, "curves": CURVE_COLUMNS}
+    foreign = sorted(set(tables) - set(expected))
+    if foreign:
+        raise StoreError(
+            f"{path} is a SQLite database with tables that a rewardgym results store does not have "
+            f"({', '.join(foreign)}): another program's file, not a sweep's results; {what_to_do}"
+        )
+    for name, columns in tables.items():
+        if columns != expected[name]:
+            raise StoreError(
+                f"results store {path}: table {name!r} has columns ({', '.join(columns)}), expected "
+                f"({', '.join(expected[name])}); written by another program or version; {what_to_do}"
+            )
 
 
 def _slots(columns: tuple[str, ...]) -> str:

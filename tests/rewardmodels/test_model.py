@@ -192,3 +192,48 @@ def test_a_custom_network_loads_into_a_model_of_the_same_architecture(tmp_path):
 def test_missing_card_is_reported_with_the_expected_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="no reward model card at .*nothing.json"):
         load_reward_model(tmp_path / "nothing")
+
+
+def saved_ensemble(tmp_path):
+    model = RewardEnsemble(CARTPOLE_OBS, DISCRETE2, size=2, hidden=(4,), seed=0)
+    save_reward_model(model, tmp_path / "rm", env_id="rewardgym/CartPole-v0")
+    return tmp_path / "rm.safetensors", tmp_path / "rm.json"
+
+
+def files(tmp_path):
+    return {p.name: p.read_bytes() for p in sorted(tmp_path.iterdir())}
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda w, c: w.write_bytes(b"\x01"), r"reward model weights .*rm.safetensors cannot be read as safetensors \(.*header too small"),
+        (lambda w, c: w.write_bytes(w.read_bytes()[:40]), r"reward model weights .*rm.safetensors cannot be read as safetensors"),
+        (lambda w, c: w.write_bytes(b"\xff" * 64), r"reward model weights .*rm.safetensors cannot be read as safetensors"),
+        (lambda w, c: c.write_text(c.read_text()[:50]), r"reward model card .*rm.json is not valid JSON"),
+        (lambda w, c: c.write_bytes(b"\xff\xfe"), r"reward model card .*rm.json is not valid JSON"),
+        (lambda w, c: c.write_text("[1, 2]"), r"reward model card .*rm.json holds \[1, 2\], not a JSON object"),
+        (lambda w, c: edit(c, ensemble=None), r"rm.json: field 'ensemble' should be a mapping of size, aggregation"),
+        (lambda w, c: edit(c, ensemble={"size": 0, "aggregation": "mean", "uwo_lambda": 1.0}), r"field 'ensemble.size' should be an integer >= 1, got 0"),
+        (lambda w, c: edit(c, ensemble={"size": 2, "aggregation": "max", "uwo_lambda": 1.0}), r"field 'ensemble.aggregation' should be one of mean, wco, uwo"),
+        (lambda w, c: edit(c, observation_space="Box"), r"field 'observation_space' should be a space description"),
+        (lambda w, c: edit(c, action_space={"type": "Discrete"}), r"field 'action_space' should be a Discrete space"),
+        (lambda w, c: edit(c, observation_space={**space_to_dict(CARTPOLE_OBS), "low": [0, "x", 0, 0]}), r"field 'observation_space.low' should be a list of 4 numbers"),
+        (lambda w, c: edit(c, architecture="mlp"), r"field 'architecture' should be a mapping"),
+        (lambda w, c: edit(c, architecture={"network": "mlp", "features": "transition", "hidden": [4], "activation": "relu", "inputs": "obs"}), r"field 'architecture.inputs' should be a list"),
+    ],
+)  # fmt: skip
+def test_a_damaged_weights_file_or_card_is_refused_by_path_and_field_and_left_as_it_was(tmp_path, damage, message):
+    weights, card = saved_ensemble(tmp_path)
+    damage(weights, card)
+    before = files(tmp_path)
+    with pytest.raises(ValueError, match=message) as error:
+        load_reward_model(weights, observation_space=CARTPOLE_OBS, action_space=DISCRETE2)
+    assert "save_reward_model" in str(error.value)  # what to do
+    assert files(tmp_path) == before
+
+
+def edit(card_path, **fields):
+    card = json.loads(card_path.read_text())
+    card.update(fields)
+    card_path.write_text(json.dumps(card))

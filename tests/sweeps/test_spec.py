@@ -113,7 +113,7 @@ def test_a_spec_file_is_loaded_by_path_and_named_after_it(tmp_path):
         ({"seeds": "abc"}, r"field 'seeds': expected a list of ints, got 'abc'"),
         ({"seeds": []}, r"field 'seeds': expected a list of ints, got list \[\]"),
         ({"seeds": [0, True]}, r"field 'seeds': expected a list of ints"),
-        ({"seeds": [0, -1]}, r"field 'seeds\[1\]': expected a seed >= 0, got -1"),
+        ({"seeds": [0, -1]}, r"field 'seeds\[1\]': expected a seed in \[0, 4294967295\] \(2\*\*32 - 1\), got -1"),
         ({"seeds": [0, 0]}, r"field 'seeds\[1\]': 0 is listed twice"),
         ({"steps": 0}, r"field 'steps': expected an int >= 1, got 0"),
         ({"steps": "1e5"}, r"field 'steps': expected an int >= 1, got '1e5'"),

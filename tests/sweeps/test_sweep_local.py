@@ -18,8 +18,9 @@ TINY = {
     "rewards": ["none", "noisy(sigma=0.5)"],
     "agents": {
         "ppo": {"algo": "ppo", "hyperparams": {"num_envs": 8, "num_steps": 16}},
-        # A setting PPO does not have: the spec cannot know, so the trial itself fails.
-        "broken": {"algo": "ppo", "hyperparams": {"no_such_setting": 1}},
+        # A GPU no machine has: the spec cannot know where its trials will run (a Ray cluster's
+        # nodes may have GPUs that the machine loading it lacks), so the trial itself fails.
+        "broken": {"algo": "ppo", "hyperparams": {"num_envs": 8, "num_steps": 16}, "device": "cuda:99"},
     },
     "seeds": [0],
     "steps": 256,
@@ -43,7 +44,7 @@ def test_tiny_sweep_end_to_end_then_a_rerun_skips_finished_trials(tmp_path):
     done = trials[trials.status == "done"]
     failed = trials[trials.status == "failed"]
     assert sorted(done.agent) == ["ppo", "ppo"] and sorted(failed.agent) == ["broken", "broken"]
-    assert failed.error.str.contains("unknown PPO setting.*no_such_setting").all()
+    assert failed.error.str.contains("cuda").all()
     assert failed.error.str.contains("Traceback").all()
     assert {ids: list(rows.step) for ids, rows in curves.groupby("trial_id")} == {t: [128, 256] for t in done.trial_id}
     last = curves.groupby("trial_id").last()
