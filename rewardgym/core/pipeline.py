@@ -80,6 +80,11 @@ class RewardPipeline:
             new = regime.reward(layer_input)
             # A float32 numpy batch, what regimes return on the CPU, needs no conversion.
             if not (on_cpu and type(new) is np.ndarray and new.dtype == np.float32):
+                # Converting would drop the imaginary part with no more than a warning.
+                if new.is_complex() if is_torch(new) else np.iscomplexobj(new):
+                    raise ValueError(
+                        f"reward layer {name!r} returned complex rewards; a regime returns real numbers, one per env"
+                    )
                 new = as_reward_batch(new, like=reward)
             if new.shape != reward.shape:
                 raise ValueError(

@@ -77,6 +77,12 @@ def test_a_nan_is_caught_on_the_step_its_layer_makes_it():
         pipe.apply(batch([1.0, 1.0]))
 
 
+def test_complex_rewards_are_refused_not_cut_to_their_real_part():
+    pipe = RewardPipeline([CallableRegime(lambda b: b.reward + 1j, name="complex")])
+    with pytest.raises(ValueError, match="'complex' returned complex rewards"):
+        pipe.apply(batch([1.0, 2.0]))
+
+
 def test_wrong_shape_is_refused():
     pipe = RewardPipeline([CallableRegime(lambda b: 1.0, name="scalar")])
     with pytest.raises(ValueError, match="'scalar' returned shape \\(\\) for a batch of 2 envs"):

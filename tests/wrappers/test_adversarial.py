@@ -482,3 +482,11 @@ def test_the_compiled_numpy_path_keeps_the_torch_paths_books(spec):
             )
     budget = attacks[0].budget
     assert np.all(attacks[0].info()["spent"] <= budget)
+
+
+def test_a_target_policy_answering_outside_the_action_space_is_refused_by_name():
+    attack = rewardgym.make_regime("adversarial", kind="targeted", target=lambda obs: np.full(len(obs), 9))
+    envs = rewardgym.wrap(gym.make_vec("rewardgym/CartPole-v0", num_envs=2), attack)
+    envs.reset(seed=0)
+    with pytest.raises(ValueError, match=r"returned action 9, outside the env's action space \(actions 0 to 1\)"):
+        envs.step(np.zeros(2, np.int64))

@@ -257,3 +257,9 @@ def test_online_refit_works_inside_an_agents_no_grad_rollout():
         for _ in range(12):
             *_, info = envs.step(actions)
     assert info["regime_info"]["learned"]["labels"] == 20
+
+
+def test_an_online_labelers_bias_past_the_observation_is_refused_when_the_env_is_made():
+    # It used to be found at the first preference query, a refit into training.
+    with pytest.raises(ValueError, match=r"bias=99 names observation dimension 99, but the env's observations have 4"):
+        gym.make("rewardgym/CartPole-v0", reward="learned(kind='online', bias=99)")

@@ -620,3 +620,19 @@ def test_numpy_gaussian_draws_follow_each_env_and_the_seed():
     assert not np.array_equal(other, a[0])
     small.seed(4)
     np.testing.assert_array_equal(small.add_normal(np.zeros(8, np.float32), 1.0), a[0])
+
+
+def test_persistent_noise_refuses_an_observation_space_it_cannot_bin_by_name():
+    class TupleObs(gym.Env):
+        observation_space = gym.spaces.Tuple((gym.spaces.Discrete(3), gym.spaces.Discrete(2)))
+        action_space = gym.spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            return (0, 0), {}
+
+        def step(self, action):
+            return (1, 1), 1.0, False, False, {}
+
+    # It used to fail at the first step: "'tuple' object has no attribute 'shape'".
+    with pytest.raises(ValueError, match=r"persistent'\) bins array observations .* space is Tuple"):
+        rewardgym.wrap(TupleObs(), "noisy(kind='persistent')")

@@ -258,7 +258,17 @@ class _TargetPolicy:
                 f"adversarial(target=...): the target policy returned shape {tuple(actions.shape)} "
                 f"for {n} observations; expected one action per env, ({n},)"
             )
-        return _actions(actions)
+        actions = _actions(actions)
+        # An action outside the space would only ever be "not taken": every step would pay -delta.
+        low, high = self.start, self.start + self.n_actions - 1
+        outside = (actions < low) | (actions > high)
+        if bool(outside.any()):
+            bad = int(actions[outside][0])
+            raise ValueError(
+                f"adversarial(target=...): the target policy returned action {bad}, outside the env's "
+                f"action space (actions {low} to {high})"
+            )
+        return actions
 
 
 def _is_int(text: str) -> bool:

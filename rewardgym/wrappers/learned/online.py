@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -153,6 +154,15 @@ class OnlinePreferenceReward(RewardModelRegime):
         self.buffer.action_space = context.action_space
         # A probe build now, so spaces the default features cannot handle fail at make time.
         self._build(0 if self.seed is None else self.seed)
+        # The labeler reads its bias from flattened observations only at the first query, a
+        # refit in; an index past them is refused now, when the env is made.
+        bias = self.labeler.bias
+        shape = getattr(context.observation_space, "shape", None)
+        if isinstance(bias, int) and shape is not None and bias >= math.prod(shape):
+            raise ValueError(
+                f"learned(kind='online'): bias={bias} names observation dimension {bias}, but the "
+                f"env's observations have {math.prod(shape)} dimensions (0 to {math.prod(shape) - 1})"
+            )
 
     def reset(self, mask: Array | None = None, *, seed: int | None = None) -> None:
         # A frozen copy keeps its model even if it never learned: the seed dealt it its weights.

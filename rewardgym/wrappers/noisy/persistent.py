@@ -68,7 +68,12 @@ class Persistent(Noise):
     def bind(self, context: EnvContext) -> None:
         width = np.size(self.resolution)
         shape = getattr(context.observation_space, "shape", None)
-        if width > 1 and shape is not None and width != int(np.prod(shape)):
+        if shape is None:  # Tuple, Dict, Text, Graph...: nothing to bin
+            raise ValueError(
+                "noisy(kind='persistent') bins array observations (Box, Discrete, MultiDiscrete, "
+                f"MultiBinary); the env's observation space is {context.observation_space}"
+            )
+        if width > 1 and width != int(np.prod(shape)):
             raise ValueError(
                 f"noisy(kind='persistent'): resolution has {width} bin widths, but the observation "
                 f"has {int(np.prod(shape))} dimensions; give one width per dimension or one number"
