@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from numba.extending import register_jitable
 
+from rewardgym.core.validation import is_integer
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -71,13 +73,10 @@ def per_env_seeds(seed: int | list[int], num_envs: int) -> np.ndarray:
                 f"seed must be an int in [0, {high}] for {num_envs} envs (env i is seeded seed + i, at most "
                 f"2**63 - 1), got {seed!r}"
             )
-        seeds = int(seed) + np.arange(num_envs, dtype=np.int64)
-    else:
-        try:
-            seeds = np.asarray(seed)
-        except OverflowError:
-            seeds = np.asarray([-1])  # an int beyond 64 bits: refused below like any bad seed
-    if seeds.shape != (num_envs,) or seeds.dtype.kind not in "iu" or (seeds < 0).any() or (seeds > MAX_SEED).any():
+        return (int(seed) + np.arange(num_envs, dtype=np.int64)).astype(np.uint64)
+    # As Python objects, so that an int beyond 64 bits is checked rather than overflowing numpy.
+    seeds = np.asarray(seed, dtype=object)
+    if seeds.shape != (num_envs,) or not all(is_integer(s) and 0 <= s <= MAX_SEED for s in seeds.tolist()):
         raise ValueError(f"seed must be an int or {num_envs} ints, all in [0, 2**63 - 1], got {seed!r}")
     return seeds.astype(np.uint64)
 
