@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 from gymnasium.envs.registration import EnvSpec
-from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from rewardgym.core.arrays import to_numpy
@@ -17,7 +15,7 @@ from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
 from rewardgym.core.rng import per_env_seeds, seed_streams
 from rewardgym.core.validation import check_integer
 from rewardgym.envs.batched import device as devices
-from rewardgym.envs.batched.actions import first_invalid
+from rewardgym.envs.batched.device_batch import DeviceBatchEnv
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels, render_kernel
 from rewardgym.envs.batched.task import BatchedTask
 
@@ -50,7 +48,7 @@ def parse_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
     raise ValueError(f"unknown autoreset_mode {mode!r}; valid modes: {valid}")
 
 
-class BatchedVectorEnv(VectorEnv):
+class BatchedVectorEnv(DeviceBatchEnv):
     """``num_envs`` copies of a task stepped by one compiled kernel, with no per-env Python loop.
 
     On ``device="cpu"`` it takes and returns numpy arrays; on ``device="cuda"`` torch tensors
@@ -251,95 +249,6 @@ class BatchedVectorEnv(VectorEnv):
             render_kernel(self.task, self._target, self.params)(self._state, frames)
         return tuple(frames)
 
-    # -- input checks -----------------------------------------------------------------------
-
-    def _check_actions(self, actions: Any) -> Any:
-        space = self.single_action_space
-        expected = (self.num_envs, *(space.shape or ()))
-        actions = self._as_batch(actions)
-        if tuple(actions.shape) != expected:
-            raise ValueError(
-                f"actions must have shape {expected} (num_envs={self.num_envs}, one action of "
-                f"{space} each), got shape {tuple(actions.shape)}"
-            )
-        kind = _dtype_kind(actions)
-        if isinstance(space, spaces.Discrete) and kind not in "iu":
-            raise TypeError(f"actions of {space} must be integers, got dtype {actions.dtype}")
-        if isinstance(space, spaces.Box) and kind != "f":
-            raise TypeError(f"actions of {space} must be floats, got dtype {actions.dtype}")
-        index = first_invalid(actions, space)  # type: ignore[arg-type]  # a task acts in a Discrete or Box
-        if index >= 0:
-            raise ValueError(
-                f"action {to_numpy(actions[index]).tolist()} of env {index} is outside {space}"
-                + (
-                    ""
-                    if isinstance(space, spaces.Discrete)
-                    else "; clip actions to the bounds (e.g. gymnasium.wrappers.vector.ClipAction)"
-                )
-            )
-        if isinstance(space, spaces.Discrete) and space.start != 0:
-            actions = actions - space.start
-        return self._cast(actions, self._action_dtype)
-
-    def _reset_mask(self, options: dict[str, Any] | None) -> Any:
-        options = options or {}
-        unknown = set(options) - {"reset_mask"}
-        if unknown:
-            raise ValueError(f"unknown reset option {sorted(unknown)[0]!r}; valid options: reset_mask")
-        if "reset_mask" not in options:
-            return self._everyone
-        mask = self._as_batch(options["reset_mask"])
-        if tuple(mask.shape) != (self.num_envs,) or _dtype_kind(mask) != "b":
-            raise ValueError(
-                f"reset_mask must be a bool array of shape ({self.num_envs},), got "
-                f"{getattr(mask, 'dtype', type(mask))} of shape {tuple(mask.shape)}"
-            )
-        if not self._has_reset and not bool(mask.all()):
-            raise RuntimeError("the first reset() must reset every env; pass no reset_mask")
-        return mask
-
-    # -- buffers on either device -----------------------------------------------------------
-
-    def _zeros(self, shape: tuple[int, ...], dtype: type) -> Any:
-        buffer = self._empty(shape, dtype)
-        buffer[...] = 0
-        return buffer
-
-    def _empty(self, shape: tuple[int, ...], dtype: type) -> Any:
-        if self.device == "cpu":
-            return np.empty(shape, dtype=dtype)
-        import torch
-
-        return torch.empty(shape, dtype=_torch_dtype(dtype), device=devices.torch_device("cuda"))
-
-    def _flat(self, obs: Any) -> Any:
-        """A ``(n, *obs_shape)`` buffer as the kernels' ``(n, obs_size)`` view of the same memory."""
-        return self._view(obs.reshape(obs.shape[0], -1))
-
-    def _view(self, buffer: Any, dtype: type | None = None) -> Any:
-        return buffer if self.device == "cpu" else devices.kernel_view(buffer, dtype)
-
-    def _as_batch(self, value: Any) -> Any:
-        if self.device == "cpu":
-            return to_numpy(value)
-        import torch
-
-        return torch.as_tensor(value, device=devices.torch_device("cuda"))
-
-    def _from_numpy(self, array: np.ndarray) -> Any:
-        return array if self.device == "cpu" else self._as_batch(array)
-
-    def _cast(self, array: Any, dtype: type) -> Any:
-        if self.device == "cpu":
-            return np.ascontiguousarray(array, dtype=dtype)
-        return array.to(_torch_dtype(dtype)).contiguous()
-
-    def _write(self, buffer: Any, values: np.ndarray, mask: Any) -> None:
-        if self.device == "cuda" and values.dtype == np.uint64:
-            values = values.view(np.int64)
-        values = self._from_numpy(values)
-        buffer[mask] = values[mask]
-
 
 RENDER_FPS = 4
 """Frames per second of videos made from rendered frames (``metadata["render_fps"]``)."""
@@ -382,31 +291,3 @@ def resolve_params(task: BatchedTask, params: Any, fields: dict[str, Any]) -> An
     if task.check_params is not None:
         task.check_params(params)
     return params
-
-
-def _dtype_kind(array: Any) -> str:
-    """numpy's one-letter dtype kind ('b', 'i', 'u', 'f', ...) for numpy or torch arrays."""
-    if isinstance(array, np.ndarray):
-        return array.dtype.kind
-    if array.dtype.is_floating_point:
-        return "f"
-    if array.dtype.is_complex:
-        return "c"
-    return "b" if str(array.dtype) == "torch.bool" else "i"
-
-
-@functools.cache
-def _torch_dtype(dtype: type) -> Any:
-    # torch has few uint64 kernels, so the random streams live in int64 tensors and the kernels
-    # see them reinterpreted as uint64 (see ``_view``).
-    import torch
-
-    names = {
-        "float64": "float64",
-        "float32": "float32",
-        "int64": "int64",
-        "uint64": "int64",
-        "uint8": "uint8",
-        "bool": "bool",
-    }
-    return getattr(torch, names[np.dtype(dtype).name])
