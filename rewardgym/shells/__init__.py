@@ -9,6 +9,8 @@ record rollouts through a shell) can use it without reaching up to the regime fa
 - :class:`~rewardgym.shells.env_shell.RewardShell`: a ``gymnasium.Env``;
 - :class:`~rewardgym.shells.vector_shell.VectorRewardShell`: a ``gymnasium.vector.VectorEnv``;
 - :class:`~rewardgym.shells.sb3_shell.SB3RewardShell`: a stable-baselines3 ``VecEnv``;
+- :class:`~rewardgym.shells.parallel_shell.ParallelRewardShell`: a PettingZoo ``ParallelEnv``,
+  batched over its agents;
 - :mod:`~rewardgym.shells.recorded`: what a shell records for ``gym.make(env.spec)``;
 - :mod:`~rewardgym.shells.monitor`: the per-episode proxy, gold and gap.
 """
@@ -18,9 +20,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, overload
 
 import gymnasium as gym
+from pettingzoo import AECEnv, ParallelEnv
 
 from rewardgym.core.spec import RewardSpec
 from rewardgym.shells.env_shell import RewardShell
+from rewardgym.shells.parallel_shell import ParallelRewardShell
 from rewardgym.shells.vector_shell import VectorRewardShell
 
 if TYPE_CHECKING:
@@ -35,13 +39,19 @@ def wrap(env: gym.vector.VectorEnv, reward: RewardSpec) -> VectorRewardShell: ..
 def wrap(env: gym.Env, reward: RewardSpec) -> RewardShell: ...
 @overload
 def wrap(env: VecEnv, reward: RewardSpec) -> SB3RewardShell: ...
+@overload
+def wrap(env: ParallelEnv, reward: RewardSpec) -> ParallelRewardShell: ...
 def wrap(env: Any, reward: RewardSpec) -> Any:
     """Apply a reward spec to any supported env, keeping its gold reward untouched.
 
     Args:
-        env: a ``gymnasium.Env``, a ``gymnasium.vector.VectorEnv`` or a stable-baselines3
-            ``VecEnv`` (rewardgym's or anyone's; an env without ``info["gold_reward"]`` gets its
-            own reward as gold). Returns the same kind of env.
+        env: a ``gymnasium.Env``, a ``gymnasium.vector.VectorEnv``, a stable-baselines3
+            ``VecEnv`` or a PettingZoo ``ParallelEnv`` (rewardgym's or anyone's; an env without
+            ``info["gold_reward"]``, or ``infos[agent]["gold_reward"]``, gets its own reward as
+            gold). Returns the same kind of env. A PettingZoo ``ParallelEnv`` gets one pipeline
+            per group of agents with the same spaces, a row per agent
+            (:class:`~rewardgym.shells.parallel_shell.ParallelRewardShell`); an AEC env is refused
+            with the conversion to use (``pettingzoo.utils.conversions.aec_to_parallel``).
         reward: a regime, a callable of the transition batch, a spec string such as
             ``"scale(factor=2)+scale(factor=-1)"``, or a list of these. Names in a string resolve
             through :func:`rewardgym.register_regime`'s registry (``import rewardgym`` fills it).
@@ -57,6 +67,8 @@ def wrap(env: Any, reward: RewardSpec) -> Any:
         return VectorRewardShell(env, reward)
     if isinstance(env, gym.Env):
         return RewardShell(env, reward)
+    if isinstance(env, (ParallelEnv, AECEnv)):  # an AEC env is refused with the conversion to use
+        return ParallelRewardShell(env, reward)
     # Imported here: SB3 takes a second to import, and most users of this layer never need it.
     from stable_baselines3.common.vec_env import VecEnv
 
@@ -65,9 +77,9 @@ def wrap(env: Any, reward: RewardSpec) -> Any:
 
         return SB3RewardShell(env, reward)
     raise TypeError(
-        "rewardgym.wrap takes a gymnasium.Env, a gymnasium.vector.VectorEnv or a stable-baselines3 "
-        f"VecEnv, got {type(env).__name__}"
+        "rewardgym.wrap takes a PettingZoo ParallelEnv, a gymnasium.Env, a gymnasium.vector.VectorEnv or a "
+        f"stable-baselines3 VecEnv, got {type(env).__name__}"
     )
 
 
-__all__ = ["RewardShell", "VectorRewardShell", "wrap"]
+__all__ = ["ParallelRewardShell", "RewardShell", "VectorRewardShell", "wrap"]
