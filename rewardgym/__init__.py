@@ -28,6 +28,7 @@ from rewardgym.core import (
     registered_regimes,
     resolve_reward_spec,
 )
+from rewardgym.envs.multiagent import MULTIAGENT_IDS, is_multiagent, make_parallel, make_parallel_vec
 from rewardgym.epic import epic_distance
 from rewardgym.wrappers import wrap
 
@@ -37,6 +38,7 @@ __all__ = [
     "EPISODE_RETURNS",
     "FINAL_OBS",
     "GOLD_REWARD",
+    "MULTIAGENT_IDS",
     "REGIME_INFO",
     "REWARD_TRACE",
     "CallableRegime",
@@ -46,6 +48,9 @@ __all__ = [
     "envs",
     "epic",
     "epic_distance",
+    "is_multiagent",
+    "make_parallel",
+    "make_parallel_vec",
     "make_regime",
     "parse_reward_spec",
     "register_regime",

@@ -23,6 +23,8 @@ from rewardgym.agents.cli import run_from_args as run_train
 from rewardgym.core.spec import RewardSpec
 from rewardgym.core.validation import check_integer
 from rewardgym.envs import ENVS
+from rewardgym.envs.multiagent import GAMES, REWARD_MODES
+from rewardgym.envs.registration import describe_space
 from rewardgym.sweeps.cli import configure_parser as configure_sweep
 from rewardgym.sweeps.cli import run_from_args as run_sweep
 from rewardgym.sweeps.report import configure_parser as configure_report
@@ -31,23 +33,32 @@ from rewardgym.sweeps.report import run_from_args as run_report
 
 def list_envs() -> str:
     """A table of every registered env: modality, spaces, time limit and what gold measures; then,
-    for the envs built to be hacked, what their reward pays, what gold measures and the hack."""
+    for the envs built to be hacked, what their reward pays, what gold measures and the hack; then
+    the multi-agent games, with their social dilemma."""
     envs = sorted(ENVS.values(), key=lambda e: e.env_id)
     headers = ("id", "modality", "observation space", "action space", "steps", "gold reward")
     rows = [
         (e.env_id, e.modality, e.observation_space, e.action_space, str(e.max_episode_steps or "-"), e.gold)
         for e in envs
     ]
+    tables = [_table(headers, rows)]
     hackable = [(e.env_id, e.proxy, e.gold, e.hack) for e in envs if e.hack]
-    if not hackable:
-        return _table(headers, rows)
-    return "\n\n".join(
-        [
-            _table(headers, rows),
+    if hackable:
+        tables += [
             "Envs whose own reward is a flawed proxy of gold (built to be hacked):",
             _table(("id", "proxy (the env's reward) pays", "gold measures", "the hack"), hackable),
         ]
-    )
+    games = []
+    for env_id, game in GAMES.items():
+        params = game.params
+        spaces = (describe_space(game.observation_space(params)), describe_space(game.action_space(params)))
+        games.append((env_id, str(params.num_agents), *spaces, str(params.max_cycles), game.gold, game.dilemma))
+    tables += [
+        "Multi-agent games (rewardgym.make_parallel / make_parallel_vec; PettingZoo APIs; reward_mode = "
+        f"{' | '.join(REWARD_MODES)}; each agent's gold is its share of the welfare):",
+        _table(("id", "agents", "observation space", "action space", "rounds", "gold", "the dilemma"), games),
+    ]
+    return "\n\n".join(tables)
 
 
 def demo_returns(

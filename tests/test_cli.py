@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import rewardgym
+import rewardgym.envs.multiagent
 from rewardgym.agents.cli import is_user_error
 from rewardgym.cli import demo_returns
 from rewardgym.envs import ENVS
@@ -37,6 +38,9 @@ def test_list_prints_every_env_with_modality_spaces_and_gold():
         line = next(line for line in result.stdout.splitlines() if line.startswith(info.env_id + " "))
         for field in (info.modality, info.observation_space, info.action_space, info.gold):
             assert field in line
+    for env_id, game in rewardgym.envs.multiagent.GAMES.items():
+        line = next(line for line in result.stdout.splitlines() if line.startswith(env_id + " "))
+        assert game.gold in line and game.dilemma in line
 
 
 def test_demo_prints_proxy_and_gold_per_regime():
