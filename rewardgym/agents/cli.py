@@ -8,6 +8,10 @@ User errors (:func:`is_user_error`: a bad spec, step count, hyperparameter, run 
 one line, ``rewardgym train: error: ...``, and exit with status 2; anything else is a bug and
 keeps its traceback.
 
+Multi-agent games train the same way (``rewardgym train PublicGoods-v0 --set learners=independent
+--env-kwarg reward_mode=cooperative``, or ``--algo tit_for_tat``); their final line adds the
+welfare and each agent's proxy.
+
 Example:
     >>> import argparse
     >>> from rewardgym.agents.cli import configure_parser
@@ -30,19 +34,29 @@ from typing import Any
 
 import torch
 
-from rewardgym.agents.train import ALGOS, resolve_env_id, train
+from rewardgym.agents.train import ALGOS, MULTIAGENT_ALGOS, resolve_env_id, train
 from rewardgym.core.spec import NO_REGIME
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``rewardgym train``."""
-    parser.add_argument("env", help="env id, e.g. rewardgym/CartPole-v0 (the 'rewardgym/' may be left out)")
+    parser.add_argument(
+        "env",
+        help="env id, e.g. rewardgym/CartPole-v0, or a multi-agent game's, e.g. rewardgym/PublicGoods-v0 "
+        "(the 'rewardgym/' may be left out)",
+    )
     parser.add_argument(
         "--reward",
         default=NO_REGIME,
         help="reward spec, e.g. 'shaped+noisy(sigma=0.5)'; 'none' (default) for the env's own reward",
     )
-    parser.add_argument("--algo", default="ppo", choices=ALGOS, help="algorithm (default: ppo, the native PPO)")
+    parser.add_argument(
+        "--algo",
+        default="ppo",
+        choices=(*ALGOS, *MULTIAGENT_ALGOS),
+        help="algorithm (default: ppo, the native PPO); multi-agent games take ppo, random and their own "
+        f"scripted policies ({', '.join(MULTIAGENT_ALGOS)})",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=100_000, help="env steps to train for (default 100000)")
     parser.add_argument("--out", default=None, help="run folder (default: runs/<env>-<algo>-s<seed>-<time>)")
@@ -56,14 +70,16 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a reference hyperparameter (repeatable), e.g. --set n_envs=16",
+        help="override a reference hyperparameter (repeatable), e.g. --set n_envs=16; on a multi-agent game "
+        "--set learners=independent for one network per agent",
     )
     parser.add_argument(
         "--env-kwarg",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a keyword argument of the env (repeatable), e.g. --env-kwarg max_new_tokens=2",
+        help="a keyword argument of the env (repeatable), e.g. --env-kwarg max_new_tokens=2, or a game's "
+        "--env-kwarg reward_mode=cooperative",
     )
     parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to the run folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -161,9 +177,13 @@ def run_from_args(args: argparse.Namespace) -> int:
     except Exception as exc:
         return refuse_user_error("rewardgym train", exc)
     last = result.curves[-1]
+    game = ""
+    if result.final_welfare is not None:  # a multi-agent game: per agent above, and the welfare
+        agents = ", ".join(f"{agent} {proxy:.2f}" for agent, proxy in result.final_agent_proxy.items())
+        game = f", welfare {result.final_welfare:.2f} (proxy by agent: {agents})"
     print(
         f"{env_id} {args.algo} seed {args.seed}, reward {result.config['reward']}, {last['step']} steps: "
-        f"proxy {result.final_proxy:.2f}, gold {result.final_gold:.2f} "
+        f"proxy {result.final_proxy:.2f}, gold {result.final_gold:.2f}{game} "
         f"(mean of {args.eval_episodes} evaluation episodes); {result.wall_s:.1f} s; run folder {out}"
     )
     return 0

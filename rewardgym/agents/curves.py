@@ -6,6 +6,12 @@ appends a row of :data:`CURVE_COLUMNS` and shows it on the live views of the run
 (:mod:`rewardgym.agents.progress`). Given the training env's regimes (:meth:`CurveRecorder.follow`),
 each evaluation scores the proxy with frozen copies of them as they stand then.
 
+On a multi-agent game (evaluation envs with a row per agent) ``eval_proxy`` and ``eval_gold``
+are means over agents as well as games, so ``eval_proxy - eval_gold`` is the gap per agent, and
+each row has :data:`MULTIAGENT_COLUMNS` after :data:`CURVE_COLUMNS`: ``eval_welfare``, the mean
+over games of the game's welfare return (its agents' gold returns summed), and one
+``eval_proxy/<agent>`` column per agent (:func:`agent_proxy_column`), that agent's mean proxy.
+
 Example:
     >>> from rewardgym.agents.curves import CurveRecorder
     >>> from rewardgym.agents.evaluation import make_eval_envs
@@ -27,12 +33,38 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rewardgym.agents.evaluation import evaluate, load_frozen_regimes
+from rewardgym.agents.evaluation import evaluate, load_frozen_regimes, welfare_and_agent_proxy
 from rewardgym.agents.progress import ProgressBar, TensorBoardLog
 from rewardgym.core.regime import Regime
 
 CURVE_COLUMNS = ("step", "eval_proxy", "eval_gold", "train_proxy", "train_gold", "episodes", "wall_s")
 """The columns of :attr:`~rewardgym.agents.train.TrainResult.curves` and of ``curves.csv``."""
+
+MULTIAGENT_COLUMNS = ("eval_welfare",)
+"""The columns a multi-agent game's rows add after :data:`CURVE_COLUMNS`, before one
+:func:`agent_proxy_column` per agent."""
+
+
+def agent_proxy_column(agent: str) -> str:
+    """The curve column of one agent's evaluation proxy return in a multi-agent game.
+
+    Example:
+        >>> agent_proxy_column("player_0")
+        'eval_proxy/player_0'
+    """
+    return f"eval_proxy/{agent}"
+
+
+def curve_columns(rows: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The columns of a run's curve rows: :data:`CURVE_COLUMNS`, then any a multi-agent game adds
+    (:data:`MULTIAGENT_COLUMNS` and the per-agent proxies), in the rows' order.
+
+    Example:
+        >>> curve_columns([{"step": 0, "eval_welfare": 1.0}])[-2:]
+        ('wall_s', 'eval_welfare')
+    """
+    extra = [key for key in (rows[0] if rows else {}) if key not in CURVE_COLUMNS]
+    return (*CURVE_COLUMNS, *extra)
 
 
 class CurveRecorder:
@@ -46,7 +78,9 @@ class CurveRecorder:
         tensorboard: a TensorBoard log to write each row to, closed by ``with recorder:``.
 
     Attributes:
-        curves: the rows so far, one per evaluation, with the keys of :data:`CURVE_COLUMNS`.
+        curves: the rows so far, one per evaluation, with the keys of :data:`CURVE_COLUMNS` (and on
+            a multi-agent game those of :data:`MULTIAGENT_COLUMNS` and one
+            :func:`agent_proxy_column` per agent).
     """
 
     def __init__(
@@ -124,6 +158,10 @@ class CurveRecorder:
             "episodes": int(train_gold.size),
             "wall_s": time.perf_counter() - self.start,
         }
+        game = welfare_and_agent_proxy(returns, self.eval_envs)
+        if game is not None:
+            row["eval_welfare"] = game["welfare"]
+            row.update({agent_proxy_column(agent): proxy for agent, proxy in game["agent_proxy"].items()})
         self.curves.append(row)
         while self.next_eval <= step:
             self.next_eval += self.every

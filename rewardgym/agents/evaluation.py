@@ -7,6 +7,10 @@ evaluation :func:`load_frozen_regimes` puts in it frozen copies of the training 
 they stand, so a reward that learns while the agent trains (``learned(kind='online')``, every
 ``intrinsic`` kind) scores the proxy as trained so far, not as a fresh, untrained copy would.
 
+A multi-agent game (``rewardgym.is_multiagent``) is evaluated the same way, a game per episode
+and a row per agent (``rewardgym.make_parallel_vec``): :func:`evaluate` returns each agent's
+returns, row by row, and :func:`welfare_and_agent_proxy` sums them per game.
+
 Example:
     >>> from rewardgym.agents.evaluation import evaluate, make_eval_envs
     >>> envs = make_eval_envs("rewardgym/CartPole-v0", "scale(factor=2)", num_envs=2)
@@ -29,6 +33,7 @@ from rewardgym.core.info import EPISODE_RETURNS
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import Regime
 from rewardgym.core.spec import RewardSpec
+from rewardgym.envs.multiagent import MultiAgentVectorEnv, is_multiagent, make_parallel_vec
 from rewardgym.shells.vector_shell import VectorRewardShell
 
 EVAL_SEED = 10_000
@@ -58,7 +63,8 @@ def evaluate(
     proxy, gold = np.full(n, np.nan), np.full(n, np.nan)
     finished = np.zeros(n, dtype=bool)
     obs, _ = envs.reset(seed=seed)
-    limit = getattr(envs.unwrapped, "max_episode_steps", None) or 1_000_000
+    unwrapped = envs.unwrapped
+    limit = getattr(unwrapped, "max_episode_steps", None) or getattr(unwrapped, "max_cycles", None) or 1_000_000
     for _ in range(int(limit) + 2):  # an autoreset (NEXT_STEP) step may come before an end
         actions = np.asarray(predict(np.asarray(obs)))
         if bounds is not None:
@@ -81,6 +87,10 @@ def make_eval_envs(
     """``num_envs`` envs of ``env_id`` under ``reward`` with every regime frozen (``train(False)``),
     on the CPU, in SAME_STEP autoreset mode: where :func:`evaluate` scores a training run.
 
+    For a multi-agent game, ``num_envs`` games with a row per agent
+    (``rewardgym.make_parallel_vec``), game ``k`` started from seed ``EVAL_SEED + k`` by
+    :func:`evaluate`; ``env_kwargs`` (``reward_mode``, ``num_agents``, ...) go to the game.
+
     Regime objects and callables in ``reward`` are deep-copied: the evaluation envs must not share
     (or train) the training envs' regimes. ``None`` is the env's own reward. These regimes are
     the spec's, untrained: to score with a training env's regimes as they stand, call
@@ -92,7 +102,8 @@ def make_eval_envs(
         [False]
     """
     eval_reward = [] if reward is None else (reward if isinstance(reward, str) else copy.deepcopy(reward))
-    envs = gym.make_vec(
+    make = make_parallel_vec if is_multiagent(env_id) else gym.make_vec
+    envs = make(
         env_id,
         num_envs=num_envs,
         reward=eval_reward,
@@ -103,6 +114,32 @@ def make_eval_envs(
     for regime in shell_regimes(envs):
         regime.train(False)
     return envs
+
+
+def welfare_and_agent_proxy(returns: dict[str, np.ndarray], envs: gym.vector.VectorEnv) -> dict[str, Any] | None:
+    """A multi-agent evaluation's returns (:func:`evaluate`'s, one per row) summed per game:
+    ``{"welfare": ..., "agent_proxy": {agent: ...}}``, or None for a single-agent env.
+
+    ``welfare`` is the mean over games of the game's welfare return (the sum of its agents' gold
+    returns, each agent's gold being its equal share of the welfare); ``agent_proxy[agent]`` is
+    that agent's proxy return, the mean over games.
+
+    Example:
+        >>> import numpy as np, rewardgym
+        >>> envs = make_eval_envs("rewardgym/PublicGoods-v0", None, num_envs=2)
+        >>> returns = evaluate(lambda obs: np.ones(len(obs), np.int64), envs)  # everyone contributes
+        >>> summary = welfare_and_agent_proxy(returns, envs)
+        >>> round(summary["welfare"], 3), round(summary["agent_proxy"]["player_0"], 3)  # 50 rounds of 4 x 1.6
+        (320.0, 80.0)
+    """
+    game = envs.unwrapped
+    if not isinstance(game, MultiAgentVectorEnv):
+        return None
+    proxy, gold = (game.by_game(np.asarray(returns[key], np.float64)) for key in ("proxy", "gold"))
+    return {
+        "welfare": float(gold.sum(1).mean()),
+        "agent_proxy": {agent: float(proxy[:, k].mean()) for k, agent in enumerate(game.possible_agents)},
+    }
 
 
 def load_frozen_regimes(eval_envs: gym.vector.VectorEnv, regimes: Sequence[Regime]) -> list[Regime]:

@@ -25,6 +25,13 @@ What differs from CleanRL, and why:
   statistics are buffers of the agent, so :meth:`ActorCritic.predict` uses them after training.
 - **Seeded.** One ``torch.Generator`` drives the weight init, action sampling and minibatch
   shuffles, and the envs are reset with the same seed: equal seeds give equal parameters.
+- **Multi-agent games** (``rewardgym.make_parallel_vec``: a vector env with one row per agent,
+  row ``r`` being agent ``r % num_agents`` of game ``r // num_agents``). ``learners="shared"``
+  (the default) trains one network on every row: parameter sharing, the single-agent loop as it
+  is. ``learners="independent"`` trains an :class:`IndependentActorCritic`, one
+  :class:`ActorCritic` per agent, each with its own optimizer, observation and reward
+  statistics, advantage normalization and minibatches, updated on its own agent's rows only
+  (independent PPO); the rollout is still one batched loop over every row.
 
 Example:
     >>> import gymnasium as gym, rewardgym
@@ -55,6 +62,10 @@ from rewardgym.core import nets
 from rewardgym.core.arrays import is_torch
 from rewardgym.core.info import EPISODE_RETURNS, FINAL_OBS, mask_key
 from rewardgym.core.validation import check_flag, check_integer, check_number, is_integer
+
+LEARNERS = ("shared", "independent")
+"""How PPO maps networks to the agents of a multi-agent env (``PPOConfig.learners``): one network
+for every agent (parameter sharing), or one network per agent (independent learners)."""
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {name: nets.ACTIVATIONS[name] for name in ("tanh", "relu")}
 """The hidden activations PPO takes, of :data:`rewardgym.core.nets.ACTIVATIONS`: the two that its
@@ -122,6 +133,11 @@ class PPOConfig:
     """Scale rewards by the running std of the discounted return (CleanRL's continuous: on)."""
     clip_obs: float = 10.0
     clip_reward: float = 10.0
+    learners: str = "shared"
+    """Multi-agent envs (a row per agent): ``"shared"``, one network for every agent (parameter
+    sharing; also what a single-agent env gets); ``"independent"``, one network per agent, each
+    with its own optimizer and statistics, trained on its own rows (:class:`IndependentActorCritic`).
+    ``num_envs`` counts rows (games times agents) either way."""
 
     def __post_init__(self) -> None:
         for name in ("num_envs", "num_steps", "num_minibatches"):
@@ -151,6 +167,8 @@ class PPOConfig:
             raise ValueError(f"PPOConfig.hidden_sizes must be a list of positive integers, got {sizes!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"PPOConfig.activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if self.learners not in LEARNERS:
+            raise ValueError(f"PPOConfig.learners must be one of {', '.join(LEARNERS)}, got {self.learners!r}")
         if self.num_minibatches > self.num_envs * self.num_steps:
             raise ValueError(
                 f"PPOConfig.num_minibatches ({self.num_minibatches}) exceeds the batch size "
@@ -401,6 +419,130 @@ class ActorCritic(nn.Module):
         return actions[0] if single else actions
 
 
+class IndependentActorCritic(nn.Module):
+    """One :class:`ActorCritic` per agent of a multi-agent env, for independent learners.
+
+    It takes the batches of a vector env with a row per agent (``rewardgym.make_parallel_vec``),
+    in which row ``r`` is agent ``r % num_agents``: every batch must be whole games (a length
+    that is a multiple of ``num_agents``), and agent ``k``'s rows ``k, k + num_agents, ...`` go
+    to network ``agents[k]``, with that network's own observation statistics. The networks are
+    initialized one after the other from ``generator`` (or from ``seed``), so they start apart.
+
+    It has :class:`ActorCritic`'s interface (``predict``, ``act``, ``value`` and the
+    ``_``-prefixed methods of :func:`learn`'s rollout), routing rows to agents and interleaving
+    the results back in row order; :func:`learn` updates each network on its own rows.
+
+    Example:
+        >>> import numpy as np
+        >>> from gymnasium import spaces
+        >>> agent = IndependentActorCritic(spaces.Box(-1, 1, (3,)), spaces.Discrete(2), num_agents=2, seed=0)
+        >>> agent.predict(np.zeros((6, 3), np.float32)).shape  # 3 games of 2 agents
+        (6,)
+        >>> bool((agent.agents[0].actor[0].weight != agent.agents[1].actor[0].weight).any())
+        True
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        num_agents: int,
+        *,
+        seed: int = 0,
+        generator: torch.Generator | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__()
+        self.num_agents = check_integer(num_agents, "num_agents", low=1)
+        if generator is None:
+            generator = torch.Generator().manual_seed(seed)
+        nets = [
+            ActorCritic(observation_space, action_space, generator=generator, **settings) for _ in range(num_agents)
+        ]
+        self.agents = nn.ModuleList(nets)
+        first = nets[0]
+        self.observation_space, self.action_space = observation_space, action_space
+        self.obs_shape, self.input_dim = first.obs_shape, first.input_dim
+        self.discrete, self.action_shape = first.discrete, first.action_shape
+
+    @property
+    def networks(self) -> list[ActorCritic]:
+        """The agents' networks, ``networks[k]`` agent ``k``'s (``agents`` as a typed list)."""
+        return [cast(ActorCritic, net) for net in self.agents]
+
+    @property
+    def device(self) -> torch.device:
+        return self.networks[0].device
+
+    def rows(self, agent: int) -> slice:
+        """Agent ``agent``'s rows of a batch: ``agent``, ``agent + num_agents``, ..."""
+        return slice(agent, None, self.num_agents)
+
+    def _split(self, batch: Any) -> list[Any]:
+        """A row batch (numpy or torch) as one batch per agent."""
+        if len(batch) % self.num_agents:
+            raise ValueError(
+                f"independent learners take whole games: a batch of {len(batch)} rows is not a multiple "
+                f"of num_agents={self.num_agents} (row r is agent r % {self.num_agents})"
+            )
+        return [batch[self.rows(k)] for k in range(self.num_agents)]
+
+    # -- the rollout's side (normalized observations), routed by row -----------------------
+
+    def update_obs_stats(self, obs: torch.Tensor) -> None:
+        for net, part in zip(self.networks, self._split(obs)):
+            net.update_obs_stats(part)
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        return _interleave([net.normalize(part) for net, part in zip(self.networks, self._split(obs))])
+
+    def _value(self, obs: torch.Tensor) -> torch.Tensor:
+        return _interleave([net._value(part) for net, part in zip(self.networks, self._split(obs))])
+
+    def _sample(self, obs: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        actions, logps = zip(*(net._sample(part, generator) for net, part in zip(self.networks, self._split(obs))))
+        return _interleave(actions), _interleave(logps)
+
+    def _log_prob_entropy(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        parts = zip(self.networks, self._split(obs), self._split(action))
+        logps, entropies = zip(*(net._log_prob_entropy(o, a) for net, o, a in parts))
+        return _interleave(logps), _interleave(entropies)
+
+    def _mode(self, obs: torch.Tensor) -> torch.Tensor:
+        return _interleave([net._mode(part) for net, part in zip(self.networks, self._split(obs))])
+
+    def _env_action(self, action: torch.Tensor) -> torch.Tensor:
+        return self.networks[0]._env_action(action)  # every agent has the same action space
+
+    # -- public ------------------------------------------------------------------------------
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        """Each row's value by its agent's critic, from raw observations, ``(n,)``."""
+        return _interleave([net.value(part) for net, part in zip(self.networks, self._split(obs))])
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
+        """Each row's action by its agent's network (see :meth:`ActorCritic.act`)."""
+        return _interleave([net.act(part, deterministic) for net, part in zip(self.networks, self._split(obs))])
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Actions for a numpy row batch ``(n, *obs_shape)``, ``n`` a multiple of ``num_agents``,
+        each row by its agent's network."""
+        obs = np.asarray(obs, dtype=np.float32)
+        if obs.shape[1:] != self.obs_shape:
+            raise ValueError(
+                f"predict takes a row batch of shape (n, {', '.join(map(str, self.obs_shape))}) with a row per "
+                f"agent, got shape {obs.shape}"
+            )
+        parts = [net.predict(part, deterministic) for net, part in zip(self.networks, self._split(obs))]
+        return np.stack(parts, 1).reshape(len(obs), *parts[0].shape[1:])
+
+
+def _interleave(parts: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-agent batches back in row order: row ``i * len(parts) + k`` is ``parts[k][i]``."""
+    return torch.stack(list(parts), 1).flatten(0, 1)
+
+
 def _is_categorical(space: spaces.Space) -> bool:
     """Whether PPO one-hot encodes ``space``: a flat MultiDiscrete, or a bounded integer Box."""
     if isinstance(space, spaces.MultiDiscrete):
@@ -510,7 +652,10 @@ def compute_gae(
 # ---------------------------------------------------------------------------------------------
 
 
-Callback = Callable[[int, ActorCritic, dict[str, np.ndarray]], Any]
+Agent = ActorCritic | IndependentActorCritic
+"""What :func:`learn` trains: one network (``learners="shared"``) or one per agent (``"independent"``)."""
+
+Callback = Callable[[int, Agent, dict[str, np.ndarray]], Any]
 
 
 def learn(
@@ -521,7 +666,8 @@ def learn(
     seed: int = 0,
     device: str = "cpu",
     callback: Callback | None = None,
-) -> ActorCritic:
+    agent_index: Any = None,
+) -> Agent:
     """Train a PPO agent on a vector env for at least ``total_steps`` env steps; return it.
 
     ``envs`` is a rewardgym vector env, normally inside a reward shell (``reward=...``, ``[]``
@@ -546,6 +692,21 @@ def learn(
 
     ``device`` is where the networks live. With a ``device="cuda"`` env and ``device="cuda"``
     here, the env's tensors feed the networks without a copy; mixing devices works, by copying.
+
+    With ``config.learners="independent"`` the env's rows must be agents, row ``r`` being agent
+    ``r % num_agents`` (``rewardgym.make_parallel_vec``'s layout): ``agent_index``, each row's
+    agent, defaults to the env's own (``envs.unwrapped.agent_index``), and an env without one is
+    refused. Each agent's network is then updated on its rows alone, ``num_steps * num_envs /
+    num_agents`` samples per update in ``num_minibatches`` minibatches, with its own optimizer,
+    observation and reward statistics. It returns an :class:`IndependentActorCritic`.
+
+    Example (independent learners on a public-goods game: 2 games of 4 agents):
+        >>> import rewardgym
+        >>> envs = rewardgym.make_parallel_vec("rewardgym/PublicGoods-v0", num_envs=2, autoreset_mode="same_step")
+        >>> config = PPOConfig(num_envs=8, num_steps=16, learners="independent")
+        >>> agent = learn(envs, total_steps=128, config=config, seed=0)
+        >>> len(agent.agents), agent.predict(envs.reset(seed=1)[0]).shape
+        (4, (8,))
     """
     check_integer(total_steps, "total_steps", low=0)
     if not isinstance(config, PPOConfig):
@@ -566,21 +727,30 @@ def learn(
     if mode not in (AutoresetMode.SAME_STEP, AutoresetMode.NEXT_STEP):
         raise ValueError(f"the native PPO needs autoreset_mode SAME_STEP or NEXT_STEP, got {mode}")
     same_step = mode is AutoresetMode.SAME_STEP
+    num_agents = _num_agents(envs, config, agent_index) if config.learners == "independent" else 1
 
     generator = torch.Generator(device=dev).manual_seed(seed)
     init_generator = torch.Generator().manual_seed(seed)  # weights are built on the CPU, then moved
-    agent = ActorCritic(
-        envs.single_observation_space,
-        envs.single_action_space,
+    settings: dict[str, Any] = dict(
         hidden_sizes=config.hidden_sizes,
         activation=config.activation,
         log_std_init=config.log_std_init,
         normalize_obs=config.normalize_obs,
         clip_obs=config.clip_obs,
         generator=init_generator,
-    ).to(dev)
-    params = list(agent.parameters())
-    optimizer = Adam(params, lr=config.learning_rate, eps=1e-5)
+    )
+    agent: Agent
+    learners: list[tuple[ActorCritic, slice]]
+    # A learner is a network and the rows it acts on and learns from: every row for a shared
+    # network, agent k's rows (k, k + num_agents, ...) for independent ones.
+    if config.learners == "independent":
+        agent = IndependentActorCritic(envs.single_observation_space, envs.single_action_space, num_agents, **settings)
+        learners = [(net, agent.rows(k)) for k, net in enumerate(agent.networks)]
+    else:
+        agent = ActorCritic(envs.single_observation_space, envs.single_action_space, **settings)
+        learners = [(agent, slice(None))]
+    agent.to(dev)
+    optimizers = [Adam(net.parameters(), lr=config.learning_rate, eps=1e-5) for net, _ in learners]
 
     n, steps = config.num_envs, config.num_steps
     obs_dim = agent.input_dim  # the width of the stored (normalized or one-hot) observations
@@ -607,16 +777,23 @@ def learn(
     agent.update_obs_stats(obs_t)
     obs = agent.normalize(obs_t)
     prev_done = torch.zeros(n, dtype=torch.bool, device=dev)  # NEXT_STEP: the next step autoresets
-    # Reward scaling (gymnasium's NormalizeReward): the running variance of the discounted return.
+    # Reward scaling (gymnasium's NormalizeReward): the running variance of the discounted return,
+    # one (mean, variance, count) per learner, over its rows.
     discounted = torch.zeros(n, dtype=torch.float64, device=dev)
-    return_var = torch.ones((), dtype=torch.float64, device=dev)
-    return_mean = torch.zeros((), dtype=torch.float64, device=dev)
-    return_count = torch.tensor(1e-4, dtype=torch.float64, device=dev)
+    return_moments = [
+        (
+            torch.zeros((), dtype=torch.float64, device=dev),
+            torch.ones((), dtype=torch.float64, device=dev),
+            torch.tensor(1e-4, dtype=torch.float64, device=dev),
+        )
+        for _ in learners
+    ]
 
     global_step = 0
     for update in range(num_updates):
         if config.anneal_lr:
-            optimizer.lr = config.learning_rate * (1.0 - update / num_updates)
+            for optimizer in optimizers:
+                optimizer.lr = config.learning_rate * (1.0 - update / num_updates)
         finished: list[tuple[Any, Any, Any, Any]] = []
 
         # -- rollout --------------------------------------------------------------------------
@@ -646,12 +823,13 @@ def learn(
 
                 if config.normalize_reward:
                     discounted = discounted * config.gamma + reward
-                    return_mean, return_var, return_count = _fold_moments(
-                        discounted, return_mean, return_var, return_count
-                    )
-                    reward = (reward / torch.sqrt(return_var + 1e-8)).clamp(-config.clip_reward, config.clip_reward)
+                    for k, (_, rows) in enumerate(learners):
+                        return_moments[k] = _fold_moments(discounted[rows], *return_moments[k])
+                        scale = torch.sqrt(return_moments[k][1] + 1e-8)
+                        reward_buf[t, rows] = (reward[rows] / scale).clamp(-config.clip_reward, config.clip_reward)
                     discounted = discounted.masked_fill(done, 0.0)
-                reward_buf[t] = reward
+                else:
+                    reward_buf[t] = reward
                 terminated_buf[t], done_buf[t] = terminated, done
                 if not same_step:
                     prev_done = done
@@ -668,51 +846,18 @@ def learn(
             )
             returns = advantages + values
 
-        # -- flatten, keeping the valid samples (NEXT_STEP's autoreset steps are not) -----------
-        b_obs = obs_buf.reshape(-1, obs_dim)
-        b_actions = action_buf.reshape(-1, *agent.action_shape)
-        b_logp, b_adv = logp_buf.reshape(-1), advantages.reshape(-1)
-        b_returns, b_values = returns.reshape(-1), values.reshape(-1)
-        if not same_step:
-            keep = valid_buf.reshape(-1).nonzero().squeeze(-1)
-            b_obs, b_actions, b_logp = b_obs[keep], b_actions[keep], b_logp[keep]
-            b_adv, b_returns, b_values = b_adv[keep], b_returns[keep], b_values[keep]
-
-        # -- optimize -----------------------------------------------------------------------------
-        batch = b_obs.shape[0]
-        whole = slice(None)  # one minibatch: the full-batch gradient needs no shuffle
-        for _epoch in range(config.update_epochs):
-            if config.num_minibatches == 1:
-                minibatches: Any = (whole,)
-            else:
-                order = torch.randperm(batch, generator=generator, device=dev)
-                minibatches = order.tensor_split(config.num_minibatches)
-            for mb in minibatches:
-                new_logp, entropy = agent._log_prob_entropy(b_obs[mb], b_actions[mb])
-                new_value = agent._value(b_obs[mb])
-                log_ratio = new_logp - b_logp[mb]
-                ratio = log_ratio.exp()
-                mb_adv = b_adv[mb]
-                if config.norm_adv and mb_adv.numel() > 1:
-                    mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
-                pg_loss = torch.max(
-                    -mb_adv * ratio, -mb_adv * ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
-                ).mean()
-                if config.clip_vloss:
-                    v_clipped = b_values[mb] + (new_value - b_values[mb]).clamp(-config.clip_coef, config.clip_coef)
-                    v_loss = 0.5 * torch.max((new_value - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2).mean()
-                else:
-                    v_loss = 0.5 * ((new_value - b_returns[mb]) ** 2).mean()
-                loss = pg_loss - config.ent_coef * entropy.mean() + config.vf_coef * v_loss
-                optimizer.zero_grad()
-                loss.backward()
-                _clip_grad_norm(params, config.max_grad_norm)
-                optimizer.step()
-            if config.target_kl is not None:
-                with torch.no_grad():
-                    approx_kl = ((ratio - 1) - log_ratio).mean()
-                if float(approx_kl) > config.target_kl:  # a host sync, only when asked for
-                    break
+        # -- each learner's batch: its rows, flattened, keeping the valid samples (NEXT_STEP's
+        #    autoreset steps are not) -----------------------------------------------------------
+        for (net, rows), optimizer in zip(learners, optimizers):
+            b_obs = obs_buf[:, rows].reshape(-1, obs_dim)
+            b_actions = action_buf[:, rows].reshape(-1, *agent.action_shape)
+            b_logp, b_adv = logp_buf[:, rows].reshape(-1), advantages[:, rows].reshape(-1)
+            b_returns, b_values = returns[:, rows].reshape(-1), values[:, rows].reshape(-1)
+            if not same_step:
+                keep = valid_buf[:, rows].reshape(-1).nonzero().squeeze(-1)
+                b_obs, b_actions, b_logp = b_obs[keep], b_actions[keep], b_logp[keep]
+                b_adv, b_returns, b_values = b_adv[keep], b_returns[keep], b_values[keep]
+            _optimize(net, optimizer, config, generator, b_obs, b_actions, b_logp, b_adv, b_returns, b_values)
 
         if callback is not None:
             keep_going = callback(global_step, agent, _episodes(finished))
@@ -720,6 +865,85 @@ def learn(
             if keep_going is not None and not keep_going:
                 break
     return agent
+
+
+def _optimize(
+    net: ActorCritic,
+    optimizer: Adam,
+    config: PPOConfig,
+    generator: torch.Generator,
+    b_obs: torch.Tensor,
+    b_actions: torch.Tensor,
+    b_logp: torch.Tensor,
+    b_adv: torch.Tensor,
+    b_returns: torch.Tensor,
+    b_values: torch.Tensor,
+) -> None:
+    """PPO's update of one network on its batch: ``update_epochs`` passes in ``num_minibatches``
+    shuffled minibatches of the clipped surrogate, value and entropy losses."""
+    batch = b_obs.shape[0]
+    whole = slice(None)  # one minibatch: the full-batch gradient needs no shuffle
+    for _epoch in range(config.update_epochs):
+        if config.num_minibatches == 1:
+            minibatches: Any = (whole,)
+        else:
+            order = torch.randperm(batch, generator=generator, device=b_obs.device)
+            minibatches = order.tensor_split(config.num_minibatches)
+        for mb in minibatches:
+            new_logp, entropy = net._log_prob_entropy(b_obs[mb], b_actions[mb])
+            new_value = net._value(b_obs[mb])
+            log_ratio = new_logp - b_logp[mb]
+            ratio = log_ratio.exp()
+            mb_adv = b_adv[mb]
+            if config.norm_adv and mb_adv.numel() > 1:
+                mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
+            pg_loss = torch.max(
+                -mb_adv * ratio, -mb_adv * ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
+            ).mean()
+            if config.clip_vloss:
+                v_clipped = b_values[mb] + (new_value - b_values[mb]).clamp(-config.clip_coef, config.clip_coef)
+                v_loss = 0.5 * torch.max((new_value - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2).mean()
+            else:
+                v_loss = 0.5 * ((new_value - b_returns[mb]) ** 2).mean()
+            loss = pg_loss - config.ent_coef * entropy.mean() + config.vf_coef * v_loss
+            optimizer.zero_grad()
+            loss.backward()
+            _clip_grad_norm(optimizer.params, config.max_grad_norm)
+            optimizer.step()
+        if config.target_kl is not None:
+            with torch.no_grad():
+                approx_kl = ((ratio - 1) - log_ratio).mean()
+            if float(approx_kl) > config.target_kl:  # a host sync, only when asked for
+                break
+
+
+def _num_agents(envs: gym.vector.VectorEnv, config: PPOConfig, agent_index: Any) -> int:
+    """The agents of an env whose rows are agents (row ``r`` is agent ``r % num_agents``), for
+    independent learners; anything else is refused."""
+    if agent_index is None:
+        agent_index = getattr(envs.unwrapped, "agent_index", None)
+    if agent_index is None:
+        raise ValueError(
+            "learners='independent' needs a multi-agent env with a row per agent (rewardgym.make_parallel_vec, "
+            f"whose agent_index gives each row's agent); {envs.unwrapped!r} has no agent_index. Valid learners "
+            "here: shared"
+        )
+    index = np.asarray(agent_index).reshape(-1)
+    num_agents = int(index.max()) + 1 if index.size else 1
+    rows = envs.num_envs
+    if index.size != rows or rows % num_agents or not np.array_equal(index, np.arange(rows) % num_agents):
+        shown = index.tolist()[:12] + (["..."] if index.size > 12 else [])
+        raise ValueError(
+            f"learners='independent' needs agent_index to give row r agent r % num_agents over all {rows} "
+            f"rows, whole games (rewardgym.make_parallel_vec's layout), got {shown}"
+        )
+    per_agent = config.batch_size // num_agents
+    if config.num_minibatches > per_agent:
+        raise ValueError(
+            f"PPOConfig.num_minibatches ({config.num_minibatches}) exceeds each independent learner's batch, "
+            f"num_envs * num_steps / num_agents = {per_agent}"
+        )
+    return num_agents
 
 
 def _clip_grad_norm(params: Sequence[torch.Tensor], max_norm: float) -> None:

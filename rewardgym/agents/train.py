@@ -23,6 +23,18 @@ Algorithms (:data:`ALGOS`):
   (:mod:`rewardgym.agents.scripted`), evaluated once, without learning: the floor, the ceiling on
   CartPole, and on the gridworlds the intended behaviour and the hack.
 
+**Multi-agent games** (``rewardgym.is_multiagent(env_id)``: ``rewardgym/PublicGoods-v0``, ...)
+train and evaluate in vector envs with a row per agent (``rewardgym.make_parallel_vec``), with
+``env_kwargs`` such as ``{"reward_mode": "cooperative"}`` going to the game. A game takes
+(:func:`algos_for`): ``"ppo"``, whose ``num_envs`` counts rows (a multiple of the game's agents:
+``num_envs // num_agents`` games) and whose ``learners`` setting chooses one network for every
+agent (``"shared"``) or one per agent (``"independent"``); ``"random"``; and its own scripted
+policies (:data:`MULTIAGENT_ALGOS`, from
+:data:`rewardgym.agents.multiagent.MULTIAGENT_POLICIES`: ``"cooperate"``, ``"defect"``,
+``"tit_for_tat"`` on PublicGoods, ...). Evaluation plays one game per evaluation episode; the
+curves and :class:`TrainResult` add the welfare and each agent's proxy
+(:mod:`~rewardgym.agents.curves`).
+
 Reference hyperparameters ship in ``rewardgym/agents/hyperparams/<algo>.yaml``, keyed by env id
 (:func:`reference_hyperparams`); SB3's come from rl-baselines3-zoo, as each file says. The
 ``hyperparams`` argument overrides them key by key.
@@ -52,19 +64,29 @@ import yaml
 from gymnasium.vector import AutoresetMode
 
 from rewardgym.agents import ppo, scripted
-from rewardgym.agents.curves import CurveRecorder
+from rewardgym.agents.curves import CurveRecorder, agent_proxy_column
 from rewardgym.agents.evaluation import EVAL_SEED, make_eval_envs, shell_regimes
+from rewardgym.agents.multiagent import MULTIAGENT_POLICIES, multiagent_policy
 from rewardgym.agents.progress import ProgressBar, TensorBoardLog
 from rewardgym.agents.results import TrainResult, save_run
 from rewardgym.core.spec import NO_REGIME, RewardSpec
 from rewardgym.core.validation import check_integer
+from rewardgym.envs.multiagent import MULTIAGENT_IDS, MultiAgentVectorEnv, is_multiagent, make_parallel_vec
 from rewardgym.envs.registration import ENVS
 
 SCRIPTED_ALGOS = tuple(scripted.SCRIPTED)
 """The scripted policies (:data:`rewardgym.agents.scripted.SCRIPTED`), evaluated once, without learning."""
 
 ALGOS = ("ppo", "sb3-ppo", "sb3-a2c", "sb3-dqn", "sb3-sac", *SCRIPTED_ALGOS)
-"""Every algorithm :func:`train` takes; ``"ppo"`` is the native batched PPO."""
+"""Every algorithm :func:`train` takes on a single-agent env; ``"ppo"`` is the native batched PPO."""
+
+MULTIAGENT_ALGOS = tuple(dict.fromkeys(name for policies in MULTIAGENT_POLICIES.values() for name in policies))
+"""The multi-agent games' scripted policies (:data:`rewardgym.agents.multiagent.MULTIAGENT_POLICIES`),
+evaluated once, without learning; each game takes its own (:func:`algos_for`)."""
+
+MULTIAGENT_LEARNING_ALGOS = ("ppo", "random")
+"""What every multi-agent game takes besides its scripted policies: the native PPO (shared or
+independent learners) and the random floor."""
 
 SB3_ALGOS = {"sb3-ppo": "PPO", "sb3-a2c": "A2C", "sb3-dqn": "DQN", "sb3-sac": "SAC"}
 """stable-baselines3's algorithms, by the name :func:`train` knows them under."""
@@ -76,6 +98,22 @@ _DISCRETE_ONLY = {"sb3-dqn": "DQN"}
 _CONTINUOUS_ONLY = {"sb3-sac": "SAC"}
 
 
+def algos_for(env_id: str) -> tuple[str, ...]:
+    """The algorithms :func:`train` takes on ``env_id``: :data:`ALGOS` for a single-agent env; for
+    a multi-agent game, :data:`MULTIAGENT_LEARNING_ALGOS` and the game's scripted policies.
+
+    Example:
+        >>> algos_for("rewardgym/PublicGoods-v0")
+        ('ppo', 'random', 'cooperate', 'defect', 'tit_for_tat')
+        >>> algos_for("CartPole-v0") == ALGOS
+        True
+    """
+    env_id = resolve_env_id(env_id)
+    if is_multiagent(env_id):
+        return (*MULTIAGENT_LEARNING_ALGOS, *MULTIAGENT_POLICIES[env_id])
+    return ALGOS
+
+
 def reference_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
     """The shipped hyperparameters of ``algo`` on ``env_id`` (the file's ``default`` entry if the
     env has none of its own).
@@ -85,7 +123,7 @@ def reference_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
         32
     """
     _check_algo(algo)
-    if algo in SCRIPTED_ALGOS:
+    if algo in SCRIPTED_ALGOS or algo in MULTIAGENT_ALGOS:
         return {}
     text = (resources.files("rewardgym.agents") / "hyperparams" / f"{algo}.yaml").read_text()
     table = yaml.safe_load(text) or {}
@@ -112,21 +150,26 @@ def train(
     """Train ``algo`` on ``env_id`` under ``reward`` for ``total_steps`` env steps.
 
     Args:
-        env_id: a rewardgym env id (``"rewardgym/CartPole-v0"``; ``"CartPole-v0"`` is accepted).
+        env_id: a rewardgym env id (``"rewardgym/CartPole-v0"``; ``"CartPole-v0"`` is accepted),
+            or a multi-agent game's (``"rewardgym/PublicGoods-v0"``).
         reward: a reward spec (string, regime, callable or list); None or ``"none"`` for the
-            env's own reward.
-        algo: one of :data:`ALGOS`.
-        seed: seeds the envs (env ``i`` gets ``seed + i``), the networks and the sampling.
+            env's own reward. On a multi-agent game it applies to each agent's row.
+        algo: one of :data:`ALGOS`; on a multi-agent game, one of :func:`algos_for` it.
+        seed: seeds the envs (env ``i`` gets ``seed + i``; game ``k`` of a multi-agent env), the
+            networks and the sampling.
         total_steps: env steps to train for (summed over the vector env's envs); on-policy
             algorithms round up to whole rollouts.
         hyperparams: overrides of the reference hyperparameters (:func:`reference_hyperparams`),
             key by key. SB3: ``n_envs``, ``normalize`` (VecNormalize), ``policy``,
             ``policy_kwargs`` and the algorithm's own arguments (``"lin_X"`` is a linear
-            schedule from X). Native PPO: the fields of ``PPOConfig``.
+            schedule from X). Native PPO: the fields of ``PPOConfig``; on a multi-agent game
+            ``num_envs`` counts rows (games times agents) and ``learners`` is ``"shared"`` or
+            ``"independent"``.
         eval_every: env steps between evaluations (default: a tenth of ``total_steps``); a last
             evaluation always follows training.
         eval_episodes: evaluation episodes, one per env of a separate vector env, started from
-            seeds ``EVAL_SEED + i``, with deterministic actions. The proxy is paid by frozen
+            seeds ``EVAL_SEED + i``, with deterministic actions (on a multi-agent game, one game
+            per episode, every agent playing its row). The proxy is paid by frozen
             copies of the training env's regimes as they stand at that evaluation
             (``Regime.frozen_copy``): a reward that learns while the agent trains is scored as
             trained so far. Scripted policies, which do not train, get the spec's regimes.
@@ -139,12 +182,25 @@ def train(
         tensorboard: also write TensorBoard logs to ``run_dir/tensorboard`` (needs ``run_dir``
             and the ``tensorboard`` package).
         env_kwargs: keyword arguments of the env's ``gym.make_vec`` for training and evaluation
-            envs alike, e.g. ``{"difficulty": 2, "max_new_tokens": 2}`` for a token text env.
-            ``num_envs``, ``reward``, ``device`` and ``autoreset_mode`` are train's to set.
+            envs alike, e.g. ``{"difficulty": 2, "max_new_tokens": 2}`` for a token text env, or
+            a game's ``{"reward_mode": "cooperative"}``. ``num_envs``, ``reward``, ``device`` and
+            ``autoreset_mode`` are train's to set.
+
+    Returns:
+        A :class:`TrainResult`; on a multi-agent game its curves add ``eval_welfare`` and
+        ``eval_proxy/<agent>`` columns, and ``final_welfare`` and ``final_agent_proxy`` are set.
 
     Raises:
         ValueError: an unknown env, algorithm or regime; an algorithm that does not fit the
-            action space; a negative step count; an unknown hyperparameter.
+            action space or the env (a scripted policy of another game); a negative step
+            count; an unknown hyperparameter; ``learners="independent"`` on a single-agent env.
+
+    Example (independent learners on a public-goods game paid the team's welfare):
+        >>> result = train("rewardgym/PublicGoods-v0", algo="ppo", total_steps=512, eval_episodes=2,
+        ...                hyperparams={"num_envs": 8, "num_steps": 16, "learners": "independent"},
+        ...                env_kwargs={"reward_mode": "cooperative"})
+        >>> sorted(result.final_agent_proxy), result.final_welfare > 0
+        (['player_0', 'player_1', 'player_2', 'player_3'], True)
     """
     start = time.perf_counter()
     env_id = resolve_env_id(env_id)
@@ -167,10 +223,11 @@ def train(
     spec = reward_spec_string(reward)
     # The evaluation env comes first: it checks the reward spec and tells the action space
     # before anything costly is built.
+    _check_algo_for_env(algo, env_id)
     eval_envs = make_eval_envs(env_id, reward, eval_episodes, env_kwargs)
     _check_fit(algo, env_id, eval_envs.single_action_space)
     settings = {**reference_hyperparams(algo, env_id), **(hyperparams or {})}
-    if algo in SCRIPTED_ALGOS and hyperparams:
+    if (algo in SCRIPTED_ALGOS or algo in MULTIAGENT_ALGOS) and hyperparams:
         raise ValueError(f"the scripted policy {algo!r} takes no hyperparameters, got {sorted(hyperparams)}")
 
     config: dict[str, Any] = {
@@ -211,6 +268,7 @@ def train(
         eval_envs.close()
 
     last = recorder.curves[-1]
+    agents = getattr(eval_envs.unwrapped, "possible_agents", None) if is_multiagent(env_id) else None
     result = TrainResult(
         curves=recorder.curves,
         model=model,
@@ -218,6 +276,8 @@ def train(
         final_proxy=float(last["eval_proxy"]),
         final_gold=float(last["eval_gold"]),
         wall_s=time.perf_counter() - start,
+        final_welfare=None if agents is None else float(last["eval_welfare"]),
+        final_agent_proxy={} if agents is None else {a: float(last[agent_proxy_column(a)]) for a in agents},
     )
     if run_path is not None:
         save_run(result, run_path, extras)
@@ -236,21 +296,36 @@ def _train_native(
     device: str,
     recorder: CurveRecorder,
     env_kwargs: dict[str, Any],
-) -> tuple[ppo.ActorCritic, dict[str, Any]]:
-    """The native PPO, evaluated between updates; returns the agent and its resolved settings."""
+) -> tuple[ppo.Agent, dict[str, Any]]:
+    """The native PPO, evaluated between updates; returns the agent and its resolved settings.
+
+    On a multi-agent game ``num_envs`` counts rows, ``num_envs // num_agents`` games."""
     config = ppo.PPOConfig.from_dict(settings)
-    envs = gym.make_vec(
-        env_id,
-        num_envs=config.num_envs,
-        reward=[] if reward is None else reward,
-        device=device,
-        autoreset_mode=AutoresetMode.SAME_STEP,
-        **env_kwargs,
-    )
+    spec = [] if reward is None else reward
+    if is_multiagent(env_id):
+        games = _games(env_id, config, recorder.eval_envs)
+        envs = make_parallel_vec(
+            env_id, num_envs=games, reward=spec, device=device, autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs
+        )
+    else:
+        if config.learners == "independent":
+            raise ValueError(
+                f"learners='independent' trains one network per agent of a multi-agent game, but {env_id} "
+                f"is a single-agent env; use learners='shared' (the default), or a multi-agent env: "
+                f"{', '.join(MULTIAGENT_IDS)}"
+            )
+        envs = gym.make_vec(
+            env_id,
+            num_envs=config.num_envs,
+            reward=spec,
+            device=device,
+            autoreset_mode=AutoresetMode.SAME_STEP,
+            **env_kwargs,
+        )
     recorder.follow(shell_regimes(envs))
     last = {"step": 0}
 
-    def callback(step: int, agent: ppo.ActorCritic, episodes: dict[str, np.ndarray]) -> bool:
+    def callback(step: int, agent: ppo.Agent, episodes: dict[str, np.ndarray]) -> bool:
         last["step"] = step
         recorder.add_episodes(episodes)
         if recorder.due(step):
@@ -348,7 +423,12 @@ def _train_sb3(
 
 def _run_scripted(algo: str, env_id: str, seed: int, recorder: CurveRecorder) -> scripted.Policy:
     """A scripted policy, evaluated once at step 0."""
-    policy = scripted.SCRIPTED[algo](env_id, seed=seed)
+    if not is_multiagent(env_id):
+        policy = scripted.SCRIPTED[algo](env_id, seed=seed)
+    elif algo in MULTIAGENT_ALGOS:
+        policy = multiagent_policy(algo, recorder.eval_envs)
+    else:  # random: one draw per row, from the game's action space
+        policy = scripted.SCRIPTED[algo](recorder.eval_envs, seed=seed)
     recorder.evaluate(0, lambda obs: policy.predict(obs, deterministic=True))
     return policy
 
@@ -396,23 +476,57 @@ def _versions(algo: str) -> dict[str, str]:
 
 
 def resolve_env_id(env_id: str) -> str:
-    """A registered env id, the ``rewardgym/`` namespace added if it was left out.
+    """A registered env id (a multi-agent game's included), the ``rewardgym/`` namespace added if
+    it was left out.
 
     Example:
-        >>> resolve_env_id("CartPole-v0")
-        'rewardgym/CartPole-v0'
+        >>> resolve_env_id("CartPole-v0"), resolve_env_id("PublicGoods-v0")
+        ('rewardgym/CartPole-v0', 'rewardgym/PublicGoods-v0')
     """
     if isinstance(env_id, str):
-        if env_id in ENVS:
-            return env_id
-        if f"rewardgym/{env_id}" in ENVS:
-            return f"rewardgym/{env_id}"
-    raise ValueError(f"unknown env {env_id!r}; registered envs: {', '.join(sorted(ENVS))}")
+        for name in (env_id, f"rewardgym/{env_id}"):
+            if name in ENVS or name in MULTIAGENT_IDS:
+                return name
+    valid = sorted([*ENVS, *MULTIAGENT_IDS])
+    raise ValueError(f"unknown env {env_id!r}; registered envs: {', '.join(valid)}")
 
 
 def _check_algo(algo: str) -> None:
-    if algo not in ALGOS:
-        raise ValueError(f"unknown algo {algo!r}; valid algos: {', '.join(ALGOS)}")
+    if algo not in ALGOS and algo not in MULTIAGENT_ALGOS:
+        raise ValueError(f"unknown algo {algo!r}; valid algos: {', '.join([*ALGOS, *MULTIAGENT_ALGOS])}")
+
+
+def _check_algo_for_env(algo: str, env_id: str) -> None:
+    """Refuse an algorithm that does not play ``env_id``: SB3 or a single-agent scripted policy on a
+    multi-agent game, a game's scripted policy on another env."""
+    valid = algos_for(env_id)
+    if algo in valid:
+        return
+    if algo in MULTIAGENT_ALGOS:
+        games = [game for game, policies in MULTIAGENT_POLICIES.items() if algo in policies]
+        raise ValueError(
+            f"the scripted policy {algo!r} plays {', '.join(games)} only, not {env_id}; valid algos for "
+            f"{env_id}: {', '.join(valid)}"
+        )
+    raise ValueError(
+        f"{algo!r} does not train on the multi-agent game {env_id} (a vector env with a row per agent); "
+        f"valid algos for it: {', '.join(valid)}"
+    )
+
+
+def _games(env_id: str, config: ppo.PPOConfig, eval_envs: gym.vector.VectorEnv) -> int:
+    """How many games a multi-agent run's ``num_envs`` rows make; refused unless whole games."""
+    game = eval_envs.unwrapped
+    assert isinstance(game, MultiAgentVectorEnv)  # a multi-agent id's evaluation envs
+    agents = game.num_agents
+    if config.num_envs % agents:
+        below = max(config.num_envs // agents, 1) * agents
+        raise ValueError(
+            f"PPO's num_envs counts rows on a multi-agent game, a row per agent: num_envs={config.num_envs} "
+            f"is not a whole number of {env_id} games of {agents} agents; valid: a multiple of {agents}, "
+            f"e.g. {below} or {below + agents}"
+        )
+    return config.num_envs // agents
 
 
 def _check_env_kwargs(env_kwargs: Any) -> dict[str, Any]:

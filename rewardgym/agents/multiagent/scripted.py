@@ -17,7 +17,7 @@ Example:
     >>> envs = rewardgym.make_parallel_vec("rewardgym/PublicGoods-v0", num_envs=1)
     >>> cooperate = evaluate(multiagent_policy("cooperate", envs).predict, envs)
     >>> defect = evaluate(multiagent_policy("defect", envs).predict, envs)
-    >>> float(cooperate["gold"].sum()), float(defect["gold"].sum())  # welfare over 50 rounds
+    >>> round(float(cooperate["gold"].sum()), 3), round(float(defect["gold"].sum()), 3)  # welfare, 50 rounds
     (320.0, 200.0)
 """
 
