@@ -3,7 +3,7 @@
 Example:
     >>> from rewardgym.sweeps import PRESETS
     >>> PRESETS
-    ('quick', 'standard')
+    ('quick', 'multiagent', 'standard')
 
 ``run_sweep(spec, "runs")`` runs it into ``runs/<spec name>/`` (see :mod:`.runner`); the results
 are read back with ``ResultsStore(run_dir).trials()`` and ``.curves()``.

@@ -88,4 +88,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         report = importlib.import_module("rewardgym.sweeps.report")
         if hasattr(report, "terminal_summary"):  # the table of gold, proxy and gap by regime
             Console().print(report.terminal_summary(run_dir))
+        # Each multi-agent game's players, welfare and gap by reward mode and regime.
+        for table in report.terminal_games(run_dir) if hasattr(report, "terminal_games") else []:
+            Console().print(table)
     return 1 if counts.get("failed") else 0

@@ -53,9 +53,11 @@ def env_slug(env: str) -> str:
     Example:
         >>> env_slug("rewardgym/MountainCar-v0"), env_slug("other/My Env")
         ('MountainCar-v0', 'other_My_Env')
+        >>> env_slug("rewardgym/PublicGoods-v0 (private)")  # a game's reward mode, as the report labels it
+        'PublicGoods-v0_private'
     """
     name = env[len("rewardgym/") :] if env.startswith("rewardgym/") else env
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "env"
 
 
 def _labels(frame: pd.DataFrame) -> pd.Series:

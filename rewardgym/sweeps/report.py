@@ -3,10 +3,15 @@
 The report reads the sweep's results store (``RUN_DIR/results.sqlite``) and holds, in order: what
 the sweep found (a few bullets written from the results, :func:`findings`), an overview, the
 summary table (IQM and bootstrap CI of final gold, proxy and gap per env, regime
-and agent), the regime ranking (per env, and across envs on normalized gold), the hacking flags,
-the overoptimization fit of learned regimes, the plots, the failed trials, and how every number
-was computed. :func:`summary_table` renders the summary for the terminal, as ``rewardgym sweep``
-prints it at the end.
+and agent), for a sweep with multi-agent games a table per game (each player's proxy, the
+welfare and the gap, per reward mode and regime) and what the results say about the welfare lost
+under private rewards (:func:`welfare_paragraph`), the regime ranking (per env, and across envs
+on normalized gold), the hacking flags, the overoptimization fit of learned regimes, the plots,
+the failed trials, and how every number was computed. :func:`summary_table` renders the summary
+for the terminal, as ``rewardgym sweep`` prints it at the end (and :func:`games_table` the games').
+
+A multi-agent game played under several reward modes counts, in every table but its own, as one
+env per mode, labelled ``"PublicGoods-v0 (private)"`` (:func:`rewardgym.sweeps.multiagent.label_reward_modes`).
 
 Example:
     >>> import tempfile
@@ -30,7 +35,7 @@ import io
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +45,9 @@ from rich.console import Console
 from rich.table import Table
 
 from rewardgym.core.spec import NO_REGIME
+from rewardgym.envs.multiagent import game_of
 from rewardgym.sweeps import stats
+from rewardgym.sweeps.multiagent import label_reward_modes, summarize_games, welfare_loss
 from rewardgym.sweeps.store import STORE_FILE, ResultsStore, StoreError
 
 __all__ = [
@@ -49,12 +56,15 @@ __all__ = [
     "compute_stats",
     "configure_parser",
     "findings",
+    "games_table",
     "load_results",
     "render_report",
     "run_from_args",
     "summary_table",
     "summary_text",
+    "terminal_games",
     "terminal_summary",
+    "welfare_paragraph",
     "write_report",
 ]
 
@@ -69,7 +79,8 @@ class SweepStats:
     ``summary`` is :func:`stats.summarize` with ``rank`` and ``separated`` from
     :func:`stats.rank_regimes` and ``hacked`` counts; ``aggregate`` is
     :func:`stats.aggregate_ranking`; ``flags`` is :func:`stats.hacking_flags`; ``fits`` is
-    :func:`stats.fit_overoptimization`; ``curves`` is :func:`stats.curve_summary`.
+    :func:`stats.fit_overoptimization`; ``curves`` is :func:`stats.curve_summary`; ``games`` is
+    :func:`rewardgym.sweeps.multiagent.summarize_games` (empty without a multi-agent game).
     """
 
     summary: pd.DataFrame
@@ -80,6 +91,7 @@ class SweepStats:
     reps: int
     confidence: float
     seed: int
+    games: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def load_results(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -102,8 +114,12 @@ def load_results(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def compute_stats(
     trials: pd.DataFrame, curves: pd.DataFrame, *, reps: int = 2000, confidence: float = 0.95, seed: int = 0
 ) -> SweepStats:
-    """All of a sweep's statistics from its two tables (see :class:`SweepStats`)."""
+    """All of a sweep's statistics from its two tables (see :class:`SweepStats`).
+
+    A multi-agent game's reward modes are separate cells (:func:`label_reward_modes`).
+    """
     kw: dict[str, Any] = {"reps": reps, "confidence": confidence, "seed": seed}
+    trials = label_reward_modes(trials)
     summary, flags = _ranked_summary(trials, curves, **kw)
     return SweepStats(
         summary=summary,
@@ -114,6 +130,7 @@ def compute_stats(
         reps=reps,
         confidence=confidence,
         seed=seed,
+        games=summarize_games(trials, curves, **kw),
     )
 
 
@@ -196,9 +213,53 @@ def terminal_summary(run_dir: str | Path, *, reps: int = 2000, confidence: float
     for a sweep of dozens of trials, so a sweep can call it after :func:`write_report`.
     """
     trials, curves = load_results(run_dir)
+    trials = label_reward_modes(trials)
     return summary_table(
         _ranked_summary(trials, curves, reps=reps, confidence=confidence, seed=seed)[0], confidence=confidence
     )
+
+
+def games_table(games: pd.DataFrame, *, confidence: float = 0.95) -> Table:
+    """One multi-agent game for the terminal: a row per reward mode and regime (and agent).
+
+    ``games`` is one game's rows of :attr:`SweepStats.games`. Columns: each player's final proxy
+    (IQM over seeds; ``p0`` is ``player_0``), the welfare (gold: the sum of the players' payoffs)
+    with its CI, and the gap's IQM (the mean player's proxy minus its share of the welfare). The
+    game is the title, so that its rows fit 80 columns.
+    """
+    game = str(games["game"].iloc[0])
+    table = Table(
+        title=f"{_short_env(game)}: final returns by reward mode, IQM [{confidence:.0%} CI] over seeds",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    several_agents = games["agent"].nunique() > 1
+    players = _players(games)
+    table.add_column("mode", no_wrap=True)
+    table.add_column("reward", min_width=8, overflow="fold")
+    if several_agents:
+        table.add_column("agent", min_width=5, overflow="fold")
+    table.add_column("done", justify="right", no_wrap=True)
+    for player in players:
+        table.add_column(_player_label(player), justify="right", no_wrap=True)
+    table.add_column("welfare", justify="right", no_wrap=True)
+    table.add_column("gap", justify="right", no_wrap=True)
+    for _, row in games.iterrows():  # a Series per row: the players' column names hold a "/"
+        cells = [str(row["reward_mode"]), str(row["reward"])] + ([str(row["agent"])] if several_agents else [])
+        cells.append(f"{row['runs']}/{row['runs'] + row['failed']}")
+        cells += [_num(row[f"proxy/{p}_iqm"]) for p in players]
+        cells += [_ci(row, "welfare"), _num(row["gap_iqm"])]
+        table.add_row(*cells)
+    return table
+
+
+def terminal_games(run_dir: str | Path, *, reps: int = 2000, confidence: float = 0.95, seed: int = 0) -> list[Table]:
+    """:func:`games_table` of each multi-agent game of the sweep in ``run_dir`` (none without one)."""
+    trials, curves = load_results(run_dir)
+    games = summarize_games(trials, curves, reps=reps, confidence=confidence, seed=seed)
+    return [games_table(cell, confidence=confidence) for _, cell in games.groupby("game", sort=False)]
 
 
 def _short_env(env: str) -> str:
@@ -249,7 +310,28 @@ def findings(sweep: SweepStats, baseline: str = NO_REGIME) -> list[str]:
         fitted = fits[(fits["env"] == env) & (fits["agent"] == agent) & (fits["status"] == "ok")]
         parts += [_fit(fit) for fit in fitted.itertuples(index=False)]
         lines.append(f"- {label}: " + " ".join(part for part in parts if part))
+    for game in sweep.games["game"].unique() if not sweep.games.empty else []:
+        said = _welfare_findings(sweep.games[sweep.games["game"] == game])
+        if said:
+            lines.append(f"- `{_short_env(game)}`, welfare under private against cooperative rewards: {said}")
     return lines + [""]
+
+
+def _welfare_findings(cell: pd.DataFrame) -> str:
+    """One game's welfare under private rewards against cooperative ones, per regime, in a sentence."""
+    losses = welfare_loss(cell)
+    if losses.empty:
+        return ""
+    several_agents = cell["agent"].nunique() > 1
+    scripted = set(cell.loc[cell["algo"].map(_scripted), "agent"]) if "algo" in cell else set()
+    said = []
+    for r in losses.itertuples(index=False):
+        if r.agent in scripted:  # plays the same whatever it is paid: no finding about the modes
+            continue
+        name = f"`{r.reward}`" + (f" (`{r.agent}`)" if several_agents else "")
+        what = {"loss": f"lost {_share(r.loss)}", "gain": f"gained {_share(-r.loss)}"}.get(r.verdict, "within noise")
+        said.append(f"{name} {what} ({_num(r.mode_iqm)} against {_num(r.against_iqm)})")
+    return "; ".join(said) + "." if said else ""
 
 
 def _gold_against_baseline(cell: pd.DataFrame, baseline: str) -> str:
@@ -369,6 +451,9 @@ def render_report(
         for r in sweep.summary.itertuples(index=False)
     ]
     out += _markdown(["env", "reward", "agent", "runs", "gold", "proxy", "gap", "hacked", "rank"], rows)
+
+    if not sweep.games.empty:
+        out += _games_section(sweep.games, conf)
 
     out += ["## Regime ranking", ""]
     out += [
@@ -527,6 +612,122 @@ def render_report(
     return "\n".join(out)
 
 
+def _games_section(games: pd.DataFrame, conf: str) -> list[str]:
+    """The report's multi-agent section: a table per game and what it says about welfare."""
+    out = ["## Multi-agent games", ""]
+    out += [
+        "A game's reward mode sets what each player is paid from the round's payoffs: `private`, its "
+        "own payoff; `integrated`, its own plus a weight times the others'; `cooperative`, the "
+        "group's welfare (every payoff summed). Gold is the welfare: each player's gold is its equal "
+        "share, and the `welfare` column is the group's whole welfare return per episode. Rows are "
+        "reward mode x reward regime; each player's column is its final proxy return (IQM over "
+        f"seeds), `welfare` and `gap` (the mean player's proxy minus its gold share) have {conf} "
+        "bootstrap CIs. Under `cooperative` every player is paid the whole welfare, so with the "
+        "game's own reward its gap is (n - 1) / n of the welfare by construction, not hacking; under "
+        "`private` the players' proxies sum to the welfare and the gap is 0, and their spread shows "
+        "who gained at the others' cost.",
+        "",
+    ]
+    several_agents = games["agent"].nunique() > 1
+    for game, cell in games.groupby("game", sort=False):
+        players = _players(cell)
+        out += [f"### {_short_env(game)}", ""]
+        headers = ["reward mode", "reward"] + (["agent"] if several_agents else []) + ["runs"]
+        headers += [f"{_player_label(p)} proxy" for p in players] + ["welfare (gold)", "gap"]
+        rows = []
+        for _, r in cell.iterrows():  # a Series per row: the players' column names hold a "/"
+            row = [f"`{r['reward_mode']}`", f"`{r['reward']}`"] + ([f"`{r['agent']}`"] if several_agents else [])
+            row += [_runs(r)] + [_num(r[f"proxy/{p}_iqm"]) for p in players]
+            rows.append(row + [_ci(r, "welfare"), _ci(r, "gap")])
+        out += _markdown(headers, rows)
+        out += [welfare_paragraph(cell), ""]
+    return out
+
+
+def welfare_paragraph(games: pd.DataFrame) -> str:
+    """What one game's results say about the welfare lost under private rewards, as Markdown.
+
+    ``games`` is one game's rows of :attr:`SweepStats.games`. For each regime (and agent) with
+    finished runs under both ``private`` and ``cooperative`` rewards, it says whether private
+    rewards lost welfare against cooperative ones, judged by the welfare CIs (a loss when
+    private's CI lies wholly below cooperative's, within noise when they overlap), how large the
+    loss is, how far apart the players' private proxies are, and how much of the loss
+    ``integrated`` rewards recovered where the sweep has them. A loss is explained by the game's
+    own dilemma (:attr:`rewardgym.envs.multiagent.MultiAgentGame.dilemma`); where the data shows
+    no loss, or lacks one of the two modes, the paragraph says so.
+
+    Example:
+        >>> games = pd.DataFrame({"game": "rewardgym/PublicGoods-v0", "reward": "none", "agent": "ppo",
+        ...     "runs": 3, "reward_mode": ["private", "cooperative"], "welfare_iqm": [200.0, 310.0],
+        ...     "welfare_low": [195.0, 300.0], "welfare_high": [210.0, 320.0], "gold_iqm": [50.0, 77.5]})
+        >>> print(welfare_paragraph(games))  # doctest: +NORMALIZE_WHITESPACE
+        Welfare under private rewards against cooperative ones. `none`: private rewards lost 35% of the
+        welfare that cooperative rewards reached (200 [195, 210] against 310 [300, 320]; the CIs do not
+        overlap), and each player's share of it fell from 77.5 to 50.0. Why: in PublicGoods,
+        defecting pays each agent more whatever the others do, yet all contributing gives the group
+        multiplier x the welfare of all defecting; a player paid its own payoff gains by that move,
+        while its cost falls on the group.
+    """
+    game = str(games["game"].iloc[0])
+    modes = set(games.loc[games["runs"] > 0, "reward_mode"])
+    missing = [m for m in ("private", "cooperative") if m not in modes]
+    if missing:
+        return (
+            f"No welfare comparison of private and cooperative rewards: this sweep has no finished "
+            f"{' or '.join(f'`{m}`' for m in missing)} run of this game (add it to `reward_modes`)."
+        )
+    losses = welfare_loss(games)
+    several_agents = games["agent"].nunique() > 1
+    by_cell = {(r["reward"], r["agent"], r["reward_mode"]): r for _, r in games.iterrows()}
+    said, lost = [], False
+    for r in losses.itertuples(index=False):
+        name = f"`{r.reward}`" + (f" (`{r.agent}`)" if several_agents else "")
+        private, cooperative = by_cell[(r.reward, r.agent, "private")], by_cell[(r.reward, r.agent, "cooperative")]
+        if _scripted(private.get("algo")):
+            said.append(
+                f"{name}: `{private['algo']}` is a scripted policy, which plays the same whatever it is paid: "
+                f"its welfare ({_num(r.mode_iqm)} under private, {_num(r.against_iqm)} under cooperative rewards) "
+                "is a reference point for the learners, not a test of the modes."
+            )
+            continue
+        both = (
+            f"{_ci3(r.mode_iqm, r.mode_low, r.mode_high)} against {_ci3(r.against_iqm, r.against_low, r.against_high)}"
+        )
+        if r.verdict == "loss":
+            lost = True
+            text = (
+                f"{name}: private rewards lost {_share(r.loss)} of the welfare that cooperative rewards "
+                f"reached ({both}; the CIs do not overlap), and each player's share of it fell from "
+                f"{_num(cooperative.get('gold_iqm', math.nan))} to {_num(private.get('gold_iqm', math.nan))}"
+            )
+            text += _spread(private)
+            if not math.isnan(r.recovered):
+                text += f"; integrated rewards recovered {_share(r.recovered)} of the loss"
+            said.append(text + ".")
+        elif r.verdict == "gain":
+            said.append(
+                f"{name}: private rewards reached more welfare than cooperative ones ({both}): the data "
+                "shows no welfare loss from private rewards here. Cooperative pay makes each player's "
+                "reward mostly the others' doing (credit assignment across players is harder), which can "
+                "slow its learning."
+            )
+        else:
+            said.append(
+                f"{name}: the welfare under private and cooperative rewards is within noise ({both}; the "
+                "CIs overlap): the data does not show a welfare loss from private rewards (more seeds or "
+                "longer training may)."
+            )
+    if not said:
+        return "No regime has finished runs under both private and cooperative rewards: nothing to compare."
+    text = "Welfare under private rewards against cooperative ones. " + " ".join(said)
+    if lost:
+        text += (
+            f" Why: in {_short_env(game).removesuffix('-v0')}, {_dilemma(game)}; a player paid its own payoff "
+            "gains by that move, while its cost falls on the group."
+        )
+    return text
+
+
 def write_report(
     run_dir: str | Path,
     *,
@@ -545,6 +746,7 @@ def write_report(
 
     run_dir = Path(run_dir)
     trials, curves = load_results(run_dir)
+    trials = label_reward_modes(trials)  # each reward mode of a game is an env of its own here
     if trials.empty:
         raise StoreError(f"the results store in {str(run_dir)!r} holds no trials yet; run the sweep first")
     sweep = compute_stats(trials, curves, reps=reps, confidence=confidence, seed=seed)
@@ -604,6 +806,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         return 2
     console = Console()
     console.print(terminal_summary(args.run_dir, reps=args.reps, confidence=args.confidence, seed=args.seed))
+    for table in terminal_games(args.run_dir, reps=args.reps, confidence=args.confidence, seed=args.seed):
+        console.print(table)
     console.print(f"report: {path}")
     return 0
 
@@ -635,6 +839,60 @@ def _ci(row: object, channel: str, digits: int | None = None) -> str:
     if pd.isna(point):
         return "-"
     return f"{_num(point, digits)} [{_num(low, digits)}, {_num(high, digits)}]"
+
+
+def _ci3(point: float, low: float, high: float) -> str:
+    return f"{_num(point)} [{_num(low)}, {_num(high)}]"
+
+
+def _share(x: float) -> str:
+    return "-" if pd.isna(x) else f"{100 * x:.0f}%"
+
+
+def _players(games: pd.DataFrame) -> list[str]:
+    """The players with a proxy in any of these rows (a game's players: others' columns are NaN)."""
+    prefix = "proxy/"
+    names = [
+        str(c)[len(prefix) : -len("_iqm")]
+        for c in games.columns
+        if str(c).startswith(prefix) and str(c).endswith("_iqm")
+    ]
+    return [n for n in names if games[f"{prefix}{n}_iqm"].notna().any()]
+
+
+def _player_label(player: str) -> str:
+    # "player_0" -> "p0": four players' columns must fit a terminal.
+    return "p" + player.removeprefix("player_") if player.startswith("player_") else player
+
+
+def _spread(row: Any) -> str:
+    """How the players' final proxies under private rewards compare: a shared loss, or a transfer."""
+    values = [float(row[k]) for k in row.index if str(k).startswith("proxy/") and str(k).endswith("_iqm")]
+    values = [v for v in values if not math.isnan(v)]
+    if len(values) < 2:
+        return ""
+    low, high = min(values), max(values)
+    # Within 1% of the largest: as equal as the table's three figures can show.
+    if high - low <= 0.01 * max(abs(low), abs(high)):
+        return (
+            f"; under private rewards every player ended with the same proxy ({_num(high)}): a loss they all "
+            "bear, not some players gaining at the others' cost"
+        )
+    return f"; under private rewards the players' own proxies ranged from {_num(low)} to {_num(high)}"
+
+
+def _scripted(algo: object) -> bool:
+    """Whether ``algo`` is one of the trainer's scripted policies, which do not learn from rewards."""
+    from rewardgym.agents.train import MULTIAGENT_ALGOS, SCRIPTED_ALGOS
+
+    return algo in SCRIPTED_ALGOS or algo in MULTIAGENT_ALGOS
+
+
+def _dilemma(game: str) -> str:
+    try:
+        return game_of(game).dilemma
+    except ValueError:  # a game this version does not know: the results still stand
+        return "each player's best move for itself lowers the group's welfare"
 
 
 def _steps(x: float) -> str:

@@ -190,4 +190,8 @@ def _exclusive(run_dir: Path) -> Iterator[None]:
 
 
 def _label(record: TrialRecord) -> str:
-    return f"{record.env} | {record.reward} | {record.agent} | seed {record.seed}"
+    # A multi-agent game's reward mode, as Trial.label shows it: two modes' failures must differ.
+    trial = record.config.get("trial") if isinstance(record.config, dict) else None
+    mode = (trial.get("env_kwargs") or {}).get("reward_mode") if isinstance(trial, dict) else None
+    env = record.env if mode is None else f"{record.env} ({mode})"
+    return f"{env} | {record.reward} | {record.agent} | seed {record.seed}"

@@ -10,6 +10,7 @@ rather than an hour into a sweep::
     agents:                         # name -> algo, its hyperparameters and device
       ppo: {algo: ppo, hyperparams: {num_envs: 8}, device: cpu}
     seeds: [0, 1, 2]
+    reward_modes: [private, cooperative]  # optional: for multi-agent games, how payoffs are paid
     steps: 50000                    # environment steps per trial
     eval_every: 10000               # evaluate every this many steps (null: only at the end)
     eval_episodes: 10               # episodes per evaluation, on fixed eval seeds
@@ -28,6 +29,16 @@ expand beyond :data:`MAX_YAML_VALUES` values.
 The spec expands to one :class:`Trial` per (env, reward, agent, seed), in that nesting order.
 Each trial has a stable id, a hash of everything that determines its result, so a rerun of the
 same spec finds the trials it already finished.
+
+**Multi-agent games** (``rewardgym/PublicGoods-v0``, ...; :data:`rewardgym.MULTIAGENT_IDS`) are
+envs like any other here, and ``reward_modes`` is one more dimension for them: how each agent is
+paid from the round's payoffs (``private``, ``integrated``, ``cooperative``; see
+:data:`rewardgym.envs.multiagent.REWARD_MODES`). Each multi-agent env expands into one set of
+trials per mode, between env and reward, with the mode passed as ``env_kwargs={"reward_mode":
+mode}``; single-agent envs in the same spec run once. Without ``reward_modes`` a game runs with
+its own default (``private``), or with the ``reward_mode`` of its ``overrides.<env>.env_kwargs``.
+A spec that lists ``reward_modes`` without a multi-agent env, or an unknown mode, is refused.
+A spec without the field expands to exactly the trials (and ids) it did before the field existed.
 
 Example:
     >>> spec = SweepSpec.from_dict({
@@ -60,10 +71,13 @@ import yaml
 
 import rewardgym  # noqa: F401  (registers the envs and regimes that specs name)
 from rewardgym.core.spec import NO_REGIME, resolve_reward_spec
+from rewardgym.envs.multiagent import MULTIAGENT_IDS, REWARD_MODES, game_of, is_multiagent, make_parallel_vec
 
 __all__ = ["PRESETS", "AgentSpec", "SweepSpec", "SweepSpecError", "Trial", "load_spec"]
 
-FIELDS = ("name", "envs", "rewards", "agents", "seeds", "steps", "eval_every", "eval_episodes", "overrides")
+FIELDS = (
+    "name", "envs", "rewards", "agents", "seeds", "steps", "eval_every", "eval_episodes", "overrides", "reward_modes",
+)  # fmt: skip
 AGENT_FIELDS = ("algo", "hyperparams", "device")
 OVERRIDE_FIELDS = ("steps", "eval_every", "eval_episodes", "hyperparams", "env_kwargs")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # safe as a folder name and a table label
@@ -79,8 +93,11 @@ def _preset_dir() -> Path:
     return Path(str(resources.files("rewardgym.sweeps") / "presets"))
 
 
-PRESETS: tuple[str, ...] = tuple(sorted(p.stem for p in _preset_dir().glob("*.yaml")))
-"""The shipped presets, by name: ``rewardgym sweep quick`` loads ``presets/quick.yaml``."""
+PRESETS: tuple[str, ...] = tuple(
+    sorted((p.stem for p in _preset_dir().glob("*.yaml")), key=lambda n: (n != "quick", n))
+)
+"""The shipped presets, by name: ``rewardgym sweep quick`` loads ``presets/quick.yaml``. The main
+job, ``quick``, comes first (in help texts and errors), then the others by name."""
 
 
 class SweepSpecError(ValueError):
@@ -132,9 +149,22 @@ class Trial:
         return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
     @property
+    def reward_mode(self) -> str | None:
+        """The reward mode a multi-agent game is played under (``env_kwargs["reward_mode"]``), else None."""
+        mode = self.env_kwargs.get("reward_mode")
+        return None if mode is None else str(mode)
+
+    @property
     def label(self) -> str:
-        """A short human-readable name, for progress lines and error messages."""
-        return f"{self.env} | {self.reward} | {self.agent} | seed {self.seed}"
+        """A short human-readable name, for progress lines and error messages.
+
+        Example:
+            >>> Trial("rewardgym/PublicGoods-v0", "none", "ppo", "ppo", 0, 100,
+            ...       env_kwargs={"reward_mode": "private"}).label
+            'rewardgym/PublicGoods-v0 (private) | none | ppo | seed 0'
+        """
+        env = self.env if self.reward_mode is None else f"{self.env} ({self.reward_mode})"
+        return f"{env} | {self.reward} | {self.agent} | seed {self.seed}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -181,6 +211,8 @@ class SweepSpec:
     eval_every: int | None = None
     eval_episodes: int = 10
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
+    reward_modes: tuple[str, ...] = ()
+    """The reward modes each multi-agent env is swept over; empty: each game's own (one set of trials)."""
 
     @classmethod
     def from_dict(cls, data: Any, *, default_name: str | None = None) -> SweepSpec:
@@ -214,13 +246,16 @@ class SweepSpec:
         eval_every = _eval_every("eval_every", data.get("eval_every"), steps)
         eval_episodes = _positive_int("eval_episodes", data.get("eval_episodes", 10))
         overrides = _overrides(data.get("overrides"), envs, agents, steps, eval_every)
-        for what, values in (("envs", envs), ("rewards", rewards), ("seeds", seeds)):
+        reward_modes = _reward_modes(data.get("reward_modes"), envs, overrides)
+        for what, values in (("envs", envs), ("rewards", rewards), ("seeds", seeds), ("reward_modes", reward_modes)):
             seen: set[Any] = set()
             for i, value in enumerate(values):
                 if value in seen:
                     raise _fail(f"{what}[{i}]", f"{value!r} is listed twice")
                 seen.add(value)
-        spec = cls(name, envs, rewards, agents, tuple(seeds), steps, eval_every, eval_episodes, overrides)
+        spec = cls(
+            name, envs, rewards, agents, tuple(seeds), steps, eval_every, eval_episodes, overrides, tuple(reward_modes)
+        )
         _check_runnable(spec)
         return spec
 
@@ -265,38 +300,58 @@ class SweepSpec:
         }
         if self.overrides:
             data["overrides"] = copy.deepcopy(self.overrides)
+        if self.reward_modes:  # only when set: older specs keep their exact YAML
+            data["reward_modes"] = list(self.reward_modes)
         return data
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
+    def env_kwargs_sets(self, env: str) -> list[dict[str, Any]]:
+        """The ``env_kwargs`` of each set of trials that ``env`` expands into: one per reward mode
+        for a multi-agent game when the spec sets ``reward_modes``, else just its override's.
+
+        Example:
+            >>> spec = SweepSpec.from_dict({"envs": ["rewardgym/PublicGoods-v0"], "rewards": ["none"],
+            ...     "agents": {"ppo": {"algo": "ppo"}}, "seeds": [0], "steps": 100, "name": "pg",
+            ...     "reward_modes": ["private", "cooperative"]})
+            >>> spec.env_kwargs_sets("rewardgym/PublicGoods-v0")
+            [{'reward_mode': 'private'}, {'reward_mode': 'cooperative'}]
+        """
+        own = self.overrides.get(env, {}).get("env_kwargs", {})
+        if not self.reward_modes or not is_multiagent(env):
+            return [copy.deepcopy(own)]
+        return [{**copy.deepcopy(own), "reward_mode": mode} for mode in self.reward_modes]
+
     def trials(self) -> list[Trial]:
-        """Every trial of the grid, env-major, then reward, agent and seed; per-env overrides applied."""
+        """Every trial of the grid, env-major, then reward mode (multi-agent games), reward, agent
+        and seed; per-env overrides applied."""
         trials = []
         for env in self.envs:
             override = self.overrides.get(env, {})
             steps = override.get("steps", self.steps)
             eval_every = override.get("eval_every", self.eval_every)
             eval_episodes = override.get("eval_episodes", self.eval_episodes)
-            for reward in self.rewards:
-                for agent in self.agents:
-                    hyperparams = {**agent.hyperparams, **override.get("hyperparams", {}).get(agent.name, {})}
-                    for seed in self.seeds:
-                        trials.append(
-                            Trial(
-                                env=env,
-                                reward=reward,
-                                agent=agent.name,
-                                algo=agent.algo,
-                                seed=seed,
-                                total_steps=steps,
-                                hyperparams=copy.deepcopy(hyperparams),
-                                device=agent.device,
-                                eval_every=eval_every,
-                                eval_episodes=eval_episodes,
-                                env_kwargs=copy.deepcopy(override.get("env_kwargs", {})),
+            for env_kwargs in self.env_kwargs_sets(env):
+                for reward in self.rewards:
+                    for agent in self.agents:
+                        hyperparams = {**agent.hyperparams, **override.get("hyperparams", {}).get(agent.name, {})}
+                        for seed in self.seeds:
+                            trials.append(
+                                Trial(
+                                    env=env,
+                                    reward=reward,
+                                    agent=agent.name,
+                                    algo=agent.algo,
+                                    seed=seed,
+                                    total_steps=steps,
+                                    hyperparams=copy.deepcopy(hyperparams),
+                                    device=agent.device,
+                                    eval_every=eval_every,
+                                    eval_episodes=eval_episodes,
+                                    env_kwargs=copy.deepcopy(env_kwargs),
+                                )
                             )
-                        )
         return trials
 
 
@@ -387,13 +442,13 @@ class _SpecLoader(yaml.SafeLoader):
 
 
 def load_spec(preset_or_file: str | Path) -> SweepSpec:
-    """A shipped preset by name (``"quick"``, ``"standard"``) or a YAML spec file by path.
+    """A shipped preset by name (``"quick"``, ``"multiagent"``, ``"standard"``) or a YAML spec file by path.
 
     Example:
         >>> load_spec("quik")
         Traceback (most recent call last):
         ...
-        rewardgym.sweeps.spec.SweepSpecError: no sweep preset or spec file 'quik'; presets: quick, standard (or the path of a YAML spec file)
+        rewardgym.sweeps.spec.SweepSpecError: no sweep preset or spec file 'quik'; presets: quick, multiagent, standard (or the path of a YAML spec file)
     """
     path = Path(preset_or_file)
     if path.is_file():
@@ -463,8 +518,9 @@ def _eval_every(where: str, value: Any, steps: int) -> int | None:
 
 
 def _env(where: str, env_id: str) -> str:
-    if env_id not in gym.registry:
-        ours = sorted(k for k in gym.registry if k.startswith("rewardgym/"))
+    # Multi-agent games keep a registry of their own (gym.make cannot make one), by their full ids.
+    if env_id not in gym.registry and env_id not in MULTIAGENT_IDS:
+        ours = sorted([k for k in gym.registry if k.startswith("rewardgym/")] + list(MULTIAGENT_IDS))
         valid = f"{_suggest(env_id, ours)}; rewardgym envs: {', '.join(ours)}"
         raise _fail(where, f"unknown env {env_id!r}{valid}")
     return env_id
@@ -484,9 +540,10 @@ def _known_algos() -> tuple[str, ...] | None:
     # The trainer is a sibling package; read its algorithm list when it is installed.
     if importlib.util.find_spec("rewardgym.agents.train") is None:
         return None
-    from rewardgym.agents.train import ALGOS
+    from rewardgym.agents.train import ALGOS, MULTIAGENT_ALGOS
 
-    return tuple(ALGOS)
+    # Multi-agent games' scripted policies too; which env each algorithm plays is checked later.
+    return (*ALGOS, *MULTIAGENT_ALGOS)
 
 
 def _mapping(where: str, value: Any, what: str) -> Mapping[str, Any]:
@@ -579,6 +636,38 @@ def _overrides(
     return overrides
 
 
+def _reward_modes(value: Any, envs: tuple[str, ...], overrides: dict[str, dict[str, Any]]) -> list[str]:
+    """The ``reward_modes`` field: known modes, for a spec that has a multi-agent env to apply them to.
+
+    Example:
+        >>> _reward_modes(["privat"], ("rewardgym/PublicGoods-v0",), {})
+        Traceback (most recent call last):
+        ...
+        rewardgym.sweeps.spec.SweepSpecError: sweep spec field 'reward_modes[0]': unknown reward mode 'privat' (did you mean 'private'?); valid modes: private, integrated, cooperative
+    """
+    if value is None:
+        return []
+    modes = _list("reward_modes", value, str, "strings")
+    for i, mode in enumerate(modes):
+        if mode not in REWARD_MODES:
+            valid = f"{_suggest(mode, REWARD_MODES)}; valid modes: {', '.join(REWARD_MODES)}"
+            raise _fail(f"reward_modes[{i}]", f"unknown reward mode {mode!r}{valid}")
+    games = [env for env in envs if is_multiagent(env)]
+    if not games:
+        raise _fail(
+            "reward_modes",
+            "applies to multi-agent envs, and envs lists none; multi-agent envs: "
+            f"{', '.join(MULTIAGENT_IDS)} (or drop reward_modes)",
+        )
+    for env in games:
+        if "reward_mode" in overrides.get(env, {}).get("env_kwargs", {}):
+            raise _fail(
+                f"overrides.{env}.env_kwargs.reward_mode",
+                "is set by reward_modes for every multi-agent env; set one or the other",
+            )
+    return modes
+
+
 # ----------------------------------------------------------------------------------------------
 # Checks of the whole spec against the trainer and the envs: what would otherwise fail in every
 # trial, an hour in, is refused before the first one.
@@ -594,34 +683,57 @@ def _check_runnable(spec: SweepSpec) -> None:
     """
     for env in spec.envs:
         override = spec.overrides.get(env, {})
+        env_kwargs = override.get("env_kwargs", {})
         for agent in spec.agents:
+            _check_algo_plays(f"agents.{agent.name}.algo", agent.algo, env)
             own = f"agents.{agent.name}.hyperparams"
-            _check_hyperparams(own, agent.algo, env, agent.hyperparams)
             extra = override.get("hyperparams", {}).get(agent.name)
+            # How PPO's rows fit the game's players is checked on the settings the trials get.
+            _check_hyperparams(own, agent.algo, env, agent.hyperparams, None if extra is not None else env_kwargs)
             if extra is not None:
                 where = f"overrides.{env}.hyperparams.{agent.name}"
-                _check_hyperparams(where, agent.algo, env, {**agent.hyperparams, **extra})
-        env_kwargs = override.get("env_kwargs", {})
-        where = f"overrides.{env}.env_kwargs" if env_kwargs else f"envs[{spec.envs.index(env)}]"
-        _make_once(where, env, None, env_kwargs, f"{env} cannot be made")
-        for i, reward in enumerate(spec.rewards):
-            if reward != NO_REGIME:
-                _make_once(f"rewards[{i}]", env, reward, env_kwargs, f"{reward!r} cannot be put on {env}")
+                _check_hyperparams(where, agent.algo, env, {**agent.hyperparams, **extra}, env_kwargs)
+        for env_kwargs in spec.env_kwargs_sets(env):
+            where = f"overrides.{env}.env_kwargs" if env_kwargs else f"envs[{spec.envs.index(env)}]"
+            if "reward_mode" in env_kwargs and spec.reward_modes:
+                where = f"reward_modes[{spec.reward_modes.index(env_kwargs['reward_mode'])}]"
+            _make_once(where, env, None, env_kwargs, f"{env} cannot be made")
+            for i, reward in enumerate(spec.rewards):
+                if reward != NO_REGIME:
+                    _make_once(f"rewards[{i}]", env, reward, env_kwargs, f"{reward!r} cannot be put on {env}")
 
 
 def _make_once(where: str, env: str, reward: str | None, env_kwargs: dict[str, Any], what: str) -> None:
     try:
-        envs = gym.make_vec(env, num_envs=1, reward=reward, **env_kwargs)
+        if is_multiagent(env):  # one game, a row per agent: what the trainer makes
+            envs = make_parallel_vec(env, num_envs=1, reward=reward, **env_kwargs)
+        else:
+            envs = gym.make_vec(env, num_envs=1, reward=reward, **env_kwargs)
     except Exception as exc:  # any env's or regime's refusal: the message is theirs
         kwargs = f" with env_kwargs {env_kwargs}" if env_kwargs else ""
         raise _fail(where, f"{what}{kwargs}: {exc}") from None
     envs.close()
 
 
-def _check_hyperparams(where: str, algo: str, env: str, hyperparams: dict[str, Any]) -> None:
-    from rewardgym.agents.train import SB3_ALGOS, SCRIPTED_ALGOS, reference_hyperparams
+def _check_algo_plays(where: str, algo: str, env: str) -> None:
+    """Refuse an algorithm that does not play ``env``: SB3 on a multi-agent game, a game's
+    scripted policy on another env (the trainer's own rule, :func:`~rewardgym.agents.train.algos_for`)."""
+    from rewardgym.agents.train import algos_for
 
-    if algo in SCRIPTED_ALGOS:
+    valid = algos_for(env)
+    if algo not in valid:
+        what = "a multi-agent game" if is_multiagent(env) else "a single-agent env"
+        raise _fail(where, f"{algo!r} does not play {env} ({what}); valid algos for it: {', '.join(valid)}")
+
+
+def _check_hyperparams(
+    where: str, algo: str, env: str, hyperparams: dict[str, Any], env_kwargs: dict[str, Any] | None = None
+) -> None:
+    """Check ``hyperparams`` by the trainer's own parser; with ``env_kwargs`` (the env's, as the
+    trials make it) also how PPO's rows and learners fit the env (:func:`_check_learners`)."""
+    from rewardgym.agents.train import MULTIAGENT_ALGOS, SB3_ALGOS, SCRIPTED_ALGOS, reference_hyperparams
+
+    if algo in SCRIPTED_ALGOS or algo in MULTIAGENT_ALGOS:
         if hyperparams:
             raise _fail(where, f"the scripted policy {algo!r} takes no hyperparameters, got {sorted(hyperparams)}")
         return
@@ -630,11 +742,34 @@ def _check_hyperparams(where: str, algo: str, env: str, hyperparams: dict[str, A
         if algo == "ppo":
             from rewardgym.agents.ppo import PPOConfig
 
-            PPOConfig.from_dict(settings)
+            config = PPOConfig.from_dict(settings)
+            if env_kwargs is not None:
+                _check_learners(config, env, env_kwargs)
         elif algo in SB3_ALGOS and importlib.util.find_spec("stable_baselines3") is not None:
             _check_sb3(algo, settings)
     except (ValueError, TypeError) as exc:
         raise _fail(where, f"{exc} (for {env})") from None
+
+
+def _check_learners(config: Any, env: str, env_kwargs: dict[str, Any]) -> None:
+    """PPO on a multi-agent game: ``num_envs`` counts rows, whole games of its players; and
+    ``learners="independent"`` (a network per player) is for games only."""
+    learners = getattr(config, "learners", "shared")
+    if not is_multiagent(env):
+        if learners != "shared":
+            raise ValueError(
+                f"learners={learners!r} trains one network per player of a multi-agent game, not of a "
+                "single-agent env; use learners='shared' (the default), or a multi-agent env"
+            )
+        return
+    game = game_of(env)
+    players = int(env_kwargs.get("num_agents", len(game.agents(game.params))))
+    if config.num_envs % players:
+        below = max(config.num_envs // players, 1) * players
+        raise ValueError(
+            f"num_envs={config.num_envs} counts rows on a multi-agent game, a row per player: it is not a whole "
+            f"number of games of {players} players; valid: a multiple of {players}, e.g. {below} or {below + players}"
+        )
 
 
 def _check_sb3(algo: str, settings: dict[str, Any]) -> None:

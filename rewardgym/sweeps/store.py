@@ -6,6 +6,13 @@ with the traceback in ``error``); ``curves`` holds its evaluation rows, keyed by
 with ``kill -9`` leaves either the whole trial or nothing of it, and the rerun trains exactly the
 missing ones. Only the sweep's parent process writes; workers return their records to it.
 
+A curve row may carry more numbers than :data:`CURVE_COLUMNS`: a multi-agent game's trainer
+reports the group's welfare (``eval_welfare``) and each agent's proxy (``eval_proxy/player_0``,
+...). Those go, in the same transaction, into a third table, ``curve_metrics`` (one row per
+``(trial_id, step, name)``), made the first time such a row is recorded: a store of single-agent
+trials keeps exactly its two tables, so stores written before the table existed open and resume
+unchanged. :meth:`ResultsStore.curves` returns them as extra columns after the fixed ones.
+
 The file runs in WAL mode: readers (a report, a notebook) can open it while a sweep writes.
 
 Example:
@@ -34,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["CURVE_COLUMNS", "TRIAL_COLUMNS", "ResultsStore", "StoreError", "TrialRecord"]
+__all__ = ["CURVE_COLUMNS", "METRIC_COLUMNS", "TRIAL_COLUMNS", "ResultsStore", "StoreError", "TrialRecord"]
 
 STORE_FILE = "results.sqlite"
 """The store's file name inside a run folder."""
@@ -46,6 +53,8 @@ TRIAL_COLUMNS = (
 CURVE_COLUMNS = (
     "trial_id", "step", "eval_proxy", "eval_gold", "train_proxy", "train_gold", "episodes", "wall_s",
 )  # fmt: skip
+METRIC_COLUMNS = ("trial_id", "step", "name", "value")
+"""The ``curve_metrics`` table: a curve row's numbers beyond :data:`CURVE_COLUMNS`, one per row."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trials (
@@ -59,6 +68,12 @@ CREATE TABLE IF NOT EXISTS curves (
     train_proxy REAL, train_gold REAL, episodes INTEGER, wall_s REAL,
     PRIMARY KEY (trial_id, step)
 );
+"""
+_METRICS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS curve_metrics (
+    trial_id TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
+    PRIMARY KEY (trial_id, step, name)
+)
 """
 
 # Column dtypes of the DataFrames: SQLite hands back NULL for NaN, pandas would then guess object.
@@ -148,6 +163,7 @@ class ResultsStore:
         steps = [c[1] for c in curves]
         if len(set(steps)) != len(steps):
             raise ValueError(f"trial {record.trial_id}: curve steps repeat: {steps}")
+        metrics = [m for c in record.curves for m in _metric_rows(record.trial_id, c)]
         # BEGIN IMMEDIATE takes the write lock up front: the status check and the writes are one unit.
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -155,8 +171,14 @@ class ResultsStore:
             if existing is not None and existing[0] == "done":
                 raise ValueError(f"trial {record.trial_id} is already recorded as done")
             self._db.execute("DELETE FROM curves WHERE trial_id = ?", (record.trial_id,))
+            if metrics:  # SQLite's DDL is transactional: the table comes with the first such trial
+                self._db.execute(_METRICS_SCHEMA)
+            if self._has_metrics():
+                self._db.execute("DELETE FROM curve_metrics WHERE trial_id = ?", (record.trial_id,))
             self._db.execute(f"INSERT OR REPLACE INTO trials VALUES ({_slots(TRIAL_COLUMNS)})", row)
             self._db.executemany(f"INSERT INTO curves VALUES ({_slots(CURVE_COLUMNS)})", curves)
+            if metrics:
+                self._db.executemany(f"INSERT INTO curve_metrics VALUES ({_slots(METRIC_COLUMNS)})", metrics)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -168,9 +190,37 @@ class ResultsStore:
         return frame.astype(_TRIAL_DTYPES)
 
     def curves(self) -> pd.DataFrame:
-        """Every evaluation row of every recorded trial, columns :data:`CURVE_COLUMNS`."""
+        """Every evaluation row of every recorded trial: columns :data:`CURVE_COLUMNS`, then one
+        float column per extra metric that any trial reported (``eval_welfare``,
+        ``eval_proxy/player_0``, ...), in the order they first appeared; NaN where a row has none.
+
+        Example:
+            >>> import tempfile
+            >>> with ResultsStore(tempfile.mkdtemp()) as store:
+            ...     store.record(TrialRecord(trial_id="g0", env="rewardgym/PublicGoods-v0", reward="none",
+            ...         agent="ppo", algo="ppo", seed=0, total_steps=100, status="done",
+            ...         curves=[{"step": 100, "eval_proxy": 60.0, "eval_gold": 60.0, "eval_welfare": 240.0,
+            ...                  "eval_proxy/player_0": 70.0, "eval_proxy/player_1": 50.0}]))
+            ...     store.curves().columns.tolist()[-3:]
+            ['eval_welfare', 'eval_proxy/player_0', 'eval_proxy/player_1']
+        """
         frame = pd.read_sql_query(f"SELECT {', '.join(CURVE_COLUMNS)} FROM curves ORDER BY trial_id, step", self._db)
-        return frame.astype(_CURVE_DTYPES)
+        frame = frame.astype(_CURVE_DTYPES)
+        if not self._has_metrics():
+            return frame
+        long = pd.read_sql_query("SELECT rowid, * FROM curve_metrics", self._db)
+        if long.empty:
+            return frame
+        names = long.groupby("name", sort=False)["rowid"].min().sort_values().index.tolist()
+        wide = long.pivot(index=["trial_id", "step"], columns="name", values="value")
+        wide = wide.reindex(columns=names).astype("float64").reset_index()
+        wide.columns.name = None
+        merged = frame.merge(wide, on=["trial_id", "step"], how="left")
+        return merged.astype({name: "float64" for name in names})
+
+    def _has_metrics(self) -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'curve_metrics'"
+        return self._db.execute(query).fetchone() is not None
 
     def export(self, directory: str | Path, formats: Iterable[str] = ("csv", "parquet")) -> list[Path]:
         """Write ``trials`` and ``curves`` as ``trials.csv``, ``curves.parquet``, ...; returns the paths."""
@@ -226,7 +276,8 @@ def _check_existing(path: Path) -> None:
         raise StoreError(f"results store {path} is not a readable SQLite database ({exc}); {what_to_do}") from None
     if check != ["ok"]:
         raise StoreError(f"results store {path} is corrupt (SQLite quick_check: {check[0]}); {what_to_do}")
-    expected = {"trials": TRIAL_COLUMNS, "curves": CURVE_COLUMNS}
+    # curve_metrics is optional: stores without a multi-agent trial (every older one) lack it.
+    expected = {"trials": TRIAL_COLUMNS, "curves": CURVE_COLUMNS, "curve_metrics": METRIC_COLUMNS}
     foreign = sorted(set(tables) - set(expected))
     if foreign:
         raise StoreError(
@@ -262,6 +313,24 @@ def _curve_row(trial_id: str, curve: Mapping[str, Any]) -> tuple[Any, ...]:
         _real(curve.get("train_proxy")), _real(curve.get("train_gold")),
         None if episodes is None else int(episodes), _real(curve.get("wall_s")),
     )  # fmt: skip
+
+
+def _metric_rows(trial_id: str, curve: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """A curve row's numbers beyond :data:`CURVE_COLUMNS`, as ``curve_metrics`` rows.
+
+    Only numbers are kept: a trainer's row may carry other things (a note, a list), and a value
+    the store cannot hold must not fail the record of a finished trial in the sweep's process.
+
+    Example:
+        >>> _metric_rows("t", {"step": 5, "eval_gold": 1.0, "eval_welfare": 4.0, "note": "x"})
+        [('t', 5, 'eval_welfare', 4.0)]
+    """
+    step = int(curve["step"])
+    return [
+        (trial_id, step, str(name), _real(value))
+        for name, value in curve.items()
+        if name not in CURVE_COLUMNS and isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    ]
 
 
 def _jsonable(value: Any) -> Any:
