@@ -1,6 +1,9 @@
 """The multi-agent games: PettingZoo's own API tests, the reward contract per agent, the engine's
 episode ends and seeding, the social dilemmas with scripted policies, and bad input."""
 
+import importlib
+import re
+
 import numpy as np
 import pytest
 import rewardgym
@@ -18,14 +21,12 @@ from rewardgym.envs.multiagent import (
     BatchedParallelEnv,
     MultiAgentVectorEnv,
     commons_harvest_v0,
-    coopetition_v0,
     public_goods_v0,
 )
 from rewardgym.envs.multiagent.commons_harvest import STOCK
 
-MODULES = {"PublicGoods": public_goods_v0, "CommonsHarvest": commons_harvest_v0, "Coopetition": coopetition_v0}
-VARIANTS = [
-    ("rewardgym/PublicGoods-v0", {}),
+# Every game at its defaults, and variants that change its spaces or reward mode.
+VARIANTS = [(env_id, {}) for env_id in MULTIAGENT_IDS] + [
     ("rewardgym/PublicGoods-v0", {"punishment": True, "num_agents": 3}),
     ("rewardgym/CommonsHarvest-v0", {"reward_mode": "integrated", "weight": 0.3}),
     ("rewardgym/Coopetition-v0", {"reward_mode": "cooperative", "num_agents": 3}),
@@ -33,7 +34,9 @@ VARIANTS = [
 
 
 def module_of(env_id):
-    return MODULES[GAMES[env_id].name]
+    """The game's PettingZoo module, ``<snake_case name>_v0``."""
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", GAMES[env_id].name).lower()
+    return importlib.import_module(f"rewardgym.envs.multiagent.{snake}_v0")
 
 
 # -- PettingZoo's own tests ------------------------------------------------------------------
