@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import VectorEnv
+from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rewardgym.core.arrays import to_numpy
 from rewardgym.envs.batched import device as devices
@@ -25,15 +25,31 @@ class DeviceBatchEnv(VectorEnv):
     """A gymnasium ``VectorEnv`` whose batches live on ``self.device``: the buffer helpers and
     the checks of actions and reset masks that every batched env runs.
 
-    A subclass sets ``device``, ``num_envs``, ``single_action_space``, ``_action_dtype``,
-    ``_everyone`` (an all-True ``(num_envs,)`` mask) and ``_has_reset`` (whether the first reset
-    happened).
+    A subclass sets ``device``, ``num_envs``, ``single_action_space``, ``autoreset_mode``,
+    ``_action_dtype``, ``_everyone`` (an all-True ``(num_envs,)`` mask), ``_needs_reset`` (which
+    instances' episodes ended) and ``_has_reset`` (whether the first reset happened).
     """
 
     device: str
+    autoreset_mode: AutoresetMode
     _action_dtype: type
     _everyone: Any
+    _needs_reset: Any
     _has_reset: bool
+
+    def _check_step(self, actions: Any) -> Any:
+        """What every step checks before any env moves: a first reset, the actions (returned in
+        the kernels' dtype) and, with autoreset DISABLED, that no ended episode awaits a reset."""
+        if not self._has_reset:
+            raise RuntimeError("call reset() before step() on a rewardgym vector env")
+        actions = self._check_actions(actions)
+        if self.autoreset_mode is AutoresetMode.DISABLED and bool(self._needs_reset.any()):
+            raise RuntimeError(
+                "autoreset_mode is DISABLED and some episodes have ended; reset them with "
+                "reset(options={'reset_mask': mask}) before stepping again"
+            )
+        return actions
+
     # -- input checks -----------------------------------------------------------------------
 
     def _check_actions(self, actions: Any) -> Any:

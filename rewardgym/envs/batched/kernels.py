@@ -185,15 +185,19 @@ def _cuda_loops(step_one, reset_one):
         if i < state.shape[0]:
             reset_one(i, state, rng, elapsed, needs_reset, mask, obs)
 
-    def launch(kernel):
-        def run(*args):
-            num_envs = args[0].shape[0]
-            threads = min(CUDA_THREADS_PER_BLOCK, num_envs)
-            kernel[math.ceil(num_envs / threads), threads, kernel_stream()](*args)
+    return cuda_launcher(step_kernel), cuda_launcher(reset_kernel)
 
-        return run
 
-    return launch(step_kernel), launch(reset_kernel)
+def cuda_launcher(kernel: Any) -> Callable[..., None]:
+    """``kernel`` as a plain function of its arguments, launched with one thread per row of the
+    first (the instances), on torch's current stream."""
+
+    def run(*args: Any) -> None:
+        num_instances = args[0].shape[0]
+        threads = min(CUDA_THREADS_PER_BLOCK, num_instances)
+        kernel[math.ceil(num_instances / threads), threads, kernel_stream()](*args)
+
+    return run
 
 
 _RENDER_CACHE: dict[tuple[str, str, tuple], Callable[..., Any]] = {}

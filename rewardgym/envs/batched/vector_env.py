@@ -198,14 +198,7 @@ class BatchedVectorEnv(DeviceBatchEnv):
         return obs, {}
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        if not self._has_reset:
-            raise RuntimeError("call reset() before step() on a rewardgym vector env")
-        actions = self._check_actions(actions)
-        if self.autoreset_mode is AutoresetMode.DISABLED and bool(self._needs_reset.any()):
-            raise RuntimeError(
-                "autoreset_mode is DISABLED and some episodes have ended; reset them with "
-                "reset(options={'reset_mask': mask}) before stepping again"
-            )
+        actions = self._check_step(actions)
         n = self.num_envs
         obs_shape = (n, *self._obs_shape)
         same_step = self.autoreset_mode is AutoresetMode.SAME_STEP

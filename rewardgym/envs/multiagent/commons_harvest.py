@@ -50,7 +50,7 @@ START_LOW, START_HIGH = 0.6, 1.0
 
 
 @register_jitable
-def step(state, actions, payoff, params):
+def step(state: np.ndarray, actions: np.ndarray, payoff: np.ndarray, params: CommonsHarvestParams) -> bool:
     n = params.num_agents
     stock = state[STOCK]
     asked = 0.0
@@ -73,14 +73,14 @@ def step(state, actions, payoff, params):
 
 
 @register_jitable
-def reset(state, rng, params):
+def reset(state: np.ndarray, rng: np.ndarray, params: CommonsHarvestParams) -> None:
     for j in range(state.shape[0]):
         state[j] = 0.0
     state[STOCK] = params.capacity * uniform(rng, START_LOW, START_HIGH)
 
 
 @register_jitable
-def observe(state, agent, obs, params):
+def observe(state: np.ndarray, agent: int, obs: np.ndarray, params: CommonsHarvestParams) -> None:
     n = params.num_agents
     obs[0] = state[STOCK] / params.capacity
     obs[1] = state[ROUND] / params.max_cycles

@@ -28,7 +28,7 @@ from gymnasium import spaces
 from numba.extending import register_jitable
 
 from rewardgym.core.validation import check_integer, check_number
-from rewardgym.envs.multiagent.game import MultiAgentGame
+from rewardgym.envs.multiagent.game import MultiAgentGame, start_from_zeros
 
 
 class CoopetitionParams(NamedTuple):
@@ -50,12 +50,12 @@ LAST_QUANTITIES = 2
 
 
 @register_jitable
-def quantity(action, params):
+def quantity(action: int, params: CoopetitionParams) -> float:
     return (action // 2 + 1) * params.quantity_unit
 
 
 @register_jitable
-def step(state, actions, payoff, params):
+def step(state: np.ndarray, actions: np.ndarray, payoff: np.ndarray, params: CoopetitionParams) -> bool:
     n = params.num_agents
     total = 0.0
     investors = 0
@@ -75,13 +75,7 @@ def step(state, actions, payoff, params):
 
 
 @register_jitable
-def reset(state, rng, params):
-    for j in range(state.shape[0]):
-        state[j] = 0.0
-
-
-@register_jitable
-def observe(state, agent, obs, params):
+def observe(state: np.ndarray, agent: int, obs: np.ndarray, params: CoopetitionParams) -> None:
     n = params.num_agents
     obs[0] = state[BOOST] / params.base_demand
     obs[1] = state[ROUND] / params.max_cycles
@@ -117,7 +111,7 @@ COOPETITION = MultiAgentGame(
     name="Coopetition",
     params=CoopetitionParams(),
     step=step,
-    reset=reset,
+    reset=start_from_zeros,
     observe=observe,
     state_size=lambda params: 2 + 2 * params.num_agents,
     observation_space=_observation_space,

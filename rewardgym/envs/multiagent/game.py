@@ -25,7 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from gymnasium import spaces
+from numba.extending import register_jitable
 
 from rewardgym.core.validation import check_flag, check_integer, check_number
 
@@ -46,6 +48,13 @@ gets a clear refusal rather than a giant allocation."""
 
 MAX_CYCLES = 2**62
 """The longest episode: the engine counts rounds in an int64."""
+
+
+@register_jitable
+def start_from_zeros(state: np.ndarray, rng: np.ndarray, params: Any) -> None:
+    """The ``reset`` of a game that starts from nothing (round 0, no history), with no draws."""
+    for j in range(state.shape[0]):
+        state[j] = 0.0
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ env's row-major buffers (row ``game * num_agents + agent``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +20,7 @@ from typing import Any
 from numba import cuda, njit, prange
 from numba.extending import register_jitable
 
-from rewardgym.envs.batched.device import kernel_stream
-from rewardgym.envs.batched.kernels import CPU_OPTIONS, CUDA_THREADS_PER_BLOCK, SAME_STEP
+from rewardgym.envs.batched.kernels import CPU_OPTIONS, SAME_STEP, cuda_launcher
 from rewardgym.envs.multiagent.game import COOPERATIVE, INTEGRATED, MultiAgentGame
 
 _CACHE: dict[tuple[str, str, tuple], tuple[Callable[..., Any], Callable[..., Any]]] = {}
@@ -234,12 +232,4 @@ def _cuda_loops(step_one, reset_one):
         if k < state.shape[0]:
             reset_one(k, state, rng, elapsed, needs_reset, mask, obs)
 
-    def launch(kernel):
-        def run(*args):
-            num_games = args[0].shape[0]
-            threads = min(CUDA_THREADS_PER_BLOCK, num_games)
-            kernel[math.ceil(num_games / threads), threads, kernel_stream()](*args)
-
-        return run
-
-    return launch(step_kernel), launch(reset_kernel)
+    return cuda_launcher(step_kernel), cuda_launcher(reset_kernel)

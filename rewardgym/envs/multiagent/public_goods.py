@@ -30,7 +30,7 @@ from gymnasium import spaces
 from numba.extending import register_jitable
 
 from rewardgym.core.validation import check_number
-from rewardgym.envs.multiagent.game import MultiAgentGame
+from rewardgym.envs.multiagent.game import MultiAgentGame, start_from_zeros
 
 
 class PublicGoodsParams(NamedTuple):
@@ -51,7 +51,7 @@ DEFECT, CONTRIBUTE, PUNISH = 0, 1, 2
 
 
 @register_jitable
-def step(state, actions, payoff, params):
+def step(state: np.ndarray, actions: np.ndarray, payoff: np.ndarray, params: PublicGoodsParams) -> bool:
     n = params.num_agents
     contributors = 0
     defectors = 0
@@ -81,13 +81,7 @@ def step(state, actions, payoff, params):
 
 
 @register_jitable
-def reset(state, rng, params):
-    for j in range(state.shape[0]):
-        state[j] = 0.0
-
-
-@register_jitable
-def observe(state, agent, obs, params):
+def observe(state: np.ndarray, agent: int, obs: np.ndarray, params: PublicGoodsParams) -> None:
     n = params.num_agents
     for j in range(n):
         last = state[LAST_ACTIONS + (agent + j) % n]
@@ -108,7 +102,7 @@ PUBLIC_GOODS = MultiAgentGame(
     name="PublicGoods",
     params=PublicGoodsParams(),
     step=step,
-    reset=reset,
+    reset=start_from_zeros,
     observe=observe,
     state_size=lambda params: 1 + params.num_agents,
     observation_space=lambda params: spaces.Box(0.0, 1.0, (2 * params.num_agents + 1,), np.float32),

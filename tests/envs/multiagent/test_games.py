@@ -73,7 +73,8 @@ def test_the_vector_env_passes_the_projects_vector_env_checks(env_id, mode):
     # Spaces, autoreset semantics, gold and trace keys, seeding and bad actions, on agent rows.
     envs = rewardgym.make_parallel_vec(env_id, num_envs=3, autoreset_mode=mode, max_cycles=7)
     check_vector_env(envs.unwrapped, steps=40)
-    check_vector_env(rewardgym.make_parallel_vec(env_id, num_envs=3, autoreset_mode=mode, reward="noisy"), steps=40)
+    envs = rewardgym.make_parallel_vec(env_id, num_envs=3, autoreset_mode=mode, max_cycles=7, reward="noisy")
+    check_vector_env(envs, steps=40)
 
 
 @pytest.mark.parametrize("mode", REWARD_MODES)
