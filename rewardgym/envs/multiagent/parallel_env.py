@@ -8,6 +8,7 @@ by agent name. PettingZoo's AEC API comes from its own conversion (``parallel_to
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,8 @@ class BatchedParallelEnv(ParallelEnv):
         self.game = game
         self.params = self._envs.params
         self.reward_mode, self.weight = self._envs.reward_mode, self._envs.weight
-        self.metadata = {"name": f"{game.name.lower()}_v0", "render_modes": [], "is_parallelizable": True}
+        snake_case = re.sub(r"(?<!^)(?=[A-Z])", "_", game.name).lower()
+        self.metadata = {"name": f"{snake_case}_v0", "render_modes": [], "is_parallelizable": True}
         self.render_mode = None
         self.possible_agents = list(self._envs.possible_agents)
         self.agents: list[str] = []
@@ -124,9 +126,9 @@ class BatchedParallelEnv(ParallelEnv):
         rows = np.empty(len(self.agents), np.int64)
         for i, agent in enumerate(self.agents):
             action = actions[agent]
-            space = self.action_spaces[agent]
-            if not isinstance(action, (int, np.integer)) or isinstance(action, bool) or not space.contains(action):
-                if not (isinstance(action, np.ndarray) and action.shape == () and space.contains(action)):
-                    raise ValueError(f"action {action!r} of agent {agent!r} is outside {space}")
+            integer = isinstance(action, (int, np.integer)) and not isinstance(action, bool)
+            integer = integer or isinstance(action, np.ndarray) and action.shape == () and action.dtype.kind in "iu"
+            if not integer or not self.action_spaces[agent].contains(np.int64(action)):
+                raise ValueError(f"action {action!r} of agent {agent!r} is outside {self.action_spaces[agent]}")
             rows[i] = int(action)
         return rows
