@@ -124,7 +124,8 @@ def mask_like(mask: Array, like: Array) -> Array:
 
         if is_torch(mask):
             return mask.to(device=like.device, dtype=torch.bool)
-        return torch.as_tensor(np.asarray(mask, dtype=bool), device=like.device)
+        # A copy: the envs hand out read-only masks, which torch warns about sharing.
+        return torch.as_tensor(np.array(mask, dtype=bool), device=like.device)
     return to_numpy(mask).astype(bool)
 
 
