@@ -12,7 +12,7 @@ from gymnasium.vector import AutoresetMode
 
 from rewardgym.core.info import GOLD_REWARD, REWARD_TRACE
 from rewardgym.envs.batched.task import BatchedTask
-from rewardgym.envs.batched.vector_env import RENDER_FPS, BatchedVectorEnv, render_modes
+from rewardgym.envs.batched.vector_env import BatchedVectorEnv, render_modes
 
 
 class BatchedEnv(gym.Env):
@@ -53,7 +53,7 @@ class BatchedEnv(gym.Env):
             render_mode=render_mode,
             **param_fields,
         )
-        self.metadata = {"render_modes": render_modes(task), "render_fps": RENDER_FPS}
+        self.metadata = {"render_modes": render_modes(task), "render_fps": task.render_fps}
         self.render_mode = render_mode
         self.max_episode_steps = self._batch.max_episode_steps
         self.observation_space = task.observation_space

@@ -32,6 +32,10 @@ import numpy as np
 from gymnasium import spaces
 from numba.extending import register_jitable
 
+RENDER_FPS = 4
+"""The default frames per second of videos made from rendered frames: a gridworld's moves, slow
+enough to follow."""
+
 
 @dataclass(frozen=True)
 class BatchedTask:
@@ -55,6 +59,9 @@ class BatchedTask:
         render: paints one instance (see the module docstring), or None where the task has no
             pixels.
         frame_shape: ``(height, width)`` of a rendered frame in pixels.
+        render_fps: frames per second of a video made of rendered frames
+            (``metadata["render_fps"]``, what ``RecordVideo`` writes): gymnasium's own rate where
+            the task reproduces a gymnasium env, :data:`RENDER_FPS` otherwise.
         proxy, hack: for tasks whose own reward is a flawed proxy of gold (the gridworlds), what
             the reward pays and how a policy can get paid without doing the task; empty where the
             reward is the task's objective.
@@ -78,6 +85,7 @@ class BatchedTask:
     aliases: tuple[str, ...] = ()
     render: Callable[..., Any] | None = None
     frame_shape: tuple[int, int] = (0, 0)
+    render_fps: int = RENDER_FPS
     proxy: str = ""
     hack: str = ""
     check_params: Callable[[Any], None] | None = None

@@ -106,7 +106,7 @@ class BatchedVectorEnv(DeviceBatchEnv):
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.metadata = {
             "render_modes": render_modes(task),
-            "render_fps": RENDER_FPS,
+            "render_fps": task.render_fps,
             "autoreset_mode": self.autoreset_mode,
         }
         self.render_mode = check_render_mode(task, render_mode)
@@ -241,10 +241,6 @@ class BatchedVectorEnv(DeviceBatchEnv):
         else:
             render_kernel(self.task, self._target, self.params)(self._state, frames)
         return tuple(frames)
-
-
-RENDER_FPS = 4
-"""Frames per second of videos made from rendered frames (``metadata["render_fps"]``)."""
 
 
 def render_modes(task: BatchedTask) -> list[str]:

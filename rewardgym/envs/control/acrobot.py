@@ -16,6 +16,7 @@ from numba.extending import register_jitable
 
 from rewardgym.core.rng import uniform
 from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.control import raster
 
 
 class AcrobotParams(NamedTuple):
@@ -130,6 +131,44 @@ def potential(obs: np.ndarray, params: AcrobotParams) -> float:
     return -cos1 - (cos1 * cos2 - sin1 * sin2)
 
 
+SCREEN_DIM = 500
+"""gymnasium's frame is ``SCREEN_DIM`` pixels square."""
+
+LINK_LENGTH_2 = 1.0
+"""gymnasium's second link's length: drawn, but no part of the dynamics."""
+
+
+@register_jitable
+def _link(frame: np.ndarray, x: float, y: float, angle: float, length: float, scale: float) -> None:
+    """One cyan link from its joint at ``(x, y)``, then the yellow joint over it (gymnasium's order)."""
+    raster.fill_rotated_rect(frame, 0.0, length, 0.1 * scale, -0.1 * scale, angle, x, y, 0, 204, 204)
+    raster.fill_disc(frame, int(x), int(y), int(0.1 * scale), 204, 204, 0)
+
+
+@register_jitable
+def render(state: np.ndarray, frame: np.ndarray, params: AcrobotParams) -> None:
+    """gymnasium's acrobot picture: the black target line one link length above the pivot, and
+    the two cyan links hanging from the frame's middle with yellow joints.
+
+    Example:
+        >>> frame = np.zeros((SCREEN_DIM, SCREEN_DIM, 3), np.uint8)
+        >>> render(np.zeros(4), frame, AcrobotParams())
+        >>> frame[250 + 80, 250].tolist(), frame[250, 250].tolist(), frame[136, 10].tolist()
+        ([0, 204, 204], [204, 204, 0], [0, 0, 0])
+    """
+    l1 = params.link_length_1
+    scale = SCREEN_DIM / ((l1 + LINK_LENGTH_2 + 0.2) * 2)
+    offset = SCREEN_DIM / 2
+    theta1, theta2 = state[0], state[1]
+    raster.fill(frame, 255, 255, 255)
+    raster.line(frame, -2.2 * scale + offset, 1 * scale + offset, 2.2 * scale + offset, 1 * scale + offset, 0, 0, 0)
+    _link(frame, offset, offset, theta1 - math.pi / 2, l1 * scale, scale)
+    # The elbow, where gymnasium puts it: (l1 sin t1, -l1 cos t1) from the pivot.
+    elbow_x = l1 * math.sin(theta1) * scale + offset
+    elbow_y = -l1 * math.cos(theta1) * scale + offset
+    _link(frame, elbow_x, elbow_y, theta1 + theta2 - math.pi / 2, LINK_LENGTH_2 * scale, scale)
+
+
 _PARAMS = AcrobotParams()
 _HIGH = np.array([1.0, 1.0, 1.0, 1.0, _PARAMS.max_vel_1, _PARAMS.max_vel_2], dtype=np.float32)
 
@@ -146,4 +185,7 @@ ACROBOT = BatchedTask(
     gold="-1 per step until the tip swings above the line (fewer steps is better; min -500)",
     reference="Acrobot-v1",
     potential=potential,
+    render=render,
+    frame_shape=(SCREEN_DIM, SCREEN_DIM),
+    render_fps=15,  # gymnasium's
 )

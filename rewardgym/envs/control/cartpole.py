@@ -15,6 +15,7 @@ from numba.extending import register_jitable
 
 from rewardgym.core.rng import uniform
 from rewardgym.envs.batched.task import BatchedTask, observe_state
+from rewardgym.envs.control import raster
 
 
 class CartPoleParams(NamedTuple):
@@ -79,6 +80,37 @@ def potential(obs: np.ndarray, params: CartPoleParams) -> float:
     return 1.0 - (abs(float(obs[2])) * (0.5 / params.theta_threshold) + abs(float(obs[0])) * (0.5 / params.x_threshold))
 
 
+SCREEN_WIDTH, SCREEN_HEIGHT = 600, 400
+"""gymnasium's frame size for CartPole."""
+
+
+@register_jitable
+def render(state: np.ndarray, frame: np.ndarray, params: CartPoleParams) -> None:
+    """gymnasium's CartPole picture: the black cart on the track line, the brown pole from its axle,
+    the blue axle, at gymnasium's scale (the track's +-x_threshold spans the frame's width).
+
+    Example:
+        >>> frame = np.zeros((SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8)
+        >>> render(np.zeros(4), frame, CartPoleParams())
+        >>> frame[400 - 1 - 90, 300].tolist(), frame[400 - 1 - 200, 300].tolist()  # cart, pole
+        ([0, 0, 0], [202, 152, 101])
+    """
+    scale = SCREEN_WIDTH / (params.x_threshold * 2)
+    pole_width = 10.0
+    pole_length = scale * (2 * params.length)
+    cart_x = state[0] * scale + SCREEN_WIDTH / 2.0  # the middle of the cart
+    cart_y = 100  # the top of the track, where the cart's middle rides
+    axle_offset = 30.0 / 4.0
+    raster.fill(frame, 255, 255, 255)
+    raster.fill_rotated_rect(frame, -25.0, 25.0, 15.0, -15.0, 0.0, cart_x, cart_y, 0, 0, 0)
+    half = pole_width / 2
+    raster.fill_rotated_rect(
+        frame, -half, half, pole_length - half, -half, -state[2], cart_x, cart_y + axle_offset, 202, 152, 101
+    )
+    raster.fill_disc(frame, int(cart_x), int(cart_y + axle_offset), int(half), 129, 132, 203)
+    raster.hline(frame, 0, SCREEN_WIDTH, cart_y, 0, 0, 0)
+
+
 _PARAMS = CartPoleParams()
 _HIGH = np.array([_PARAMS.x_threshold * 2, np.inf, _PARAMS.theta_threshold * 2, np.inf], dtype=np.float32)
 
@@ -96,4 +128,7 @@ CARTPOLE = BatchedTask(
     reference="CartPole-v1",
     potential=potential,
     aliases=("CartPole-v0",),  # the same dynamics with a 200-step limit
+    render=render,
+    frame_shape=(SCREEN_HEIGHT, SCREEN_WIDTH),
+    render_fps=50,  # gymnasium's
 )

@@ -16,7 +16,7 @@ from gymnasium import spaces
 from numba.extending import register_jitable
 
 from rewardgym.envs.batched.task import BatchedTask, observe_state
-from rewardgym.envs.control.mountain_car import potential, reset
+from rewardgym.envs.control.mountain_car import SCREEN_HEIGHT, SCREEN_WIDTH, potential, render, reset
 
 
 class ContinuousMountainCarParams(NamedTuple):
@@ -103,4 +103,7 @@ MOUNTAIN_CAR_CONTINUOUS = BatchedTask(
     gold="+100 on reaching the flag, minus 0.1 * throttle**2 per step",
     reference="MountainCarContinuous-v0",
     potential=potential,  # the discrete mountain car's energy, scaled to this env's flag
+    render=render,  # the discrete mountain car's picture, with this env's flag
+    frame_shape=(SCREEN_HEIGHT, SCREEN_WIDTH),
+    render_fps=30,  # gymnasium's
 )

@@ -15,6 +15,7 @@ from numba.extending import register_jitable
 
 from rewardgym.core.rng import uniform
 from rewardgym.envs.batched.task import BatchedTask, observe_state
+from rewardgym.envs.control import raster
 
 
 class MountainCarParams(NamedTuple):
@@ -30,8 +31,12 @@ class MountainCarParams(NamedTuple):
 
 
 class _Shared(Protocol):
-    """The parameters that the functions both mountain cars share (reset, potential) read."""
+    """The parameters that the functions both mountain cars share (reset, potential, render) read."""
 
+    @property
+    def min_position(self) -> float: ...
+    @property
+    def max_position(self) -> float: ...
     @property
     def goal_position(self) -> float: ...
     @property
@@ -87,6 +92,66 @@ def potential(obs: np.ndarray, params: _Shared) -> float:
     return (energy - valley) * (1.0 / (flag - valley))
 
 
+SCREEN_WIDTH, SCREEN_HEIGHT = 600, 400
+"""gymnasium's frame size for both mountain cars."""
+
+CURVE_POINTS = 100
+"""gymnasium draws the mountain as a polyline through this many points."""
+
+
+@register_jitable
+def _height(x: float) -> float:
+    """The mountain's drawn height at position ``x`` (gymnasium's ``_height``)."""
+    return math.sin(3 * x) * 0.45 + 0.55
+
+
+@register_jitable
+def render(state: np.ndarray, frame: np.ndarray, params: _Shared) -> None:
+    """gymnasium's mountain car picture: the black mountain curve, the black car tilted with the
+    slope on its two grey wheels, and the yellow flag on its pole at the goal; the track's
+    ``min_position..max_position`` spans the frame's width.
+
+    Example:
+        >>> frame = np.zeros((SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8)
+        >>> render(np.array([-0.5, 0.0]), frame, MountainCarParams())
+        >>> int((frame == [204, 204, 0]).all(-1).sum()) > 100  # the flag
+        True
+    """
+    scale = SCREEN_WIDTH / (params.max_position - params.min_position)
+    raster.fill(frame, 255, 255, 255)
+    # The mountain: gymnasium's polyline through CURVE_POINTS evenly spaced positions.
+    step = (params.max_position - params.min_position) / (CURVE_POINTS - 1)
+    for k in range(CURVE_POINTS - 1):
+        x0 = params.min_position + k * step
+        x1 = params.min_position + (k + 1) * step
+        raster.aaline(
+            frame,
+            (x0 - params.min_position) * scale,
+            _height(x0) * scale,
+            (x1 - params.min_position) * scale,
+            _height(x1) * scale,
+            0,
+            0,
+            0,
+        )
+    position = state[0]
+    clearance = 10
+    angle = math.cos(3 * position)  # gymnasium tilts the car by this many radians
+    x = (position - params.min_position) * scale
+    y = clearance + _height(position) * scale
+    raster.fill_rotated_rect(frame, -20.0, 20.0, 20.0, 0.0, angle, x, y, 0, 0, 0)
+    cos, sin = math.cos(angle), math.sin(angle)
+    for offset in (10.0, -10.0):  # the wheels, a quarter of the car's width from its middle
+        raster.fill_disc(frame, int(offset * cos + x), int(offset * sin + y), 8, 128, 128, 128)
+    flag_x = int((params.goal_position - params.min_position) * scale)
+    flag_y1 = int(_height(params.goal_position) * scale)
+    flag_y2 = flag_y1 + 50
+    raster.vline(frame, flag_x, flag_y1, flag_y2, 0, 0, 0)
+    raster.fill_quad(
+        frame, flag_x, flag_y2, flag_x, flag_y2 - 10, flag_x + 25, flag_y2 - 5, flag_x, flag_y2, 204, 204, 0
+    )
+
+
 _PARAMS = MountainCarParams()
 
 MOUNTAIN_CAR = BatchedTask(
@@ -106,4 +171,7 @@ MOUNTAIN_CAR = BatchedTask(
     gold="-1 per step until the car reaches the flag (fewer steps is better; min -200)",
     reference="MountainCar-v0",
     potential=potential,
+    render=render,
+    frame_shape=(SCREEN_HEIGHT, SCREEN_WIDTH),
+    render_fps=30,  # gymnasium's
 )

@@ -16,6 +16,7 @@ from numba.extending import register_jitable
 
 from rewardgym.core.rng import uniform
 from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.control import raster
 
 
 class PendulumParams(NamedTuple):
@@ -83,6 +84,38 @@ def potential(obs: np.ndarray, params: PendulumParams) -> float:
     return float(obs[0])
 
 
+SCREEN_DIM = 500
+"""gymnasium's frame is ``SCREEN_DIM`` pixels square."""
+
+
+@register_jitable
+def render(state: np.ndarray, frame: np.ndarray, params: PendulumParams) -> None:
+    """gymnasium's pendulum picture: the red rod with round ends swinging about the black axle in
+    the frame's middle, upright at angle 0.
+
+    gymnasium also draws an arrow scaled by the last torque; the state does not hold the torque,
+    so the arrow is left out (gymnasium's first frame after a reset has none either).
+
+    Example:
+        >>> frame = np.zeros((SCREEN_DIM, SCREEN_DIM, 3), np.uint8)
+        >>> render(np.array([0.0, 0.0]), frame, PendulumParams())
+        >>> frame[250, 250].tolist(), frame[250 - 80, 250].tolist(), frame[250 + 80, 250].tolist()
+        ([0, 0, 0], [204, 77, 77], [255, 255, 255])
+    """
+    scale = SCREEN_DIM / (2.2 * 2)  # gymnasium's bound of 2.2 rod lengths each side
+    offset = SCREEN_DIM // 2
+    rod_length = 1 * scale
+    rod_width = 0.2 * scale
+    angle = state[0] + math.pi / 2
+    raster.fill(frame, 255, 255, 255)
+    raster.fill_rotated_rect(frame, 0.0, rod_length, rod_width / 2, -rod_width / 2, angle, offset, offset, 204, 77, 77)
+    raster.fill_disc(frame, offset, offset, int(rod_width / 2), 204, 77, 77)
+    end_x = int(rod_length * math.cos(angle) + offset)
+    end_y = int(rod_length * math.sin(angle) + offset)
+    raster.fill_disc(frame, end_x, end_y, int(rod_width / 2), 204, 77, 77)
+    raster.fill_disc(frame, offset, offset, int(0.05 * scale), 0, 0, 0)  # the axle
+
+
 _PARAMS = PendulumParams()
 _HIGH = np.array([1.0, 1.0, _PARAMS.max_speed], dtype=np.float32)
 
@@ -99,4 +132,7 @@ PENDULUM = BatchedTask(
     gold="-(angle**2 + 0.1 * speed**2 + 0.001 * torque**2) per step: upright, still, frugal is 0",
     reference="Pendulum-v1",
     potential=potential,
+    render=render,
+    frame_shape=(SCREEN_DIM, SCREEN_DIM),
+    render_fps=30,  # gymnasium's
 )
