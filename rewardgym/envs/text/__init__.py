@@ -41,8 +41,9 @@ def register_text_envs() -> list[str]:
     """Register every text env with gymnasium and ``rewardgym list``; returns their ids.
 
     Calling it again is harmless. Each task gets ``rewardgym/Text<Task>-v0`` (token level; kwargs
-    ``difficulty``, ``max_new_tokens``, ``reward``, ``max_episode_steps``, and for ``make_vec``
-    ``num_envs``, ``device``, ``autoreset_mode``) and ``rewardgym/TextCompletion<Task>-v0``
+    ``difficulty``, ``max_new_tokens``, ``reward``, ``max_episode_steps``, ``render_mode``
+    (``"rgb_array"``: the window drawn as text), and for ``make_vec`` ``num_envs``, ``device``,
+    ``autoreset_mode``) and ``rewardgym/TextCompletion<Task>-v0``
     (completion level; kwargs ``difficulty``, ``reward``, ``fallback``, ``max_chars``, and for
     ``make_vec`` ``num_envs``, ``autoreset_mode``).
     """

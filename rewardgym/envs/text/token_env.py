@@ -16,6 +16,11 @@ batched kernel (:class:`~rewardgym.envs.batched.BatchedTask`), so env ``i`` of a
 seeded ``s`` first sees item ``i`` of ``TaskDataset(task, seed=s)``. SB3 and batched PPO train on
 the vector env directly; SB3 one-hot encodes ``MultiDiscrete`` observations.
 
+With ``render_mode="rgb_array"`` a frame shows the window as text (:func:`render_token`), drawn
+from the env's own token buffer in the 5x7 font of :mod:`~rewardgym.envs.text.font`: the prompt
+in black after a grey ``BOS`` triangle, what the agent has written in blue (``EOS`` as a red
+block), and an underline under each slot the agent may still write, on a light background.
+
 Example:
     >>> import gymnasium as gym, numpy as np
     >>> from rewardgym.envs.text import register_text_envs, vocab
@@ -42,7 +47,17 @@ from gymnasium.vector import AutoresetMode
 from numba.extending import register_jitable
 
 from rewardgym.envs.batched import BatchedEnv, BatchedTask, BatchedVectorEnv
+from rewardgym.envs.batched.task import RENDER_FPS
 from rewardgym.envs.registration import with_reward
+from rewardgym.envs.text.font import (
+    CELL_WIDTH,
+    SCALE,
+    UNDERLINE_ROW,
+    cell_origin,
+    draw_glyph,
+    fill_block,
+    frame_size,
+)
 from rewardgym.envs.text.tasks import DIFFICULTIES, family
 from rewardgym.envs.text.vocab import BOS, EOS, PAD, VOCAB_SIZE
 
@@ -93,6 +108,77 @@ def step_token(state: np.ndarray, action: int, params: TokenParams) -> tuple[flo
         score = answer_score(state, WINDOW + prompt_len, answer_len, WINDOW + params.window, int(state[ANSWER_LEN]))
         return score, score, True
     return 0.0, 0.0, False
+
+
+BACKGROUND = (250, 250, 245)
+"""The frame's colour: a light paper white."""
+PROMPT_COLOUR = (20, 20, 20)
+"""The prompt's characters: near black."""
+BOS_COLOUR = (120, 120, 120)
+"""The ``BOS`` mark before the prompt: grey."""
+WRITTEN_COLOUR = (20, 70, 190)
+"""What the agent has written: dark blue."""
+EOS_COLOUR = (190, 30, 30)
+"""The ``EOS`` the agent wrote: dark red."""
+BUDGET_COLOUR = (190, 190, 190)
+"""The underline of each slot the agent may still write: light grey."""
+
+
+@register_jitable
+def render_token(state: np.ndarray, frame: np.ndarray, params: TokenParams) -> None:
+    """Paint one instance's window as text into ``frame`` (``render`` of the token tasks).
+
+    Slot ``j`` of the window takes cell ``j`` (:func:`~rewardgym.envs.text.font.cell_origin`).
+    The slots before ``state[PROMPT_LEN]`` are the prompt (``BOS`` first); the next
+    ``state[GENERATED]`` are the agent's tokens, each drawn as written, a written ``PAD`` or
+    ``BOS`` included; each slot left in the token budget is underlined, and the rest (padding no
+    prompt or answer can reach) stay blank.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardgym.envs.text import vocab
+        >>> task = token_task("add")
+        >>> state = np.zeros(task.state_size)
+        >>> state[WINDOW : WINDOW + 6] = vocab.encode("7+5=1", bos=True)
+        >>> state[PROMPT_LEN], state[GENERATED] = 5, 1
+        >>> frame = np.zeros((*task.frame_shape, 3), np.uint8)
+        >>> render_token(state, frame, task.params)
+        >>> frame.shape, frame[0, 0].tolist(), frame[8, 8].tolist()  # a corner; BOS's first pixel
+        ((36, 112, 3), [250, 250, 245], [120, 120, 120])
+    """
+    for row in range(frame.shape[0]):
+        for col in range(frame.shape[1]):
+            frame[row, col, 0] = BACKGROUND[0]
+            frame[row, col, 1] = BACKGROUND[1]
+            frame[row, col, 2] = BACKGROUND[2]
+    window = params.window
+    prompt_len = min(max(int(state[PROMPT_LEN]), 0), window)
+    written_end = min(prompt_len + max(int(state[GENERATED]), 0), window)
+    budget_end = min(prompt_len + params.max_new_tokens, window)
+    for j in range(window):
+        top, left = cell_origin(j, window)
+        token = int(state[WINDOW + j])
+        if j < prompt_len:
+            if token == BOS:
+                draw_glyph(frame, token, top, left, BOS_COLOUR[0], BOS_COLOUR[1], BOS_COLOUR[2])
+            else:
+                draw_glyph(frame, token, top, left, PROMPT_COLOUR[0], PROMPT_COLOUR[1], PROMPT_COLOUR[2])
+        elif j < written_end:
+            if token == EOS:
+                draw_glyph(frame, token, top, left, EOS_COLOUR[0], EOS_COLOUR[1], EOS_COLOUR[2])
+            else:
+                draw_glyph(frame, token, top, left, WRITTEN_COLOUR[0], WRITTEN_COLOUR[1], WRITTEN_COLOUR[2])
+        elif j < budget_end:
+            fill_block(
+                frame,
+                top + UNDERLINE_ROW * SCALE,
+                left,
+                SCALE,
+                (CELL_WIDTH - 1) * SCALE,
+                BUDGET_COLOUR[0],
+                BUDGET_COLOUR[1],
+                BUDGET_COLOUR[2],
+            )
 
 
 @cache
@@ -155,6 +241,9 @@ def token_task(task: str, difficulty: int = 1, max_new_tokens: int | None = None
         reference=f"procedural '{fam.name}' task (reasoning-gym style), difficulties "
         f"{DIFFICULTIES[0]}-{DIFFICULTIES[-1]}",
         modality="text",
+        render=render_token,
+        frame_shape=frame_size(window),
+        render_fps=RENDER_FPS,
     )
 
 
@@ -164,9 +253,24 @@ def make_token_env(
     max_new_tokens: int | None = None,
     reward: Any = None,
     max_episode_steps: int | None = None,
+    render_mode: str | None = None,
 ) -> gym.Env:
-    """gymnasium entry point of ``rewardgym/Text<Task>-v0``, wrapped in a reward spec if given."""
-    env = BatchedEnv(token_task(task, difficulty, check_budget(max_new_tokens)), max_episode_steps=max_episode_steps)
+    """gymnasium entry point of ``rewardgym/Text<Task>-v0``, wrapped in a reward spec if given.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> from rewardgym.envs.text import register_text_envs
+        >>> _ = register_text_envs()
+        >>> env = gym.make("rewardgym/TextAdd-v0", render_mode="rgb_array")
+        >>> _ = env.reset(seed=3)
+        >>> env.render().shape, env.metadata["render_fps"]
+        ((36, 112, 3), 4)
+    """
+    env = BatchedEnv(
+        token_task(task, difficulty, check_budget(max_new_tokens)),
+        max_episode_steps=max_episode_steps,
+        render_mode=render_mode,
+    )
     return with_reward(env, reward, env_id(task))
 
 
@@ -179,13 +283,16 @@ def make_token_vector_env(
     device: str = "cpu",
     autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     max_episode_steps: int | None = None,
+    render_mode: str | None = None,
 ) -> gym.vector.VectorEnv:
-    """gymnasium vector entry point of ``rewardgym/Text<Task>-v0``."""
+    """gymnasium vector entry point of ``rewardgym/Text<Task>-v0``; with ``render_mode="rgb_array"``
+    its ``render()`` returns one frame per env."""
     env = BatchedVectorEnv(
         token_task(task, difficulty, check_budget(max_new_tokens)),
         num_envs,
         device=device,
         autoreset_mode=autoreset_mode,
         max_episode_steps=max_episode_steps,
+        render_mode=render_mode,
     )
     return with_reward(env, reward, env_id(task))
