@@ -29,6 +29,14 @@ class BatchedEnv(gym.Env):
         >>> obs, reward, terminated, truncated, info = env.step(1)
         >>> reward, info["gold_reward"], info["reward_trace"]
         (1.0, 1.0, {'env': 1.0})
+
+    ``obs_mode="pixels"`` (the control envs) makes the observation the env's picture, a small
+    uint8 image (``pixel_size``, 84 by default; see :class:`BatchedVectorEnv`):
+
+        >>> env = gym.make("rewardgym/CartPole-v0", obs_mode="pixels")
+        >>> obs, info = env.reset(seed=42)
+        >>> env.observation_space, obs.dtype
+        (Box(0, 255, (84, 84, 3), uint8), dtype('uint8'))
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
@@ -41,6 +49,8 @@ class BatchedEnv(gym.Env):
         max_episode_steps: int | None = None,
         params: Any = None,
         render_mode: str | None = None,
+        obs_mode: str = "state",
+        pixel_size: int | None = None,
         **param_fields: Any,
     ) -> None:
         self.task = task
@@ -51,12 +61,15 @@ class BatchedEnv(gym.Env):
             max_episode_steps=max_episode_steps,
             params=params,
             render_mode=render_mode,
+            obs_mode=obs_mode,
+            pixel_size=pixel_size,
             **param_fields,
         )
         self.metadata = {"render_modes": render_modes(task), "render_fps": task.render_fps}
         self.render_mode = render_mode
         self.max_episode_steps = self._batch.max_episode_steps
-        self.observation_space = task.observation_space
+        self.obs_mode = obs_mode
+        self.observation_space = self._batch.single_observation_space
         self.action_space = task.action_space
 
     @property

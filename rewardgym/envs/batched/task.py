@@ -14,7 +14,10 @@ The functions work in place on one instance's rows:
   progress read from one observation row, for potential-based reward shaping (``shaped``
   compiles it into its kernels as the engine compiles the others);
 - ``render(state, frame, params)``, optional: paints ``state`` into ``frame``, an
-  ``(height, width, 3)`` uint8 image, for ``render_mode="rgb_array"``.
+  ``(height, width, 3)`` uint8 image, for ``render_mode="rgb_array"``. Where it paints a frame of
+  any size (``pixel_observations``), :func:`pixel_task` makes the picture the observation
+  (``obs_mode="pixels"``): the same source paints a small image straight into each observation
+  row inside the step kernel.
 
 Observations of any shape are handed to ``observe`` (and ``potential``) as one flat row, in C
 order: a gridworld's ``(rows, cols)`` grid arrives as ``rows * cols`` cells.
@@ -24,6 +27,7 @@ Time limits, autoreset and batching are the engine's job, not the task's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -31,6 +35,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 from numba.extending import register_jitable
+
+from rewardgym.core.validation import check_integer
 
 RENDER_FPS = 4
 """The default frames per second of videos made from rendered frames: a gridworld's moves, slow
@@ -67,6 +73,8 @@ class BatchedTask:
             reward is the task's objective.
         check_params: refuses bad parameters (e.g. an unknown level) with an error naming them;
             None checks only their type.
+        pixel_observations: whether ``render`` paints a frame of any size (scaling its picture to
+            the frame), which ``obs_mode="pixels"`` needs (see :func:`pixel_task`).
     """
 
     name: str
@@ -89,6 +97,7 @@ class BatchedTask:
     proxy: str = ""
     hack: str = ""
     check_params: Callable[[Any], None] | None = None
+    pixel_observations: bool = False
 
     @property
     def discrete(self) -> bool:
@@ -105,3 +114,101 @@ def observe_state(state: np.ndarray, obs: np.ndarray) -> None:
     """The ``observe`` of tasks whose observation is their state (CartPole, MountainCar)."""
     for j in range(obs.shape[0]):
         obs[j] = state[j]
+
+
+OBS_MODES = ("state", "pixels")
+"""What an env's observation is: the task's own (``"state"``, the default) or its rendered
+picture (``"pixels"``)."""
+
+DEFAULT_PIXEL_SIZE = 84
+"""The side of a pixel observation by default: the Atari convention (Mnih et al. 2015), which the
+usual Nature-CNN encoders take."""
+
+MIN_PIXEL_SIZE, MAX_PIXEL_SIZE = 16, 512
+"""The sides a pixel observation may have: below 16 the control pictures lose their objects (a
+pole is under a pixel wide), above 512 an observation outgrows gymnasium's own frame."""
+
+_PIXEL_TASKS: dict[tuple[str, int, tuple], BatchedTask] = {}
+
+
+def observed_task(task: BatchedTask, obs_mode: str, pixel_size: int | None, params: Any) -> BatchedTask:
+    """The task an env with ``obs_mode`` runs: ``task`` itself for ``"state"``, its
+    :func:`pixel_task` for ``"pixels"``. Refuses, by name, an unknown mode, pixels on a task whose
+    renderer cannot paint them, a ``pixel_size`` out of range and a ``pixel_size`` without pixels.
+
+    Example:
+        >>> from rewardgym.envs.control import CARTPOLE
+        >>> observed_task(CARTPOLE, "state", None, CARTPOLE.params) is CARTPOLE
+        True
+        >>> observed_task(CARTPOLE, "pixels", 32, CARTPOLE.params).observation_space
+        Box(0, 255, (32, 32, 3), uint8)
+        >>> observed_task(CARTPOLE, "rgb", None, CARTPOLE.params)
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown obs_mode 'rgb' for CartPole; valid modes: 'state', 'pixels'
+    """
+    if obs_mode not in OBS_MODES:
+        valid = ", ".join(repr(m) for m in OBS_MODES)
+        raise ValueError(f"unknown obs_mode {obs_mode!r} for {task.name}; valid modes: {valid}")
+    if obs_mode == "state":
+        if pixel_size is not None:
+            raise ValueError(
+                f"pixel_size={pixel_size!r} sets the side of a pixel observation; pass it with "
+                "obs_mode='pixels' (this env's obs_mode is 'state')"
+            )
+        return task
+    if task.render is None or not task.pixel_observations:
+        raise ValueError(
+            f"obs_mode='pixels' is not supported by {task.name}: its renderer does not paint "
+            "observation images; valid obs_mode: 'state'"
+        )
+    size = DEFAULT_PIXEL_SIZE if pixel_size is None else pixel_size
+    size = check_integer(size, "pixel_size", low=MIN_PIXEL_SIZE, high=MAX_PIXEL_SIZE)
+    return pixel_task(task, size, params)
+
+
+def pixel_task(task: BatchedTask, size: int, params: Any) -> BatchedTask:
+    """``task`` observed as a ``size x size`` RGB image: its ``render`` paints each observation.
+
+    The dynamics, rewards and time limit are ``task``'s; the observation space is
+    ``Box(0, 255, (size, size, 3), uint8)`` and ``observe`` paints the state with the task's own
+    ``render`` (and ``params``, compiled in) straight into the observation row the engine hands it,
+    viewed as the image, so the step kernel draws the small picture with no full-size frame in
+    between, on every target. The built-in potential and aliases are dropped: they read state
+    observations, so ``shaped`` needs a potential of images (a callable) on a pixel env. One task
+    per ``(task, size, params)``: the engine's kernel cache is keyed by its name and parameters.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardgym.envs.control import CARTPOLE
+        >>> pixels = pixel_task(CARTPOLE, 48, CARTPOLE.params)
+        >>> pixels.name, pixels.potential, pixels.observation_space.shape
+        ('CartPole (pixels 48x48)', None, (48, 48, 3))
+        >>> obs = np.empty(48 * 48 * 3, np.uint8)
+        >>> pixels.observe(np.zeros(4), obs)
+        >>> frame = np.empty((48, 48, 3), np.uint8)
+        >>> CARTPOLE.render(np.zeros(4), frame, CARTPOLE.params)
+        >>> bool((obs.reshape(48, 48, 3) == frame).all())
+        True
+    """
+    key = (task.name, size, tuple(params))
+    if key not in _PIXEL_TASKS:
+        render = task.render
+        if render is None:
+            raise ValueError(f"task {task.name!r} has no render function")
+        shape = (size, size, 3)
+
+        @register_jitable
+        def observe(state: np.ndarray, obs: np.ndarray) -> None:
+            # The engine hands a flat row (C order); viewed as the image it is the frame itself.
+            render(state, obs.reshape(shape), params)
+
+        _PIXEL_TASKS[key] = dataclasses.replace(
+            task,
+            name=f"{task.name} (pixels {size}x{size})",
+            observation_space=spaces.Box(0, 255, shape, np.uint8),
+            observe=observe,
+            potential=None,
+            aliases=(),
+        )
+    return _PIXEL_TASKS[key]

@@ -17,7 +17,7 @@ from rewardgym.core.validation import check_integer
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels, render_kernel
-from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.batched.task import BatchedTask, observed_task
 
 SERIAL_BELOW = 512
 
@@ -69,6 +69,10 @@ class BatchedVectorEnv(DeviceBatchEnv):
         params: parameters replacing the task's defaults, e.g. a lower gravity.
         render_mode: ``"rgb_array"`` for tasks with pixels: :meth:`render` returns one
             ``(height, width, 3)`` uint8 frame per env, painted in one batched kernel call.
+        obs_mode: ``"state"`` (the default): the task's own observation; ``"pixels"`` (the control
+            tasks): the picture :meth:`render` draws, scaled to ``pixel_size x pixel_size``, as a
+            uint8 ``Box(0, 255, (pixel_size, pixel_size, 3))``, painted by the step kernel.
+        pixel_size: the side of a pixel observation, 16 to 512; 84 if None.
         **param_fields: single parameters by name, replacing those of ``params`` (or of the
             defaults): ``gravity=5.0``, ``level=1``.
 
@@ -79,6 +83,10 @@ class BatchedVectorEnv(DeviceBatchEnv):
         >>> obs, reward, terminated, truncated, info = envs.step(np.array([0, 1, 0]))
         >>> obs.shape, info["gold_reward"].tolist()
         ((3, 4), [1.0, 1.0, 1.0])
+        >>> pixels = gym.make_vec("rewardgym/CartPole-v0", num_envs=3, obs_mode="pixels", pixel_size=32)
+        >>> obs, _ = pixels.reset(seed=0)
+        >>> obs.shape, obs.dtype
+        ((3, 32, 32, 3), dtype('uint8'))
     """
 
     _spec: EnvSpec | None = None
@@ -93,6 +101,8 @@ class BatchedVectorEnv(DeviceBatchEnv):
         max_episode_steps: int | None = None,
         params: Any = None,
         render_mode: str | None = None,
+        obs_mode: str = "state",
+        pixel_size: int | None = None,
         **param_fields: Any,
     ) -> None:
         num_envs = check_integer(num_envs, "num_envs", low=1, high=MAX_NUM_ENVS)
@@ -110,17 +120,20 @@ class BatchedVectorEnv(DeviceBatchEnv):
             "autoreset_mode": self.autoreset_mode,
         }
         self.render_mode = check_render_mode(task, render_mode)
+        # The task the kernels run: ``task``, or the one whose observation is its picture.
+        observed = observed_task(task, obs_mode, pixel_size, self.params)
+        self.obs_mode = obs_mode
 
-        self.single_observation_space = task.observation_space
+        self.single_observation_space = observed.observation_space
         self.single_action_space = task.action_space
-        self.observation_space = batch_space(task.observation_space, self.num_envs)
+        self.observation_space = batch_space(observed.observation_space, self.num_envs)
         self.action_space = batch_space(task.action_space, self.num_envs)
 
         if self.device == "cuda":
             self._target = "cuda"
         else:
             self._target = "parallel" if self.num_envs >= SERIAL_BELOW else "serial"
-        self._step_kernel, self._reset_kernel = kernels(task, self._target, self.params)
+        self._step_kernel, self._reset_kernel = kernels(observed, self._target, self.params)
 
         n = self.num_envs
         self._state = self._zeros((n, task.state_size), np.float64)
@@ -137,10 +150,11 @@ class BatchedVectorEnv(DeviceBatchEnv):
         self._everyone[...] = True
         if self.device == "cpu":
             self._everyone.flags.writeable = False  # shared by every step's info masks
-        # Observations come in the space's dtype: float32 for control, int64 token ids for text.
-        self._obs_dtype = task.observation_space.dtype.type
-        self._obs_shape: tuple[int, ...] = tuple(task.observation_space.shape)
-        self._no_final_obs = self._flat(self._zeros((1, *task.observation_space.shape), self._obs_dtype))
+        # Observations come in the space's dtype: float32 for control, int64 token ids for text,
+        # uint8 for pixels.
+        self._obs_dtype = observed.observation_space.dtype.type
+        self._obs_shape: tuple[int, ...] = tuple(observed.observation_space.shape)
+        self._no_final_obs = self._flat(self._zeros((1, *self._obs_shape), self._obs_dtype))
         self._kernel_mode = _KERNEL_MODES[self.autoreset_mode]
         self._action_dtype = task.action_dtype
         self._seeded = False
@@ -273,7 +287,7 @@ def resolve_params(task: BatchedTask, params: Any, fields: dict[str, Any]) -> An
     if unknown:
         raise ValueError(
             f"unknown keyword argument {unknown[0]!r} for {task.name}; valid parameters: "
-            f"{', '.join(kind._fields)} (and max_episode_steps, params, render_mode)"
+            f"{', '.join(kind._fields)} (and max_episode_steps, params, render_mode, obs_mode, pixel_size)"
         )
     if fields:
         params = params._replace(**fields)

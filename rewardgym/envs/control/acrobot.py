@@ -139,10 +139,12 @@ LINK_LENGTH_2 = 1.0
 
 
 @register_jitable
-def _link(frame: np.ndarray, x: float, y: float, angle: float, length: float, scale: float) -> None:
+def _link(
+    frame: np.ndarray, x: float, y: float, angle: float, length: float, scale: float, sx: float, sy: float
+) -> None:
     """One cyan link from its joint at ``(x, y)``, then the yellow joint over it (gymnasium's order)."""
-    raster.fill_rotated_rect(frame, 0.0, length, 0.1 * scale, -0.1 * scale, angle, x, y, 0, 204, 204)
-    raster.fill_disc(frame, int(x), int(y), int(0.1 * scale), 204, 204, 0)
+    raster.fill_rotated_rect(frame, 0.0, length, 0.1 * scale, -0.1 * scale, angle, x, y, sx, sy, 0, 204, 204)
+    raster.fill_disc(frame, int(x * sx), int(y * sy), int(0.1 * scale * min(sx, sy)), 204, 204, 0)
 
 
 @register_jitable
@@ -150,23 +152,32 @@ def render(state: np.ndarray, frame: np.ndarray, params: AcrobotParams) -> None:
     """gymnasium's acrobot picture: the black target line one link length above the pivot, and
     the two cyan links hanging from the frame's middle with yellow joints.
 
+    It is drawn in gymnasium's 500 x 500 coordinates, scaled to the frame's size
+    (:func:`~rewardgym.envs.control.raster.scales`).
+
     Example:
         >>> frame = np.zeros((SCREEN_DIM, SCREEN_DIM, 3), np.uint8)
         >>> render(np.zeros(4), frame, AcrobotParams())
         >>> frame[250 + 80, 250].tolist(), frame[250, 250].tolist(), frame[136, 10].tolist()
         ([0, 204, 204], [204, 204, 0], [0, 0, 0])
+        >>> small = np.zeros((84, 84, 3), np.uint8)
+        >>> render(np.zeros(4), small, AcrobotParams())
+        >>> small[42 + 14, 42].tolist(), small[42, 42].tolist(), small[83 - 61, 5].tolist()
+        ([0, 204, 204], [204, 204, 0], [0, 0, 0])
     """
+    sx, sy = raster.scales(frame, SCREEN_DIM, SCREEN_DIM)
     l1 = params.link_length_1
     scale = SCREEN_DIM / ((l1 + LINK_LENGTH_2 + 0.2) * 2)
     offset = SCREEN_DIM / 2
     theta1, theta2 = state[0], state[1]
     raster.fill(frame, 255, 255, 255)
-    raster.line(frame, -2.2 * scale + offset, 1 * scale + offset, 2.2 * scale + offset, 1 * scale + offset, 0, 0, 0)
-    _link(frame, offset, offset, theta1 - math.pi / 2, l1 * scale, scale)
+    line_y = (1 * scale + offset) * sy
+    raster.line(frame, (-2.2 * scale + offset) * sx, line_y, (2.2 * scale + offset) * sx, line_y, 0, 0, 0)
+    _link(frame, offset, offset, theta1 - math.pi / 2, l1 * scale, scale, sx, sy)
     # The elbow, where gymnasium puts it: (l1 sin t1, -l1 cos t1) from the pivot.
     elbow_x = l1 * math.sin(theta1) * scale + offset
     elbow_y = -l1 * math.cos(theta1) * scale + offset
-    _link(frame, elbow_x, elbow_y, theta1 + theta2 - math.pi / 2, LINK_LENGTH_2 * scale, scale)
+    _link(frame, elbow_x, elbow_y, theta1 + theta2 - math.pi / 2, LINK_LENGTH_2 * scale, scale, sx, sy)
 
 
 _PARAMS = AcrobotParams()
@@ -188,4 +199,5 @@ ACROBOT = BatchedTask(
     render=render,
     frame_shape=(SCREEN_DIM, SCREEN_DIM),
     render_fps=15,  # gymnasium's
+    pixel_observations=True,
 )

@@ -89,12 +89,21 @@ def render(state: np.ndarray, frame: np.ndarray, params: CartPoleParams) -> None
     """gymnasium's CartPole picture: the black cart on the track line, the brown pole from its axle,
     the blue axle, at gymnasium's scale (the track's +-x_threshold spans the frame's width).
 
+    It is drawn in gymnasium's 600 x 400 coordinates, scaled to the frame's size
+    (:func:`~rewardgym.envs.control.raster.scales`): gymnasium's frame at that size, a small
+    observation image (``obs_mode="pixels"``) at any other.
+
     Example:
         >>> frame = np.zeros((SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8)
         >>> render(np.zeros(4), frame, CartPoleParams())
         >>> frame[400 - 1 - 90, 300].tolist(), frame[400 - 1 - 200, 300].tolist()  # cart, pole
         ([0, 0, 0], [202, 152, 101])
+        >>> small = np.zeros((84, 84, 3), np.uint8)
+        >>> render(np.zeros(4), small, CartPoleParams())
+        >>> small[84 - 1 - 19, 42].tolist(), small[84 - 1 - 42, 42].tolist()  # cart, pole
+        ([0, 0, 0], [202, 152, 101])
     """
+    sx, sy = raster.scales(frame, SCREEN_WIDTH, SCREEN_HEIGHT)
     scale = SCREEN_WIDTH / (params.x_threshold * 2)
     pole_width = 10.0
     pole_length = scale * (2 * params.length)
@@ -102,13 +111,14 @@ def render(state: np.ndarray, frame: np.ndarray, params: CartPoleParams) -> None
     cart_y = 100  # the top of the track, where the cart's middle rides
     axle_offset = 30.0 / 4.0
     raster.fill(frame, 255, 255, 255)
-    raster.fill_rotated_rect(frame, -25.0, 25.0, 15.0, -15.0, 0.0, cart_x, cart_y, 0, 0, 0)
+    raster.fill_rotated_rect(frame, -25.0, 25.0, 15.0, -15.0, 0.0, cart_x, cart_y, sx, sy, 0, 0, 0)
     half = pole_width / 2
     raster.fill_rotated_rect(
-        frame, -half, half, pole_length - half, -half, -state[2], cart_x, cart_y + axle_offset, 202, 152, 101
+        frame, -half, half, pole_length - half, -half, -state[2], cart_x, cart_y + axle_offset, sx, sy, 202, 152, 101
     )
-    raster.fill_disc(frame, int(cart_x), int(cart_y + axle_offset), int(half), 129, 132, 203)
-    raster.hline(frame, 0, SCREEN_WIDTH, cart_y, 0, 0, 0)
+    axle_x, axle_y = int(cart_x * sx), int((cart_y + axle_offset) * sy)
+    raster.fill_disc(frame, axle_x, axle_y, int(half * min(sx, sy)), 129, 132, 203)
+    raster.hline(frame, 0, int(SCREEN_WIDTH * sx), int(cart_y * sy), 0, 0, 0)
 
 
 _PARAMS = CartPoleParams()
@@ -131,4 +141,5 @@ CARTPOLE = BatchedTask(
     render=render,
     frame_shape=(SCREEN_HEIGHT, SCREEN_WIDTH),
     render_fps=50,  # gymnasium's
+    pixel_observations=True,
 )

@@ -106,4 +106,5 @@ MOUNTAIN_CAR_CONTINUOUS = BatchedTask(
     render=render,  # the discrete mountain car's picture, with this env's flag
     frame_shape=(SCREEN_HEIGHT, SCREEN_WIDTH),
     render_fps=30,  # gymnasium's
+    pixel_observations=True,
 )

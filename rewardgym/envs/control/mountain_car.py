@@ -111,12 +111,20 @@ def render(state: np.ndarray, frame: np.ndarray, params: _Shared) -> None:
     slope on its two grey wheels, and the yellow flag on its pole at the goal; the track's
     ``min_position..max_position`` spans the frame's width.
 
+    It is drawn in gymnasium's 600 x 400 coordinates, scaled to the frame's size
+    (:func:`~rewardgym.envs.control.raster.scales`).
+
     Example:
         >>> frame = np.zeros((SCREEN_HEIGHT, SCREEN_WIDTH, 3), np.uint8)
         >>> render(np.array([-0.5, 0.0]), frame, MountainCarParams())
         >>> int((frame == [204, 204, 0]).all(-1).sum()) > 100  # the flag
         True
+        >>> small = np.zeros((84, 84, 3), np.uint8)
+        >>> render(np.array([-0.5, 0.0]), small, MountainCarParams())
+        >>> int((small == [204, 204, 0]).all(-1).sum()) > 3
+        True
     """
+    sx, sy = raster.scales(frame, SCREEN_WIDTH, SCREEN_HEIGHT)
     scale = SCREEN_WIDTH / (params.max_position - params.min_position)
     raster.fill(frame, 255, 255, 255)
     # The mountain: gymnasium's polyline through CURVE_POINTS evenly spaced positions.
@@ -126,10 +134,10 @@ def render(state: np.ndarray, frame: np.ndarray, params: _Shared) -> None:
         x1 = params.min_position + (k + 1) * step
         raster.aaline(
             frame,
-            (x0 - params.min_position) * scale,
-            _height(x0) * scale,
-            (x1 - params.min_position) * scale,
-            _height(x1) * scale,
+            (x0 - params.min_position) * scale * sx,
+            _height(x0) * scale * sy,
+            (x1 - params.min_position) * scale * sx,
+            _height(x1) * scale * sy,
             0,
             0,
             0,
@@ -139,16 +147,28 @@ def render(state: np.ndarray, frame: np.ndarray, params: _Shared) -> None:
     angle = math.cos(3 * position)  # gymnasium tilts the car by this many radians
     x = (position - params.min_position) * scale
     y = clearance + _height(position) * scale
-    raster.fill_rotated_rect(frame, -20.0, 20.0, 20.0, 0.0, angle, x, y, 0, 0, 0)
+    raster.fill_rotated_rect(frame, -20.0, 20.0, 20.0, 0.0, angle, x, y, sx, sy, 0, 0, 0)
     cos, sin = math.cos(angle), math.sin(angle)
+    wheel = int(8 * min(sx, sy))
     for offset in (10.0, -10.0):  # the wheels, a quarter of the car's width from its middle
-        raster.fill_disc(frame, int(offset * cos + x), int(offset * sin + y), 8, 128, 128, 128)
+        raster.fill_disc(frame, int((offset * cos + x) * sx), int((offset * sin + y) * sy), wheel, 128, 128, 128)
     flag_x = int((params.goal_position - params.min_position) * scale)
     flag_y1 = int(_height(params.goal_position) * scale)
     flag_y2 = flag_y1 + 50
-    raster.vline(frame, flag_x, flag_y1, flag_y2, 0, 0, 0)
+    raster.vline(frame, int(flag_x * sx), int(flag_y1 * sy), int(flag_y2 * sy), 0, 0, 0)
     raster.fill_quad(
-        frame, flag_x, flag_y2, flag_x, flag_y2 - 10, flag_x + 25, flag_y2 - 5, flag_x, flag_y2, 204, 204, 0
+        frame,
+        flag_x * sx,
+        flag_y2 * sy,
+        flag_x * sx,
+        (flag_y2 - 10) * sy,
+        (flag_x + 25) * sx,
+        (flag_y2 - 5) * sy,
+        flag_x * sx,
+        flag_y2 * sy,
+        204,
+        204,
+        0,
     )
 
 
@@ -174,4 +194,5 @@ MOUNTAIN_CAR = BatchedTask(
     render=render,
     frame_shape=(SCREEN_HEIGHT, SCREEN_WIDTH),
     render_fps=30,  # gymnasium's
+    pixel_observations=True,
 )

@@ -94,26 +94,37 @@ def render(state: np.ndarray, frame: np.ndarray, params: PendulumParams) -> None
     the frame's middle, upright at angle 0.
 
     gymnasium also draws an arrow scaled by the last torque; the state does not hold the torque,
-    so the arrow is left out (gymnasium's first frame after a reset has none either).
+    so the arrow is left out (gymnasium's first frame after a reset has none either). It is drawn
+    in gymnasium's 500 x 500 coordinates, scaled to the frame's size
+    (:func:`~rewardgym.envs.control.raster.scales`).
 
     Example:
         >>> frame = np.zeros((SCREEN_DIM, SCREEN_DIM, 3), np.uint8)
         >>> render(np.array([0.0, 0.0]), frame, PendulumParams())
         >>> frame[250, 250].tolist(), frame[250 - 80, 250].tolist(), frame[250 + 80, 250].tolist()
         ([0, 0, 0], [204, 77, 77], [255, 255, 255])
+        >>> small = np.zeros((84, 84, 3), np.uint8)
+        >>> render(np.array([0.0, 0.0]), small, PendulumParams())
+        >>> small[41, 42].tolist(), small[41 - 14, 42].tolist(), small[41 + 14, 42].tolist()  # y up: row 83 - 42
+        ([0, 0, 0], [204, 77, 77], [255, 255, 255])
     """
+    sx, sy = raster.scales(frame, SCREEN_DIM, SCREEN_DIM)
     scale = SCREEN_DIM / (2.2 * 2)  # gymnasium's bound of 2.2 rod lengths each side
     offset = SCREEN_DIM // 2
     rod_length = 1 * scale
     rod_width = 0.2 * scale
     angle = state[0] + math.pi / 2
+    radius = int(rod_width / 2 * min(sx, sy))
     raster.fill(frame, 255, 255, 255)
-    raster.fill_rotated_rect(frame, 0.0, rod_length, rod_width / 2, -rod_width / 2, angle, offset, offset, 204, 77, 77)
-    raster.fill_disc(frame, offset, offset, int(rod_width / 2), 204, 77, 77)
-    end_x = int(rod_length * math.cos(angle) + offset)
-    end_y = int(rod_length * math.sin(angle) + offset)
-    raster.fill_disc(frame, end_x, end_y, int(rod_width / 2), 204, 77, 77)
-    raster.fill_disc(frame, offset, offset, int(0.05 * scale), 0, 0, 0)  # the axle
+    raster.fill_rotated_rect(
+        frame, 0.0, rod_length, rod_width / 2, -rod_width / 2, angle, offset, offset, sx, sy, 204, 77, 77
+    )
+    centre_x, centre_y = int(offset * sx), int(offset * sy)
+    raster.fill_disc(frame, centre_x, centre_y, radius, 204, 77, 77)
+    end_x = int((rod_length * math.cos(angle) + offset) * sx)
+    end_y = int((rod_length * math.sin(angle) + offset) * sy)
+    raster.fill_disc(frame, end_x, end_y, radius, 204, 77, 77)
+    raster.fill_disc(frame, centre_x, centre_y, int(0.05 * scale * min(sx, sy)), 0, 0, 0)  # the axle
 
 
 _PARAMS = PendulumParams()
@@ -135,4 +146,5 @@ PENDULUM = BatchedTask(
     render=render,
     frame_shape=(SCREEN_DIM, SCREEN_DIM),
     render_fps=30,  # gymnasium's
+    pixel_observations=True,
 )

@@ -12,6 +12,9 @@ coordinates lie inside it (its edges included), as pygame's ``gfxdraw`` fills do
 :func:`aaline` (MountainCar's curve) is antialiased, and not as pygame does it, which is why the
 frames agree with gymnasium's closely but not to the pixel.
 
+A renderer paints gymnasium's picture into a frame of any size (an observation image of
+``obs_mode="pixels"``, say) by multiplying gymnasium's coordinates by the frame's :func:`scales`.
+
 Example:
     >>> import numpy as np
     >>> frame = np.zeros((4, 6, 3), np.uint8)
@@ -177,6 +180,8 @@ def fill_rotated_rect(
     angle: float,
     x: float,
     y: float,
+    sx: float,
+    sy: float,
     r: int,
     g: int,
     b: int,
@@ -184,22 +189,37 @@ def fill_rotated_rect(
     """Fill the rectangle ``left..right`` by ``bottom..top`` rotated by ``angle`` radians
     (anticlockwise, y up) about the origin, then moved to ``(x, y)``: pygame's
     ``Vector2(corner).rotate_rad(angle) + (x, y)`` for each corner, as gymnasium draws its poles
-    and links."""
+    and links. The corners are then scaled by ``(sx, sy)`` (see :func:`scales`; 1.0 at
+    gymnasium's own frame size, where the product is exact)."""
     cos, sin = math.cos(angle), math.sin(angle)
     fill_quad(
         frame,
-        left * cos - bottom * sin + x,
-        left * sin + bottom * cos + y,
-        left * cos - top * sin + x,
-        left * sin + top * cos + y,
-        right * cos - top * sin + x,
-        right * sin + top * cos + y,
-        right * cos - bottom * sin + x,
-        right * sin + bottom * cos + y,
+        (left * cos - bottom * sin + x) * sx,
+        (left * sin + bottom * cos + y) * sy,
+        (left * cos - top * sin + x) * sx,
+        (left * sin + top * cos + y) * sy,
+        (right * cos - top * sin + x) * sx,
+        (right * sin + top * cos + y) * sy,
+        (right * cos - bottom * sin + x) * sx,
+        (right * sin + bottom * cos + y) * sy,
         r,
         g,
         b,
     )
+
+
+@register_jitable
+def scales(frame: np.ndarray, width: int, height: int) -> tuple[float, float]:
+    """``(sx, sy)``: how many of ``frame``'s pixels one pixel of a ``width x height`` picture
+    spans, across and up. A renderer draws in gymnasium's coordinates (its screen's pixels) and
+    multiplies every position by these, so the same source paints gymnasium's full-size frame
+    (``(1.0, 1.0)``: every product exact, the picture unchanged) and a small observation image.
+
+    Example:
+        >>> scales(np.zeros((84, 84, 3), np.uint8), 600, 400)
+        (0.14, 0.21)
+    """
+    return frame.shape[1] / width, frame.shape[0] / height
 
 
 @register_jitable
