@@ -67,6 +67,11 @@ LEARNERS = ("shared", "independent")
 """How PPO maps networks to the agents of a multi-agent env (``PPOConfig.learners``): one network
 for every agent (parameter sharing), or one network per agent (independent learners)."""
 
+MAX_ONE_HOT_INPUTS = 2**16
+"""The widest one-hot input the native PPO builds: a gridworld's grid (hundreds of inputs) or a
+token window (about 1,600) is far below it; an image's 256 levels per channel and pixel (a 16x16
+RGB image: 196,608) is far above, and would silently build a network of millions of weights."""
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {name: nets.ACTIVATIONS[name] for name in ("tanh", "relu")}
 """The hidden activations PPO takes, of :data:`rewardgym.core.nets.ACTIVATIONS`: the two that its
 reference settings (CleanRL's, rl-baselines3-zoo's) use, tanh and relu."""
@@ -303,6 +308,13 @@ class ActorCritic(nn.Module):
             # Slot j's category k (its value minus the space's low) is input column offsets[j] + k.
             self.register_buffer("one_hot_offsets", torch.cumsum(nvec, 0) - nvec - low)
             self.input_dim = int(nvec.sum())
+            if self.input_dim > MAX_ONE_HOT_INPUTS:
+                raise TypeError(
+                    f"the native PPO one-hot encodes integer observations, and {observation_space} would "
+                    f"take {self.input_dim:,} inputs (more than {MAX_ONE_HOT_INPUTS:,}): an image, which "
+                    "needs a CNN encoder the native PPO does not have yet; use obs_mode='state', or "
+                    "SB3 with a CNN policy (algo='sb3-ppo', hyperparams={'policy': 'CnnPolicy'})"
+                )
         else:
             self.input_dim = obs_dim
         self.critic = _orthogonal(nets.mlp([self.input_dim, *hidden_sizes, 1], activation), 1.0, generator)
