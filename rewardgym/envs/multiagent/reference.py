@@ -49,6 +49,8 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from rewardgym.core.validation import is_integer, is_real
+
 REWARD_MODES = ("private", "integrated", "cooperative")
 
 
@@ -57,22 +59,14 @@ def _require(condition: object, message: str) -> None:
         raise ValueError(message)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_integer(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def _check_common(game: str, num_agents: object, max_cycles: object, reward_mode: object, weight: object) -> None:
     """Refuses bad values of the parameters every game takes, naming the game and the parameter."""
     _require(
-        _is_integer(num_agents) and num_agents >= 2,  # type: ignore[operator]
+        is_integer(num_agents) and num_agents >= 2,  # type: ignore[operator]
         f"{game}: num_agents must be an integer >= 2, got {num_agents!r}",
     )
     _require(
-        _is_integer(max_cycles) and max_cycles >= 1,  # type: ignore[operator]
+        is_integer(max_cycles) and max_cycles >= 1,  # type: ignore[operator]
         f"{game}: max_cycles must be an integer >= 1, got {max_cycles!r}",
     )
     _require(
@@ -80,7 +74,7 @@ def _check_common(game: str, num_agents: object, max_cycles: object, reward_mode
         f"{game}: unknown reward_mode {reward_mode!r}; valid modes: {', '.join(REWARD_MODES)}",
     )
     _require(
-        _is_number(weight) and 0.0 <= weight <= 1.0,  # type: ignore[operator]
+        is_real(weight) and 0.0 <= weight <= 1.0,  # type: ignore[operator]
         f"{game}: weight must be a number in [0, 1], got {weight!r}",
     )
 
@@ -193,7 +187,7 @@ class _ReferenceGame(ParallelEnv):
                 f"(got actions for {sorted(actions)})"
             )
         action = actions[agent]
-        if not (_is_integer(action) and 0 <= action < self._action_space.n):
+        if not (is_integer(action) and 0 <= action < self._action_space.n):
             raise ValueError(
                 f"{self.metadata['name']}: invalid action {action!r} for {agent!r}; valid actions are "
                 f"the integers 0 to {self._action_space.n - 1}"
@@ -326,7 +320,7 @@ class CommonsHarvestReference(_ReferenceGame):
         _require(capacity > 0.0, f"CommonsHarvest: capacity must be > 0, got {capacity!r}")
         _require(0.0 <= growth <= 1.0, f"CommonsHarvest: growth must be in [0, 1], got {growth!r}")
         _require(harvest_unit > 0.0, f"CommonsHarvest: harvest_unit must be > 0, got {harvest_unit!r}")
-        _require(_is_integer(levels) and levels >= 2, f"CommonsHarvest: levels must be an integer >= 2, got {levels!r}")
+        _require(is_integer(levels) and levels >= 2, f"CommonsHarvest: levels must be an integer >= 2, got {levels!r}")
         _require(
             0.0 <= collapse_below <= capacity,
             f"CommonsHarvest: collapse_below must be in [0, capacity], got {collapse_below!r}",
@@ -410,7 +404,7 @@ class CoopetitionReference(_ReferenceGame):
         _require(base_demand > 0.0, f"Coopetition: base_demand must be > 0, got {base_demand!r}")
         _require(quantity_unit > 0.0, f"Coopetition: quantity_unit must be > 0, got {quantity_unit!r}")
         _require(
-            _is_integer(quantity_levels) and quantity_levels >= 1,
+            is_integer(quantity_levels) and quantity_levels >= 1,
             f"Coopetition: quantity_levels must be an integer >= 1, got {quantity_levels!r}",
         )
         _require(invest_gain >= 0.0, f"Coopetition: invest_gain must be >= 0, got {invest_gain!r}")
