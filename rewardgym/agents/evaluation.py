@@ -63,8 +63,7 @@ def evaluate(
     proxy, gold = np.full(n, np.nan), np.full(n, np.nan)
     finished = np.zeros(n, dtype=bool)
     obs, _ = envs.reset(seed=seed)
-    unwrapped = envs.unwrapped
-    limit = getattr(unwrapped, "max_episode_steps", None) or getattr(unwrapped, "max_cycles", None) or 1_000_000
+    limit = getattr(envs.unwrapped, "max_episode_steps", None) or 1_000_000
     for _ in range(int(limit) + 2):  # an autoreset (NEXT_STEP) step may come before an end
         actions = np.asarray(predict(np.asarray(obs)))
         if bounds is not None:

@@ -98,7 +98,6 @@ class MultiAgentVectorEnv(DeviceBatchEnv):
         self.possible_agents = game.agents(self.params)
         self.device = devices.resolve_device(device)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
-        self.max_cycles = int(self.params.max_cycles)
         self.metadata = {"render_modes": [], "autoreset_mode": self.autoreset_mode}
         self.render_mode = None
 
@@ -136,6 +135,16 @@ class MultiAgentVectorEnv(DeviceBatchEnv):
         self._action_dtype = np.int64
         self._seeded = False
         self._has_reset = False
+
+    @property
+    def max_cycles(self) -> int:
+        """Rounds per episode (the game's ``max_cycles``)."""
+        return int(self.params.max_cycles)
+
+    @property
+    def max_episode_steps(self) -> int:
+        """The time limit under gymnasium's and the engine's name (what evaluation reads): ``max_cycles``."""
+        return self.max_cycles
 
     @property
     def state(self) -> Any:
