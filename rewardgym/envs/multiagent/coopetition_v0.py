@@ -1,30 +1,12 @@
 """``coopetition_v0``, PettingZoo's way: ``parallel_env(**kwargs)``, ``env(**kwargs)`` (AEC), ``raw_env``.
 
 The game and its parameters: :mod:`rewardgym.envs.multiagent.coopetition`. Keyword arguments are its
-parameters plus ``reward_mode`` and ``weight`` (and ``reward``, a reward spec).
+parameters plus ``reward_mode`` and ``weight`` (and ``reward``, a reward spec, except for
+``raw_env``); :func:`~rewardgym.envs.multiagent.registration.pettingzoo_module` makes the three.
 """
 
-from __future__ import annotations
+from rewardgym.envs.multiagent.registration import pettingzoo_module
 
-from typing import Any
+raw_env, parallel_env, env = pettingzoo_module("rewardgym/Coopetition-v0")
 
-from pettingzoo.utils.conversions import parallel_to_aec
-
-from rewardgym.envs.multiagent.coopetition import COOPETITION
-from rewardgym.envs.multiagent.parallel_env import BatchedParallelEnv
-from rewardgym.envs.multiagent.registration import make_parallel
-
-
-def raw_env(**kwargs: Any) -> BatchedParallelEnv:
-    """The bare game as a ``ParallelEnv``, outside any reward shell."""
-    return BatchedParallelEnv(COOPETITION, **kwargs)
-
-
-def parallel_env(**kwargs: Any) -> Any:
-    """The game as a ``ParallelEnv`` in a reward shell (``reward=`` a spec; none by default)."""
-    return make_parallel("rewardgym/Coopetition-v0", **kwargs)
-
-
-def env(**kwargs: Any) -> Any:
-    """The game as an AEC env, through PettingZoo's own ``parallel_to_aec``."""
-    return parallel_to_aec(parallel_env(**kwargs))
+__all__ = ["env", "parallel_env", "raw_env"]

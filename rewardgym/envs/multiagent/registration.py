@@ -7,10 +7,12 @@ gymnasium ``EnvSpec`` with its id, which regimes read to find the game.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from gymnasium.envs.registration import EnvSpec
 from gymnasium.vector import AutoresetMode
+from pettingzoo.utils.conversions import parallel_to_aec
 
 from rewardgym.envs.multiagent.commons_harvest import COMMONS_HARVEST
 from rewardgym.envs.multiagent.coopetition import COOPETITION
@@ -90,6 +92,43 @@ def make_parallel_vec(
     envs = MultiAgentVectorEnv(game_of(env_id), num_envs, device=device, autoreset_mode=autoreset_mode, **kwargs)
     envs.spec = _spec(env_id, {"num_envs": num_envs, "device": device, **kwargs})
     return wrap(envs, [] if reward is None else reward)
+
+
+class PettingZooModule(NamedTuple):
+    """What a PettingZoo env module exports: ``raw_env``, ``parallel_env`` and ``env`` (AEC)."""
+
+    raw_env: Callable[..., BatchedParallelEnv]
+    parallel_env: Callable[..., Any]
+    env: Callable[..., Any]
+
+
+def pettingzoo_module(env_id: str) -> PettingZooModule:
+    """The three functions of a game's PettingZoo module (``public_goods_v0`` and the others).
+
+    ``raw_env(**kwargs)`` is the bare game; ``parallel_env(**kwargs)`` the game in a reward shell
+    (:func:`make_parallel`: ``reward=`` a spec, none by default); ``env(**kwargs)`` the latter as an
+    AEC env through PettingZoo's own ``parallel_to_aec``.
+
+    Example:
+        >>> module = pettingzoo_module("rewardgym/Coopetition-v0")
+        >>> module.raw_env().possible_agents, type(module.env()).__name__
+        (['player_0', 'player_1'], 'OrderEnforcingWrapper')
+    """
+    game = game_of(env_id)
+
+    def raw_env(**kwargs: Any) -> BatchedParallelEnv:
+        """The bare game as a ``ParallelEnv``, outside any reward shell."""
+        return BatchedParallelEnv(game, **kwargs)
+
+    def parallel_env(**kwargs: Any) -> Any:
+        """The game as a ``ParallelEnv`` in a reward shell (``reward=`` a spec; none by default)."""
+        return make_parallel(env_id, **kwargs)
+
+    def env(**kwargs: Any) -> Any:
+        """The game as an AEC env, through PettingZoo's own ``parallel_to_aec``."""
+        return parallel_to_aec(parallel_env(**kwargs))
+
+    return PettingZooModule(raw_env, parallel_env, env)
 
 
 def _resolve(env_id: str) -> str:
