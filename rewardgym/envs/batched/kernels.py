@@ -45,14 +45,28 @@ def kernels(
     params = task.params if params is None else params
     key = (task.name, target, params)
     if key not in _CACHE:
+        check_target(target)
         step_one, reset_one = _instance_bodies(task, params)
-        if target == "cuda":
-            _CACHE[key] = _cuda_loops(step_one, reset_one)
-        elif target in ("serial", "parallel"):
-            _CACHE[key] = _cpu_loops(step_one, reset_one, parallel=target == "parallel")
-        else:
-            raise ValueError(f"unknown kernel target {target!r}; valid: serial, parallel, cuda")
+        step_kernel = _cuda_step_loop(step_one) if target == "cuda" else _cpu_step_loop(step_one, target == "parallel")
+        _CACHE[key] = step_kernel, reset_loop(reset_one, target)
     return _CACHE[key]
+
+
+TARGETS = ("serial", "parallel", "cuda")
+"""Where a kernel runs: one CPU thread, numba's thread pool, or one CUDA thread per instance."""
+
+
+def check_target(target: str) -> None:
+    """Refuse an unknown kernel target, naming the valid ones.
+
+    Example:
+        >>> check_target("gpu")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown kernel target 'gpu'; valid: serial, parallel, cuda
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown kernel target {target!r}; valid: {', '.join(TARGETS)}")
 
 
 def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -124,7 +138,7 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
 CPU_OPTIONS: dict[str, Any] = {"nogil": True, "_nrt": False}
 
 
-def _cpu_loops(step_one, reset_one, parallel: bool):
+def _cpu_step_loop(step_one, parallel: bool):
     @njit(parallel=parallel, **CPU_OPTIONS)
     def step_kernel(
         state, rng, elapsed, needs_reset, actions, max_steps, mode, obs, final_obs, reward, gold, terminated, truncated
@@ -147,15 +161,10 @@ def _cpu_loops(step_one, reset_one, parallel: bool):
                 truncated,
             )
 
-    @njit(parallel=parallel, **CPU_OPTIONS)
-    def reset_kernel(state, rng, elapsed, needs_reset, mask, obs):
-        for i in prange(state.shape[0]):
-            reset_one(i, state, rng, elapsed, needs_reset, mask, obs)
-
-    return step_kernel, reset_kernel
+    return step_kernel
 
 
-def _cuda_loops(step_one, reset_one):
+def _cuda_step_loop(step_one):
     @cuda.jit
     def step_kernel(
         state, rng, elapsed, needs_reset, actions, max_steps, mode, obs, final_obs, reward, gold, terminated, truncated
@@ -179,13 +188,28 @@ def _cuda_loops(step_one, reset_one):
                 truncated,
             )
 
-    @cuda.jit
-    def reset_kernel(state, rng, elapsed, needs_reset, mask, obs):
-        i = cuda.grid(1)
-        if i < state.shape[0]:
+    return cuda_launcher(step_kernel)
+
+
+def reset_loop(reset_one: Callable[..., None], target: str) -> Callable[..., None]:
+    """The reset kernel for ``target`` over a per-instance ``reset_one(i, state, rng, elapsed,
+    needs_reset, mask, obs)``: the loop the single- and multi-agent engines share."""
+    if target == "cuda":
+
+        @cuda.jit
+        def cuda_reset(state, rng, elapsed, needs_reset, mask, obs):
+            i = cuda.grid(1)
+            if i < state.shape[0]:
+                reset_one(i, state, rng, elapsed, needs_reset, mask, obs)
+
+        return cuda_launcher(cuda_reset)
+
+    @njit(parallel=target == "parallel", **CPU_OPTIONS)
+    def cpu_reset(state, rng, elapsed, needs_reset, mask, obs):  # pragma: no cover - compiled
+        for i in prange(state.shape[0]):
             reset_one(i, state, rng, elapsed, needs_reset, mask, obs)
 
-    return cuda_launcher(step_kernel), cuda_launcher(reset_kernel)
+    return cpu_reset
 
 
 def cuda_launcher(kernel: Any) -> Callable[..., None]:
@@ -214,6 +238,7 @@ def render_kernel(task: BatchedTask, target: str, params: tuple | None = None) -
     params = task.params if params is None else params
     key = (task.name, target, params)
     if key not in _RENDER_CACHE:
+        check_target(target)
         render = task.render
         if target == "cuda":
 
@@ -223,12 +248,8 @@ def render_kernel(task: BatchedTask, target: str, params: tuple | None = None) -
                 if i < state.shape[0]:
                     render(state[i], frames[i], params)
 
-            def run(state, frames):
-                threads = min(CUDA_THREADS_PER_BLOCK, state.shape[0])
-                cuda_render[math.ceil(state.shape[0] / threads), threads, kernel_stream()](state, frames)
-
-            _RENDER_CACHE[key] = run
-        elif target in ("serial", "parallel"):
+            _RENDER_CACHE[key] = cuda_launcher(cuda_render)
+        else:
 
             @njit(parallel=target == "parallel", **CPU_OPTIONS)
             def cpu_render(state, frames):  # pragma: no cover - compiled
@@ -236,6 +257,4 @@ def render_kernel(task: BatchedTask, target: str, params: tuple | None = None) -
                     render(state[i], frames[i], params)
 
             _RENDER_CACHE[key] = cpu_render
-        else:
-            raise ValueError(f"unknown kernel target {target!r}; valid: serial, parallel, cuda")
     return _RENDER_CACHE[key]

@@ -20,7 +20,7 @@ from typing import Any
 from numba import cuda, njit, prange
 from numba.extending import register_jitable
 
-from rewardgym.envs.batched.kernels import CPU_OPTIONS, SAME_STEP, cuda_launcher
+from rewardgym.envs.batched.kernels import CPU_OPTIONS, SAME_STEP, check_target, cuda_launcher, reset_loop
 from rewardgym.envs.multiagent.game import COOPERATIVE, INTEGRATED, MultiAgentGame
 
 _CACHE: dict[tuple[str, str, tuple], tuple[Callable[..., Any], Callable[..., Any]]] = {}
@@ -40,13 +40,10 @@ def kernels(game: MultiAgentGame, target: str, params: tuple) -> tuple[Callable[
     """The ``(step_kernel, reset_kernel)`` of a game for a target and parameters, built once."""
     key = (game.name, target, params)
     if key not in _CACHE:
+        check_target(target)
         step_one, reset_one = _instance_bodies(game, params)
-        if target == "cuda":
-            _CACHE[key] = _cuda_loops(step_one, reset_one)
-        elif target in ("serial", "parallel"):
-            _CACHE[key] = _cpu_loops(step_one, reset_one, parallel=target == "parallel")
-        else:
-            raise ValueError(f"unknown kernel target {target!r}; valid: serial, parallel, cuda")
+        step_kernel = _cuda_step_loop(step_one) if target == "cuda" else _cpu_step_loop(step_one, target == "parallel")
+        _CACHE[key] = step_kernel, reset_loop(reset_one, target)
     return _CACHE[key]
 
 
@@ -131,7 +128,7 @@ def _instance_bodies(game: MultiAgentGame, params: tuple) -> tuple[Callable[...,
     return step_one, reset_one
 
 
-def _cpu_loops(step_one, reset_one, parallel: bool):
+def _cpu_step_loop(step_one, parallel: bool):
     @njit(parallel=parallel, **CPU_OPTIONS)
     def step_kernel(
         state,
@@ -174,15 +171,10 @@ def _cpu_loops(step_one, reset_one, parallel: bool):
                 truncated,
             )
 
-    @njit(parallel=parallel, **CPU_OPTIONS)
-    def reset_kernel(state, rng, elapsed, needs_reset, mask, obs):  # pragma: no cover - compiled
-        for k in prange(state.shape[0]):
-            reset_one(k, state, rng, elapsed, needs_reset, mask, obs)
-
-    return step_kernel, reset_kernel
+    return step_kernel
 
 
-def _cuda_loops(step_one, reset_one):
+def _cuda_step_loop(step_one):
     @cuda.jit
     def step_kernel(
         state,
@@ -226,10 +218,4 @@ def _cuda_loops(step_one, reset_one):
                 truncated,
             )
 
-    @cuda.jit
-    def reset_kernel(state, rng, elapsed, needs_reset, mask, obs):
-        k = cuda.grid(1)
-        if k < state.shape[0]:
-            reset_one(k, state, rng, elapsed, needs_reset, mask, obs)
-
-    return cuda_launcher(step_kernel), cuda_launcher(reset_kernel)
+    return cuda_launcher(step_kernel)
