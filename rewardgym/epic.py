@@ -146,7 +146,7 @@ def sample_transitions(env_id: str, n_samples: int = 4096, *, seed: int = 0, num
     num_envs = max(num_envs, math.ceil(n_samples / steps))
     env = BatchedVectorEnv(task, num_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     rng = np.random.default_rng(seed)
-    obs_shape: tuple[int, ...] = task.observation_space.shape
+    obs_shape: tuple[int, ...] = task.observation_space.shape or ()
     action_shape: tuple[int, ...] = task.action_space.shape or ()
     all_obs = np.empty((steps, num_envs, *obs_shape), np.float32)
     all_next = np.empty_like(all_obs)
@@ -590,7 +590,7 @@ def _check_samples(caller: str, samples: object, minimum: int = 2) -> Transition
     task = _task_of(samples.env_id)
     obs, action, next_obs = (np.asarray(x) for x in samples[:3])
     n = obs.shape[0] if obs.ndim else 0
-    obs_shape: tuple[int, ...] = task.observation_space.shape
+    obs_shape: tuple[int, ...] = task.observation_space.shape or ()
     action_shape: tuple[int, ...] = task.action_space.shape or ()
     expected = {
         "obs": (obs, (n, *obs_shape)),
@@ -628,7 +628,11 @@ def _check_seed(seed: object, caller: str) -> int:
 def _task_of(env_id: object) -> BatchedTask:
     names = {env: name for name, env in ENV_IDS.items()}
     if isinstance(env_id, str) and env_id in names:
-        return TASKS[names[env_id]]
+        task = TASKS[names[env_id]]
+        if task.observation_space.shape is None:
+            # A Dict observation (the multimodal scenes) has no single array to sample into.
+            raise ValueError(f"EPIC needs an env with array observations; {env_id} observes a {task.observation_space}")
+        return task
     raise ValueError(f"unknown env {env_id!r} for EPIC; rewardgym envs: {', '.join(sorted(names))}")
 
 

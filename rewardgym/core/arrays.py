@@ -29,6 +29,20 @@ def is_torch(x: object) -> TypeIs[torch.Tensor]:
     return type(x).__module__.startswith("torch")
 
 
+def first_leaf(batch: object) -> Array:
+    """A batch's first array: the batch itself, or its first key's for a ``Dict`` observation
+    (an image and an instruction), so helpers that need a batch's kind and device take any.
+
+    Example:
+        >>> import numpy as np
+        >>> first_leaf({"image": np.zeros((2, 3)), "tokens": np.zeros(2)}).shape
+        (2, 3)
+    """
+    while isinstance(batch, dict):
+        batch = next(iter(batch.values()))
+    return cast("Array", batch)
+
+
 def as_reward_batch(value: object, like: Array) -> Array:
     """``value`` as a float32 batch of the same kind (numpy or torch) and device as ``like``."""
     if is_torch(like):

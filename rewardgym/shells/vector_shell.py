@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorWrapper
 
-from rewardgym.core.arrays import as_reward_batch, is_torch, select_rows, zeros
+from rewardgym.core.arrays import as_reward_batch, first_leaf, is_torch, select_rows, zeros
 from rewardgym.core.info import (
     EPISODE_RETURNS,
     FINAL_OBS,
@@ -79,7 +79,7 @@ class VectorRewardShell(VectorWrapper):
             seed = int(np.random.SeedSequence([int(s) for s in seed]).generate_state(1)[0])
         self.pipeline.reset(mask, seed=seed)
         self._obs = obs
-        none_done = zeros(obs, (self.num_envs,), "bool")
+        none_done = zeros(first_leaf(obs), (self.num_envs,), "bool")
         if self._prev_done is None or mask is None:
             self._prev_done = none_done
         else:
@@ -130,8 +130,8 @@ class VectorRewardShell(VectorWrapper):
 
     def _every_step_valid(self, obs: Any) -> Any:
         """All True: without a NEXT_STEP autoreset step, every step is a real transition."""
-        if is_torch(obs):
-            return zeros(obs, (self.num_envs,), "bool") | True
+        if is_torch(first_leaf(obs)):
+            return zeros(first_leaf(obs), (self.num_envs,), "bool") | True
         if self._all_valid is None:
             self._all_valid = np.ones(self.num_envs, dtype=bool)
             self._all_valid.flags.writeable = False  # shared by every step's batch
@@ -139,7 +139,19 @@ class VectorRewardShell(VectorWrapper):
 
 
 def _dense_final_obs(obs: Any, final_obs: Any, mask: Any) -> Any:
-    """The real next observation of every env: the final one where an episode ended."""
+    """The real next observation of every env: the final one where an episode ended (per key of
+    a ``Dict`` observation)."""
+    if isinstance(obs, dict):
+        if isinstance(final_obs, np.ndarray) and final_obs.dtype == object:
+            # gymnasium's Sync/AsyncVectorEnv keep one dict per ended env: regroup them by key.
+            ended = np.flatnonzero(mask)
+            empty = np.empty(len(final_obs), dtype=object)
+            per_key = {key: empty.copy() for key in obs}
+            for i in ended:
+                for key in obs:
+                    per_key[key][i] = final_obs[i][key]
+            return {key: _dense_final_obs(obs[key], per_key[key], mask) for key in obs}
+        return {key: _dense_final_obs(obs[key], final_obs[key], mask) for key in obs}
     if isinstance(final_obs, np.ndarray) and final_obs.dtype == object:
         # gymnasium's Sync/AsyncVectorEnv keep final observations per env, None elsewhere.
         dense = np.array(obs, copy=True)

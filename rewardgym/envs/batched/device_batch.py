@@ -111,10 +111,6 @@ class DeviceBatchEnv(VectorEnv):
 
         return torch.empty(shape, dtype=_torch_dtype(dtype), device=devices.torch_device("cuda"))
 
-    def _flat(self, obs: Any) -> Any:
-        """A ``(n, *obs_shape)`` buffer as the kernels' ``(n, obs_size)`` view of the same memory."""
-        return self._view(obs.reshape(obs.shape[0], -1))
-
     def _view(self, buffer: Any, dtype: type | None = None) -> Any:
         return buffer if self.device == "cpu" else devices.kernel_view(buffer, dtype)
 

@@ -11,7 +11,7 @@ from gymnasium.envs.registration import EnvSpec
 from gymnasium.vector import AutoresetMode
 
 from rewardgym.core.info import GOLD_REWARD, REWARD_TRACE
-from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.batched.task import BatchedTask, observation_row_of
 from rewardgym.envs.batched.vector_env import BatchedVectorEnv, render_modes
 
 
@@ -110,7 +110,7 @@ class BatchedEnv(gym.Env):
         if options:
             raise ValueError(f"unknown reset option {sorted(options)[0]!r}; {self.task.name} takes none")
         obs, _ = self._batch.reset(seed=seed)
-        return obs[0], {}
+        return observation_row_of(obs, 0), {}
 
     def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         action = np.asarray(action)
@@ -123,7 +123,7 @@ class BatchedEnv(gym.Env):
         obs, reward, terminated, truncated, info = self._batch.step(action[None])
         reward = float(reward[0])
         return (
-            obs[0],
+            observation_row_of(obs, 0),
             reward,
             bool(terminated[0]),
             bool(truncated[0]),

@@ -20,7 +20,10 @@ The functions work in place on one instance's rows:
   row inside the step kernel.
 
 Observations of any shape are handed to ``observe`` (and ``potential``) as one flat row, in C
-order: a gridworld's ``(rows, cols)`` grid arrives as ``rows * cols`` cells.
+order: a gridworld's ``(rows, cols)`` grid arrives as ``rows * cols`` cells. A ``Dict``
+observation (an image and an instruction, say) is one row too, its keys' cells one after another
+in the space's key order, all of one dtype; the env hands users each key's view of that row
+(:func:`observation_views`).
 
 Time limits, autoreset and batching are the engine's job, not the task's.
 """
@@ -50,8 +53,9 @@ class BatchedTask:
     Attributes:
         name: a short name, e.g. ``"CartPole"``.
         state_size: floats of simulator state per instance (float64).
-        observation_space: one instance's observation space: a float32 ``Box``, or an integer
-            ``Box``/``MultiDiscrete`` (token ids); observations are allocated in its dtype.
+        observation_space: one instance's observation space: a float32 ``Box``, an integer
+            ``Box``/``MultiDiscrete`` (token ids), or a ``Dict`` of those sharing one dtype (an
+            image and its instruction); observations are allocated in its dtype.
         action_space: one instance's action space (``Discrete`` or ``Box``).
         params: the default physical parameters, a ``NamedTuple`` of floats.
         step, reset, observe: the per-instance functions (see the module docstring).
@@ -75,11 +79,14 @@ class BatchedTask:
             None checks only their type.
         pixel_observations: whether ``render`` paints a frame of any size (scaling its picture to
             the frame), which ``obs_mode="pixels"`` needs (see :func:`pixel_task`).
+        keyword_params: turns keyword arguments that name no parameter into parameters (a scene's
+            ``instruction="go to the red triangle"`` into its colour and shape), refusing bad ones;
+            None where every keyword is a parameter.
     """
 
     name: str
     state_size: int
-    observation_space: spaces.Box | spaces.MultiDiscrete
+    observation_space: spaces.Box | spaces.MultiDiscrete | spaces.Dict
     action_space: spaces.Discrete | spaces.Box
     params: NamedTuple
     step: Callable[..., Any]
@@ -98,6 +105,7 @@ class BatchedTask:
     hack: str = ""
     check_params: Callable[[Any], None] | None = None
     pixel_observations: bool = False
+    keyword_params: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     @property
     def discrete(self) -> bool:
@@ -107,6 +115,49 @@ class BatchedTask:
     def action_dtype(self) -> type:
         """The dtype actions are handed to the kernels in."""
         return np.int64 if self.discrete else np.float32
+
+
+def observation_row(space: spaces.Space) -> tuple[int, np.dtype]:
+    """The cells and dtype of one observation as the kernels see it: one flat row.
+
+    Example:
+        >>> observation_row(spaces.Dict({"a": spaces.Box(0, 9, (2, 3), np.uint8), "b": spaces.MultiDiscrete([4, 4], dtype=np.uint8)}))
+        (8, dtype('uint8'))
+    """
+    leaves: list[spaces.Space] = list(space.spaces.values()) if isinstance(space, spaces.Dict) else [space]
+    dtypes = {leaf.dtype for leaf in leaves}
+    if len(dtypes) != 1 or any(leaf.shape is None or leaf.dtype is None for leaf in leaves):
+        raise ValueError(f"a Dict observation's keys must be flat spaces of one dtype, got {space}")
+    return sum(int(np.prod(leaf.shape or ())) for leaf in leaves), np.dtype(leaves[0].dtype)
+
+
+def observation_views(rows: Any, space: spaces.Space) -> Any:
+    """``(n, cells)`` flat observation rows as a batch of ``space``: the rows reshaped to
+    ``(n, *shape)``, or for a ``Dict`` a dict of each key's view of its cells (no copy).
+
+    Example:
+        >>> space = spaces.Dict({"image": spaces.Box(0, 255, (1, 2, 1), np.uint8), "tokens": spaces.MultiDiscrete([5], dtype=np.uint8)})
+        >>> views = observation_views(np.arange(6, dtype=np.uint8).reshape(2, 3), space)
+        >>> views["image"][1].ravel().tolist(), views["tokens"].tolist()
+        ([3, 4], [[2], [5]])
+    """
+    n = rows.shape[0]
+    if not isinstance(space, spaces.Dict):
+        return rows.reshape(n, *(space.shape or ()))
+    views, start = {}, 0
+    for key, leaf in space.spaces.items():
+        shape = leaf.shape or ()
+        size = int(np.prod(shape))
+        views[key] = rows[:, start : start + size].reshape(n, *shape)
+        start += size
+    return views
+
+
+def observation_row_of(batch: Any, index: int) -> Any:
+    """Instance ``index`` of a batch of observations (a dict of batches per key, or one batch)."""
+    if isinstance(batch, dict):
+        return {key: value[index] for key, value in batch.items()}
+    return batch[index]
 
 
 @register_jitable

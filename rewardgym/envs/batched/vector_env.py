@@ -17,7 +17,7 @@ from rewardgym.core.validation import check_integer
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels, render_kernel
-from rewardgym.envs.batched.task import BatchedTask, observed_task
+from rewardgym.envs.batched.task import BatchedTask, observation_row, observation_views, observed_task
 
 SERIAL_BELOW = 512
 
@@ -151,10 +151,12 @@ class BatchedVectorEnv(DeviceBatchEnv):
         if self.device == "cpu":
             self._everyone.flags.writeable = False  # shared by every step's info masks
         # Observations come in the space's dtype: float32 for control, int64 token ids for text,
-        # uint8 for pixels.
-        self._obs_dtype = observed.observation_space.dtype.type
-        self._obs_shape: tuple[int, ...] = tuple(observed.observation_space.shape)
-        self._no_final_obs = self._flat(self._zeros((1, *self._obs_shape), self._obs_dtype))
+        # uint8 for pixels and scenes. The kernels write one flat row per env; users get it in the
+        # space's shape (a Dict's keys as views of the row).
+        cells, dtype = observation_row(observed.observation_space)
+        self._obs_dtype = dtype.type
+        self._obs_cells = cells
+        self._no_final_obs = self._zeros((1, cells), self._obs_dtype)
         self._kernel_mode = _KERNEL_MODES[self.autoreset_mode]
         self._action_dtype = task.action_dtype
         self._seeded = False
@@ -206,15 +208,15 @@ class BatchedVectorEnv(DeviceBatchEnv):
             streams = seed_streams(seeds)
             self._write(self._rng, streams, mask)
             self._seeded = True
-        obs = self._empty((self.num_envs, *self._obs_shape), self._obs_dtype)
-        self._reset_kernel(*self._buffers, self._view(mask), self._flat(obs))
+        obs = self._empty((self.num_envs, self._obs_cells), self._obs_dtype)
+        self._reset_kernel(*self._buffers, self._view(mask), self._view(obs))
         self._has_reset = True
-        return obs, {}
+        return self._observations(obs), {}
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         actions = self._check_step(actions)
         n = self.num_envs
-        obs_shape = (n, *self._obs_shape)
+        obs_shape = (n, self._obs_cells)
         same_step = self.autoreset_mode is AutoresetMode.SAME_STEP
         # Fresh outputs every step, so a caller may keep them; the kernel writes final_obs only
         # in SAME_STEP mode, and otherwise gets a one-row stand-in.
@@ -225,8 +227,7 @@ class BatchedVectorEnv(DeviceBatchEnv):
         terminated = self._empty((n,), np.bool_)
         truncated = self._empty((n,), np.bool_)
         # The kernels see observations as flat rows (a grid's cells in C order).
-        outputs = (self._flat(obs), final_obs if final_obs is self._no_final_obs else self._flat(final_obs))
-        outputs += tuple(self._view(b) for b in (reward, gold, terminated, truncated))
+        outputs = tuple(self._view(b) for b in (obs, final_obs, reward, gold, terminated, truncated))
         if self.device == "cuda":
             actions = devices.kernel_view(actions)
         self._step_kernel(*self._buffers, actions, self.max_episode_steps, self._kernel_mode, *outputs)
@@ -238,9 +239,13 @@ class BatchedVectorEnv(DeviceBatchEnv):
             mask_key(REWARD_TRACE): everyone,
         }
         if same_step:
-            info[FINAL_OBS] = final_obs
+            info[FINAL_OBS] = self._observations(final_obs)
             info[mask_key(FINAL_OBS)] = terminated | truncated
-        return obs, reward, terminated, truncated, info
+        return self._observations(obs), reward, terminated, truncated, info
+
+    def _observations(self, rows: Any) -> Any:
+        """The kernels' flat ``(num_envs, cells)`` rows in the observation space's shape."""
+        return observation_views(rows, self.single_observation_space)
 
     def render(self) -> tuple[Any, ...] | None:
         """One ``(height, width, 3)`` uint8 frame per env (numpy), as gymnasium's vector envs
@@ -283,6 +288,8 @@ def resolve_params(task: BatchedTask, params: Any, fields: dict[str, Any]) -> An
     if params is not None and not isinstance(params, kind):
         raise TypeError(f"params of {task.name} must be a {kind.__name__}, got {type(params).__name__}")
     params = task.params if params is None else params
+    if task.keyword_params is not None:
+        fields = task.keyword_params(fields)
     unknown = sorted(set(fields) - set(kind._fields))
     if unknown:
         raise ValueError(

@@ -56,7 +56,7 @@ class CompiledPotential:
         if task.potential is None:
             raise ValueError(f"task {task.name!r} has no built-in potential")
         self.task = task
-        self.obs_shape: tuple[int, ...] = tuple(task.observation_space.shape)
+        self.obs_shape: tuple[int, ...] = tuple(task.observation_space.shape or ())
         self._loop = functools.partial(_loop, task.potential, task.params)
 
     def values(self, obs: Array) -> Array:
