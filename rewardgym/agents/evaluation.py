@@ -65,7 +65,7 @@ def evaluate(
     obs, _ = envs.reset(seed=seed)
     limit = getattr(envs.unwrapped, "max_episode_steps", None) or 1_000_000
     for _ in range(int(limit) + 2):  # an autoreset (NEXT_STEP) step may come before an end
-        actions = np.asarray(predict(np.asarray(obs)))
+        actions = np.asarray(predict(_numpy_observations(obs)))
         if bounds is not None:
             actions = np.clip(actions, *bounds).astype(space.dtype, copy=False)
         obs, _, terminated, truncated, info = envs.step(actions)
@@ -78,6 +78,13 @@ def evaluate(
             if finished.all():
                 return {"proxy": proxy, "gold": gold}
     raise RuntimeError(f"evaluation episodes did not end within {limit} steps")
+
+
+def _numpy_observations(obs: Any) -> Any:
+    """A batch of observations as numpy: each key's for a ``Dict`` observation (the scenes')."""
+    if isinstance(obs, dict):
+        return {key: np.asarray(value) for key, value in obs.items()}
+    return np.asarray(obs)
 
 
 def make_eval_envs(
