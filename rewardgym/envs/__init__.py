@@ -2,12 +2,13 @@
 
 from rewardgym.envs.control import CONTROL_TASKS
 from rewardgym.envs.gridworld import GRIDWORLD_TASKS
-from rewardgym.envs.multimodal import MULTIMODAL_TASKS
+from rewardgym.envs.multimodal import MULTIMODAL_TASKS, register_vqa_env
 from rewardgym.envs.registration import ENVS, EnvInfo, register_task
 from rewardgym.envs.text import register_text_envs
 
 for _task in (*CONTROL_TASKS, *GRIDWORLD_TASKS, *MULTIMODAL_TASKS):
     register_task(_task)
 register_text_envs()
+register_vqa_env()
 
 __all__ = ["ENVS", "EnvInfo", "register_task"]

@@ -15,10 +15,32 @@ of the transition batch, or a list). It returns the *proxy*; the gold scores of 
 kept in ``f.scorer.last`` for monitoring (OpenRLHF also logs their mean as ``extra_logs["gold"]``).
 
 The gold answer comes from the trainer's label (TRL's ``answer`` column, verl's
-``ground_truth``, OpenRLHF's ``labels``); without one it is solved from the prompt, which holds
-the task's compact prompt. TRL's conversational format (lists of ``{"role", "content"}``
-messages) is accepted. :func:`trl_rows`, :func:`verl_rows` and :func:`openrlhf_rows` export a
-:class:`~rewardgym.envs.text.tasks.TaskDataset` in each trainer's dataset layout.
+``ground_truth``, OpenRLHF's ``labels``); without one a text task's is solved from the prompt,
+which holds the task's compact prompt. TRL's conversational format (lists of ``{"role",
+"content"}`` messages, the content a string or a list of typed blocks whose ``"text"`` blocks are
+read, as TRL passes a vision-language model's prompts) is accepted. :func:`trl_rows`,
+:func:`verl_rows` and :func:`openrlhf_rows` export a :class:`~rewardgym.envs.text.tasks.TaskDataset`
+in each trainer's dataset layout.
+
+**Vision-language tasks.** ``task="ShapesVQA"`` (:mod:`rewardgym.envs.multimodal.vqa`: a picture of
+shapes, a question, an answer string) works in every function here as a text task does: the same
+verifier and regimes, scored under the id ``rewardgym/ShapesVQA-v0``. Its answer depends on the
+picture, so its gold answers must come with the call (the label columns the rows below write);
+the regimes see the question text as the prompt. Its rows
+(:class:`~rewardgym.envs.multimodal.vqa.ShapesVQADataset`) carry the picture, a uint8 ``(48, 48,
+3)`` numpy array (``image_format="pil"``: a ``PIL.Image``, which ``datasets.Dataset.from_list``
+stores as its ``Image`` feature; a numpy column becomes one with ``cast_column("images",
+List(Image()))``), in the column each trainer reads:
+
+- TRL (``GRPOTrainer`` with a vision-language model): ``{"prompt": [{"role": "user", "content":
+  question}], "images": [picture], "answer"}``; TRL needs conversational prompts for images and
+  puts the image placeholder before the user's text itself;
+- verl (its multimodal RL parquet, as its geo3k example): ``{"data_source", "prompt": [{"role":
+  "user", "content": "<image>" + question}], "images": [picture], "ability", "reward_model",
+  "extra_info"}``, the ``<image>`` placeholder where verl's dataset splices the picture in;
+- OpenRLHF: ``{"input", "images": [picture], "label"}`` (``--input_key input --label_key label``,
+  the images under ``images``: OpenRLHF's text pipeline reads no image column, so this assumes a
+  vision-language fork's ``--image_key images``).
 
 TRL logs each reward function's mean under its ``__name__`` (``rewards/<name>/mean``), so
 :func:`trl_reward_func` names its function after the task and the spec: ``rewardgym_add_gold``
@@ -42,20 +64,61 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from rewardgym.core.spec import NO_REGIME, resolve_reward_spec
+from rewardgym.envs.multimodal.vqa import ENV_ID as VQA_ENV_ID
+from rewardgym.envs.multimodal.vqa import TASK as VQA_TASK
+from rewardgym.envs.multimodal.vqa import ShapesVQADataset
 from rewardgym.envs.text.answers import MAX_COMPLETION_CHARS
 from rewardgym.envs.text.rewards import CompletionReward, Scores
-from rewardgym.envs.text.tasks import TaskDataset, family, solve_prompts
+from rewardgym.envs.text.tasks import TASKS, TaskDataset, family, solve_prompts
+
+ADAPTER_TASKS = (*TASKS, VQA_TASK)
+"""Every task the adapters score: the text tasks and the vision-language ``ShapesVQA``."""
+IMAGE_FORMATS = ("numpy", "pil")
+"""How the rows of a vision-language dataset hold its pictures."""
+
+
+def task_name(task: Any) -> str:
+    """The adapters' name of a task, refusing unknown tasks by name with the valid ones.
+
+    Example:
+        >>> task_name("ShapesVQA"), task_name("add")
+        ('ShapesVQA', 'add')
+        >>> task_name("shapes_vqa")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown task 'shapes_vqa' (did you mean 'ShapesVQA'?); valid tasks: add, subtract, multiply, copy, reverse, sort_digits, count, parity, chain, ShapesVQA
+    """
+    if task == VQA_TASK:
+        return VQA_TASK
+    if isinstance(task, str) and task in TASKS:
+        return family(task).name
+    folded = {t.lower().replace("_", ""): t for t in ADAPTER_TASKS}  # "shapes_vqa" is close to "ShapesVQA"
+    close = [folded[c] for c in difflib.get_close_matches(str(task).lower().replace("_", ""), list(folded), n=1)]
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ValueError(f"unknown task {task!r}{hint}; valid tasks: {', '.join(ADAPTER_TASKS)}")
 
 
 class _Scorer(CompletionReward):
-    """A :class:`CompletionReward` that keeps its last scores for monitoring."""
+    """A :class:`CompletionReward` that keeps its last scores for monitoring, for any adapter task."""
 
     last: Scores | None = None
+
+    def __init__(
+        self, task: str, reward: Any, *, seed: int | None, fallback: str, max_chars: int, batch_size: int | None
+    ) -> None:
+        name = task_name(task)
+        env_id = VQA_ENV_ID if name == VQA_TASK else None  # a VQA answer is scored like a text one
+        super().__init__(
+            name, reward, seed=seed, fallback=fallback, max_chars=max_chars, batch_size=batch_size, env_id=env_id
+        )
 
     def __call__(self, prompts, completions, golds):
         self.last = super().__call__(prompts, completions, golds)
@@ -67,13 +130,18 @@ def _scorer(task: str, reward: Any, seed: int | None, fallback: str, max_chars: 
 
 
 def _text(value: Any, what: str, index: int) -> str:
-    """A prompt or completion as text: a str, or TRL's conversational list of messages."""
+    """A prompt or completion as text: a str, or TRL's conversational list of messages (the last
+    one's content: a str, or typed blocks whose ``"text"`` blocks are joined by newlines)."""
     if isinstance(value, str):
         return value
     if isinstance(value, (list, tuple)) and value and all(isinstance(m, dict) for m in value):
         content = value[-1].get("content")
         if isinstance(content, str):
             return content
+        if isinstance(content, (list, tuple)) and content and all(isinstance(b, dict) for b in content):
+            texts = [block.get("text") for block in content if block.get("type") == "text"]
+            if texts and all(isinstance(text, str) for text in texts):
+                return "\n".join(texts)
     raise TypeError(
         f"{what}[{index}] must be a str or a list of {{'role', 'content'}} messages, got "
         f"{type(value).__name__}: {value!r:.80}"
@@ -86,6 +154,11 @@ def _golds(task: str, prompts: list[str], labels: Sequence[Any] | None, where: s
         if len(labels) != len(prompts):
             raise ValueError(f"got {len(prompts)} prompts but {len(labels)} {where}")
         return [str(label) for label in labels]
+    if task == VQA_TASK:
+        raise ValueError(
+            f"{VQA_TASK}'s answers depend on the picture, which the prompt does not hold; pass the gold answers "
+            f"({where})"
+        )
     solved = solve_prompts(task, prompts)
     for index, answer in enumerate(solved):
         if answer is None:
@@ -132,7 +205,7 @@ def reward_func_name(task: str, reward: Any = None) -> str:
         'rewardgym_add_gold'
     """
     slug = "" if _adds_no_regime(reward) else re.sub(r"[^A-Za-z0-9_.\-]+", "_", _describe(reward)).strip("_")
-    return f"rewardgym_{family(task).name}_{slug or 'gold'}"
+    return f"rewardgym_{task_name(task)}_{slug or 'gold'}"
 
 
 def trl_reward_func(
@@ -286,26 +359,89 @@ def openrlhf_reward_func(
 # Dataset rows in each trainer's layout.
 
 
-def trl_rows(dataset: TaskDataset) -> list[dict[str, Any]]:
-    """``{"prompt", "answer"}`` rows for ``datasets.Dataset.from_list`` and GRPOTrainer."""
+def _check_image_format(image_format: Any) -> str:
+    if image_format not in IMAGE_FORMATS:
+        raise ValueError(f"unknown image_format {image_format!r}; valid formats: {', '.join(IMAGE_FORMATS)}")
+    return image_format
+
+
+def _images(item: dict[str, Any], image_format: str) -> list[Any]:
+    """An item's ``images`` column: its one picture, as a numpy array or a ``PIL.Image``."""
+    image = np.array(item["image"], dtype=np.uint8, copy=True)
+    if image_format == "pil":
+        from PIL import Image  # Pillow comes with matplotlib, a dependency
+
+        return [Image.fromarray(image)]  # uint8 (h, w, 3): RGB
+    return [image]
+
+
+def trl_rows(dataset: TaskDataset | ShapesVQADataset, *, image_format: str = "numpy") -> list[dict[str, Any]]:
+    """Rows for ``datasets.Dataset.from_list`` and GRPOTrainer: ``{"prompt", "answer"}`` for a text
+    task; for ShapesVQA ``{"prompt": [{"role": "user", "content": question}], "images": [picture],
+    "answer"}`` (TRL takes images only with conversational prompts).
+
+    Example:
+        >>> trl_rows(TaskDataset("add", size=1))
+        [{'prompt': 'Add the two numbers.\\n6+7=\\nGive only the final answer, between <answer> and </answer>.', 'answer': '13'}]
+        >>> row = trl_rows(ShapesVQADataset(size=1))[0]
+        >>> sorted(row), row["images"][0].shape
+        (['answer', 'images', 'prompt'], (48, 48, 3))
+    """
+    image_format = _check_image_format(image_format)
+    if isinstance(dataset, ShapesVQADataset):
+        return [
+            {
+                "prompt": [{"role": "user", "content": item["question"]}],
+                "images": _images(item, image_format),
+                "answer": item["answer"],
+            }
+            for item in dataset
+        ]
     return [{"prompt": item["question"], "answer": item["answer"]} for item in dataset]
 
 
-def verl_rows(dataset: TaskDataset, data_source: str | None = None) -> list[dict[str, Any]]:
-    """Rows in verl's RL parquet layout (``prompt`` as chat messages, ``reward_model.ground_truth``)."""
+def verl_rows(
+    dataset: TaskDataset | ShapesVQADataset, data_source: str | None = None, *, image_format: str = "numpy"
+) -> list[dict[str, Any]]:
+    """Rows in verl's RL parquet layout (``prompt`` as chat messages, ``reward_model.ground_truth``;
+    ``extra_info["question"]`` is the prompt the regimes see). A ShapesVQA row also has ``images``
+    (a list of one picture) and its prompt starts with verl's ``<image>`` placeholder.
+
+    Example:
+        >>> row = verl_rows(ShapesVQADataset(size=1))[0]
+        >>> row["data_source"], row["prompt"][0]["content"].startswith("<image>"), row["reward_model"]["ground_truth"]
+        ('rewardgym/ShapesVQA', True, '2')
+    """
+    image_format = _check_image_format(image_format)
     source = data_source or f"rewardgym/{dataset.task}"
-    return [
-        {
+    vision = isinstance(dataset, ShapesVQADataset)
+    rows = []
+    for item in dataset:
+        row: dict[str, Any] = {
             "data_source": source,
-            "prompt": [{"role": "user", "content": item["question"]}],
-            "ability": "reasoning",
+            "prompt": [{"role": "user", "content": ("<image>" if vision else "") + item["question"]}],
+            "ability": "visual_reasoning" if vision else "reasoning",
             "reward_model": {"style": "rule", "ground_truth": item["answer"]},
             "extra_info": {"question": item["question"], **item["metadata"]},
         }
-        for item in dataset
-    ]
+        if vision:
+            row["images"] = _images(item, image_format)
+        rows.append(row)
+    return rows
 
 
-def openrlhf_rows(dataset: TaskDataset) -> list[dict[str, Any]]:
-    """``{"input", "label"}`` rows (``--input_key input --label_key label``)."""
+def openrlhf_rows(dataset: TaskDataset | ShapesVQADataset, *, image_format: str = "numpy") -> list[dict[str, Any]]:
+    """``{"input", "label"}`` rows (``--input_key input --label_key label``); a ShapesVQA row also
+    has ``images``, a list of one picture (for a vision-language fork's ``--image_key images``).
+
+    Example:
+        >>> sorted(openrlhf_rows(ShapesVQADataset(size=1))[0])
+        ['images', 'input', 'label']
+    """
+    image_format = _check_image_format(image_format)
+    if isinstance(dataset, ShapesVQADataset):
+        return [
+            {"input": item["question"], "images": _images(item, image_format), "label": item["answer"]}
+            for item in dataset
+        ]
     return [{"input": item["question"], "label": item["answer"]} for item in dataset]

@@ -16,6 +16,12 @@ questions, with the answered ones in ``info["final_obs"]``. As in gymnasium, a b
 is a tuple of ``str`` (the space is a ``Tuple`` of ``Text``); ``info["final_obs"]`` is an object
 array holding a question where an episode ended and None elsewhere.
 
+:class:`OneStepVectorEnv` and :class:`OneStepEnv` hold what every completion-level env shares
+(one-step episodes, seeding, autoreset, scoring by the verifier, gold in ``info``); an env says
+only what items it draws and how its observations batch. The text envs here are two;
+``rewardgym/ShapesVQA-v0`` (:mod:`rewardgym.envs.multimodal.vqa_env`), a picture with its
+question, is another.
+
 Example:
     >>> import gymnasium as gym
     >>> from rewardgym.envs.text import register_text_envs
@@ -69,7 +75,158 @@ def env_id(task: str) -> str:
     return f"rewardgym/TextCompletion{family(task).env_name}-v0"
 
 
-class CompletionVectorEnv(VectorEnv):
+class OneStepVectorEnv(VectorEnv):
+    """What every completion-level vector env shares: ``num_envs`` one-step episodes, each an item
+    drawn from its env's own stream and answered by a completion string, scored as one batch.
+
+    A subclass draws the items (:meth:`_draw_items`: each env's observation and its gold answer,
+    kept here in ``_answers``, never in the observation) and says how its observations batch
+    (:meth:`_observation`, :meth:`_final_observations`); resetting, autoreset, seeding and
+    scoring are this class's. The text envs (:class:`CompletionVectorEnv`) ask questions, the
+    multimodal VQA env (:mod:`rewardgym.envs.multimodal.vqa_env`) shows a picture with its question.
+
+    Args:
+        num_envs: how many envs.
+        env_id: the registered id, named in errors.
+        single_observation_space: one env's observation space.
+        autoreset_mode: SAME_STEP (default), NEXT_STEP or DISABLED.
+        fallback: how answers without tags are read (``"last_token"`` or ``"none"``).
+        max_chars: completions longer than this score 0.
+
+    Example:
+        >>> envs = CompletionVectorEnv("add", 3)
+        >>> isinstance(envs, OneStepVectorEnv), envs.env_id
+        (True, 'rewardgym/TextCompletionAdd-v0')
+    """
+
+    def __init__(
+        self,
+        num_envs: int,
+        *,
+        env_id: str,
+        single_observation_space: gym.Space,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+        fallback: str = "last_token",
+        max_chars: int = MAX_COMPLETION_CHARS,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        self.env_id = env_id
+        self.num_envs = int(num_envs)
+        self.fallback = check_fallback(fallback)
+        self.max_chars = check_max_chars(max_chars)
+        self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
+        self.metadata = {"render_modes": [], "autoreset_mode": self.autoreset_mode}
+        self.render_mode = None
+        self.single_observation_space = single_observation_space
+        self.single_action_space = text_space(self.max_chars)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        n = self.num_envs
+        self._streams = np.zeros((n, 2), dtype=np.uint64)
+        self._answers: list[str] = [""] * n  # gold; never shown to the agent
+        self._needs_reset = np.zeros(n, dtype=bool)
+        self._everyone = np.ones(n, dtype=bool)
+        self._everyone.flags.writeable = False
+        self._seeded = False
+        self._has_reset = False
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """New items for all envs, or those in ``options["reset_mask"]``; env ``i`` is seeded
+        ``seed + i``."""
+        super().reset(seed=None if seed is None or not isinstance(seed, int) else seed)
+        mask = self._reset_mask(options)
+        if seed is not None:
+            self._streams[mask] = seed_streams(per_env_seeds(seed, self.num_envs))[mask]
+            self._seeded = True
+        elif not self._seeded:
+            self._streams[:] = seed_streams(per_env_seeds(int(self.np_random.integers(2**62)), self.num_envs))
+            self._seeded = True
+        self._draw(mask)
+        self._has_reset = True
+        return self._observation(), {}
+
+    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        """Score each env's completion against its gold answer; every answered episode ends."""
+        if not self._has_reset:
+            raise RuntimeError("call reset() before step() on a rewardgym completion env")
+        mode = self.autoreset_mode
+        if mode is AutoresetMode.DISABLED and self._needs_reset.any():
+            raise RuntimeError(
+                "autoreset_mode is DISABLED and the episodes have ended; reset them with "
+                "reset(options={'reset_mask': mask}) before stepping again"
+            )
+        completions = check_completions(actions, self.num_envs)
+        restarting = self._needs_reset.copy()  # NEXT_STEP: these only start a new episode
+        answering = ~restarting
+        gold = score_completions(completions, self._answers, fallback=self.fallback, max_chars=self.max_chars)
+        gold[restarting] = 0.0
+        answered = self._final_observations(answering) if mode is AutoresetMode.SAME_STEP else None
+        if mode is AutoresetMode.SAME_STEP:
+            self._draw(answering)
+        else:
+            self._needs_reset = answering
+            if restarting.any():
+                self._draw(restarting)
+        reward = gold.copy()
+        info: dict[str, Any] = {
+            GOLD_REWARD: gold,
+            mask_key(GOLD_REWARD): self._everyone,
+            REWARD_TRACE: {"env": reward},
+            mask_key(REWARD_TRACE): self._everyone,
+        }
+        if mode is AutoresetMode.SAME_STEP:
+            info[FINAL_OBS] = answered
+            info[mask_key(FINAL_OBS)] = answering
+        return self._observation(), reward, answering, np.zeros(self.num_envs, dtype=bool), info
+
+    # -- what a subclass provides ------------------------------------------------------------
+
+    def _draw_items(self, index: np.ndarray, streams: np.ndarray) -> None:
+        """Draw one item for each env in ``index`` from its ``streams`` row (advancing the rows in
+        place): store its observation and its gold answer in ``self._answers``."""
+        raise NotImplementedError
+
+    def _observation(self) -> Any:
+        """The batch's current observations, as ``observation_space`` holds them (fresh objects)."""
+        raise NotImplementedError
+
+    def _final_observations(self, ended: np.ndarray) -> np.ndarray:
+        """An object array of each ``ended`` env's current observation, None elsewhere (what
+        ``info["final_obs"]`` holds, as gymnasium's own vector envs keep it)."""
+        raise NotImplementedError
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _draw(self, mask: np.ndarray) -> None:
+        index = np.flatnonzero(mask)
+        if not index.size:
+            return
+        streams = self._streams[index]
+        self._draw_items(index, streams)
+        self._streams[index] = streams  # the draws advanced the copies
+        self._needs_reset[index] = False
+
+    def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray:
+        options = options or {}
+        unknown = set(options) - {"reset_mask"}
+        if unknown:
+            raise ValueError(f"unknown reset option {sorted(unknown)[0]!r}; valid options: reset_mask")
+        if "reset_mask" not in options:
+            return np.ones(self.num_envs, dtype=bool)
+        mask = np.asarray(options["reset_mask"])
+        if mask.shape != (self.num_envs,) or mask.dtype != bool:
+            raise ValueError(
+                f"reset_mask must be a bool array of shape ({self.num_envs},), got {mask.dtype} of shape {mask.shape}"
+            )
+        if not self._has_reset and not mask.all():
+            raise RuntimeError("the first reset() must reset every env; pass no reset_mask")
+        return mask
+
+
+class CompletionVectorEnv(OneStepVectorEnv):
     """``num_envs`` one-step completion episodes, scored as one batch.
 
     Args:
@@ -100,120 +257,99 @@ class CompletionVectorEnv(VectorEnv):
         fallback: str = "last_token",
         max_chars: int = MAX_COMPLETION_CHARS,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         self.family = family(task)
         self.task = self.family.name
         self.size = self.family.size(difficulty)
         self.difficulty = int(difficulty)
-        self.num_envs = int(num_envs)
-        self.fallback = check_fallback(fallback)
-        self.max_chars = check_max_chars(max_chars)
-        self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
-        self.metadata = {"render_modes": [], "autoreset_mode": self.autoreset_mode}
-        self.render_mode = None
-        self.single_observation_space, self.single_action_space = completion_spaces(self.max_chars)
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-        n = self.num_envs
-        self._streams = np.zeros((n, 2), dtype=np.uint64)
-        self._questions: list[str] = [""] * n
-        self._answers: list[str] = [""] * n  # gold; never shown to the agent
-        self._needs_reset = np.zeros(n, dtype=bool)
-        self._everyone = np.ones(n, dtype=bool)
-        self._everyone.flags.writeable = False
-        self._seeded = False
-        self._has_reset = False
+        super().__init__(
+            num_envs,
+            env_id=env_id(self.task),
+            single_observation_space=completion_spaces()[0],
+            autoreset_mode=autoreset_mode,
+            fallback=fallback,
+            max_chars=max_chars,
+        )
+        self._questions: list[str] = [""] * self.num_envs
 
-    def reset(
-        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Any, dict[str, Any]]:
-        """New questions for all envs, or those in ``options["reset_mask"]``; env ``i`` is seeded
-        ``seed + i``."""
-        super().reset(seed=None if seed is None or not isinstance(seed, int) else seed)
-        mask = self._reset_mask(options)
-        if seed is not None:
-            self._streams[mask] = seed_streams(per_env_seeds(seed, self.num_envs))[mask]
-            self._seeded = True
-        elif not self._seeded:
-            self._streams[:] = seed_streams(per_env_seeds(int(self.np_random.integers(2**62)), self.num_envs))
-            self._seeded = True
-        self._draw(mask)
-        self._has_reset = True
-        return tuple(self._questions), {}
-
-    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        if not self._has_reset:
-            raise RuntimeError("call reset() before step() on a rewardgym completion env")
-        mode = self.autoreset_mode
-        if mode is AutoresetMode.DISABLED and self._needs_reset.any():
-            raise RuntimeError(
-                "autoreset_mode is DISABLED and the episodes have ended; reset them with "
-                "reset(options={'reset_mask': mask}) before stepping again"
-            )
-        completions = check_completions(actions, self.num_envs)
-        restarting = self._needs_reset.copy()  # NEXT_STEP: these only start a new episode
-        answering = ~restarting
-        gold = score_completions(completions, self._answers, fallback=self.fallback, max_chars=self.max_chars)
-        gold[restarting] = 0.0
-        answered = as_object_array(self._questions)
-        answered[restarting] = None
-        if mode is AutoresetMode.SAME_STEP:
-            self._draw(answering)
-        else:
-            self._needs_reset = answering
-            if restarting.any():
-                self._draw(restarting)
-        reward = gold.copy()
-        info: dict[str, Any] = {
-            GOLD_REWARD: gold,
-            mask_key(GOLD_REWARD): self._everyone,
-            REWARD_TRACE: {"env": reward},
-            mask_key(REWARD_TRACE): self._everyone,
-        }
-        if mode is AutoresetMode.SAME_STEP:
-            info[FINAL_OBS] = answered
-            info[mask_key(FINAL_OBS)] = answering
-        return tuple(self._questions), reward, answering, np.zeros(self.num_envs, dtype=bool), info
-
-    # -- internals --------------------------------------------------------------------------
-
-    def _draw(self, mask: np.ndarray) -> None:
-        index = np.flatnonzero(mask)
-        if not index.size:
-            return
-        streams = self._streams[index]
+    def _draw_items(self, index: np.ndarray, streams: np.ndarray) -> None:
         prompts, answers = generate_items(self.task, self.size, streams)
-        self._streams[index] = streams  # generate_items advanced the copies
         for i, prompt, answer in zip(index, prompts, answers):
             self._questions[i] = question(self.task, prompt)
             self._answers[i] = answer
-        self._needs_reset[index] = False
 
-    def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray:
-        options = options or {}
-        unknown = set(options) - {"reset_mask"}
-        if unknown:
-            raise ValueError(f"unknown reset option {sorted(unknown)[0]!r}; valid options: reset_mask")
-        if "reset_mask" not in options:
-            return np.ones(self.num_envs, dtype=bool)
-        mask = np.asarray(options["reset_mask"])
-        if mask.shape != (self.num_envs,) or mask.dtype != bool:
-            raise ValueError(
-                f"reset_mask must be a bool array of shape ({self.num_envs},), got {mask.dtype} of shape {mask.shape}"
+    def _observation(self) -> tuple[str, ...]:
+        return tuple(self._questions)
+
+    def _final_observations(self, ended: np.ndarray) -> np.ndarray:
+        answered = as_object_array(self._questions)
+        answered[~ended] = None
+        return answered
+
+
+class OneStepEnv(gym.Env):
+    """One completion-level env: a :class:`OneStepVectorEnv` of one, so single and vector envs
+    cannot disagree. Seeded with ``s`` it draws the items of env 0 of a vector env seeded ``s``.
+
+    Args:
+        batch: the vector env of one it runs (made with ``autoreset_mode=DISABLED``).
+
+    Example:
+        >>> env = OneStepEnv(CompletionVectorEnv("add", 1, autoreset_mode="disabled"))
+        >>> env.reset(seed=3)[0].splitlines()[1]
+        '7+5='
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, batch: OneStepVectorEnv) -> None:
+        if batch.num_envs != 1 or batch.autoreset_mode is not AutoresetMode.DISABLED:
+            raise ValueError("a OneStepEnv runs a vector env of one env with autoreset_mode=DISABLED")
+        self._batch = batch
+        self.observation_space = batch.single_observation_space
+        self.action_space = batch.single_action_space
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        """A new item; a seeded reset starts its stream afresh."""
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"unknown reset option {sorted(options)[0]!r}; completion envs take none")
+        obs, _ = self._batch.reset(seed=seed)
+        return _first(obs), {}
+
+    def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        """Score the completion ``action``; the episode ends."""
+        if not isinstance(action, str):
+            raise TypeError(
+                f"the action of {self._batch.env_id} is a completion str, got {type(action).__name__}: {action!r:.80}"
             )
-        if not self._has_reset and not mask.all():
-            raise RuntimeError("the first reset() must reset every env; pass no reset_mask")
-        return mask
+        if self._batch._needs_reset[0]:
+            raise RuntimeError(f"the {self._batch.env_id} episode has ended (one step each); call reset()")
+        obs, reward, terminated, truncated, info = self._batch.step([action])
+        reward = float(reward[0])
+        return (
+            _first(obs),
+            reward,
+            bool(terminated[0]),
+            bool(truncated[0]),
+            {
+                GOLD_REWARD: float(info[GOLD_REWARD][0]),
+                REWARD_TRACE: {"env": reward},
+            },
+        )
 
 
-class CompletionEnv(gym.Env):
+def _first(obs: Any) -> Any:
+    """Env 0's observation in a batch of one (per key of a ``Dict`` observation)."""
+    if isinstance(obs, dict):
+        return {key: _first(value) for key, value in obs.items()}
+    return obs[0]
+
+
+class CompletionEnv(OneStepEnv):
     """One completion env: a vector env of one, so single and vector envs cannot disagree.
 
     Seeded with ``s`` it asks the questions of env 0 of a vector env seeded ``s``.
     """
-
-    metadata = {"render_modes": []}
 
     def __init__(
         self,
@@ -223,7 +359,7 @@ class CompletionEnv(gym.Env):
         fallback: str = "last_token",
         max_chars: int = MAX_COMPLETION_CHARS,
     ) -> None:
-        self._batch = CompletionVectorEnv(
+        batch = CompletionVectorEnv(
             task,
             1,
             difficulty=difficulty,
@@ -231,36 +367,8 @@ class CompletionEnv(gym.Env):
             fallback=fallback,
             max_chars=max_chars,
         )
-        self.task = self._batch.task
-        self.observation_space = self._batch.single_observation_space
-        self.action_space = self._batch.single_action_space
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        super().reset(seed=seed)
-        if options:
-            raise ValueError(f"unknown reset option {sorted(options)[0]!r}; completion envs take none")
-        obs, _ = self._batch.reset(seed=seed)
-        return obs[0], {}
-
-    def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        if not isinstance(action, str):
-            raise TypeError(
-                f"the action of {env_id(self.task)} is a completion str, got {type(action).__name__}: {action!r:.80}"
-            )
-        if self._batch._needs_reset[0]:
-            raise RuntimeError(f"the {env_id(self.task)} episode has ended (one step each); call reset()")
-        obs, reward, terminated, truncated, info = self._batch.step([action])
-        reward = float(reward[0])
-        return (
-            obs[0],
-            reward,
-            bool(terminated[0]),
-            bool(truncated[0]),
-            {
-                GOLD_REWARD: float(info[GOLD_REWARD][0]),
-                REWARD_TRACE: {"env": reward},
-            },
-        )
+        super().__init__(batch)
+        self.task = batch.task
 
 
 def make_completion_env(

@@ -57,6 +57,8 @@ class CompletionReward:
 
     Args:
         task: the text task (for the regimes' ``env_id`` and spaces).
+        env_id: the env the regimes are bound to, where the task is not a text task's
+            (``rewardgym/ShapesVQA-v0``); the task's ``TextCompletion`` env if None.
         reward: a reward spec: string, regime, callable of the transition batch, list, or None
             for the verifier's score alone.
         seed: seeds the regimes' noise.
@@ -79,15 +81,15 @@ class CompletionReward:
         fallback: str = "last_token",
         max_chars: int = MAX_COMPLETION_CHARS,
         batch_size: int | None = None,
+        env_id: str | None = None,
     ) -> None:
-        self.family = family(task)
         self.task = task
         self.fallback = check_fallback(fallback)
         self.max_chars = check_max_chars(max_chars)
         self.batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
         self.seed = seed
         self.pipeline = RewardPipeline(resolve_reward_spec(reward))
-        self.env_id = f"rewardgym/TextCompletion{self.family.env_name}-v0"
+        self.env_id = env_id or f"rewardgym/TextCompletion{family(task).env_name}-v0"
         self._bound = False
 
     def __call__(self, prompts: Sequence[str], completions: Sequence[str], golds: Sequence[str]) -> Scores:
