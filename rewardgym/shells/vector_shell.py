@@ -153,8 +153,13 @@ def _dense_final_obs(obs: Any, final_obs: Any, mask: Any) -> Any:
             return {key: _dense_final_obs(obs[key], per_key[key], mask) for key in obs}
         return {key: _dense_final_obs(obs[key], final_obs[key], mask) for key in obs}
     if isinstance(final_obs, np.ndarray) and final_obs.dtype == object:
-        # gymnasium's Sync/AsyncVectorEnv keep final observations per env, None elsewhere.
-        dense = np.array(obs, copy=True)
+        # gymnasium's Sync/AsyncVectorEnv keep final observations per env, None elsewhere. Strings
+        # (a completion env's prompts) stay Python objects: a fixed-width copy would cut longer ones.
+        if isinstance(obs, np.ndarray):
+            dense = np.array(obs, copy=True)
+        else:
+            dense = np.empty(len(obs), dtype=object)
+            dense[:] = list(obs)
         ended = np.flatnonzero(mask)
         if ended.size:
             dense[ended] = np.stack(list(final_obs[ended]))

@@ -224,3 +224,19 @@ def test_a_foreign_envs_nan_is_blamed_on_the_env_whatever_the_layers(spec):
     env.reset(seed=0)
     with pytest.raises(NonFiniteRewardError, match="the env's own reward 'env' produced NaN"):
         env.step(0)
+
+
+def test_final_text_observations_are_not_cut_to_the_new_ones_width():
+    # gymnasium's vector envs keep final observations per env in an object array; a completion
+    # env's prompts are strings of any length.
+    from rewardgym.shells.vector_shell import _dense_final_obs
+
+    final = np.empty(2, dtype=object)
+    final[0] = "a much longer question?"
+    dense = _dense_final_obs(("new", "next"), final, np.array([True, False]))
+    assert list(dense) == ["a much longer question?", "next"]
+    per_key = np.empty(2, dtype=object)
+    per_key[1] = {"question": "the longest question of all?", "image": np.ones(3)}
+    dense = _dense_final_obs({"question": ("q0", "q1"), "image": np.zeros((2, 3))}, per_key, np.array([False, True]))
+    assert list(dense["question"]) == ["q0", "the longest question of all?"]
+    np.testing.assert_array_equal(dense["image"], [[0, 0, 0], [1, 1, 1]])
