@@ -25,6 +25,13 @@ What differs from CleanRL, and why:
   statistics are buffers of the agent, so :meth:`ActorCritic.predict` uses them after training.
 - **Seeded.** One ``torch.Generator`` drives the weight init, action sampling and minibatch
   shuffles, and the envs are reset with the same seed: equal seeds give equal parameters.
+- **Images and Dict observations.** A ``uint8`` ``Box(0, 255, (height, width, channels))`` (an
+  ``obs_mode="pixels"`` env) goes through a CNN (:class:`rewardgym.core.nets.ImageEncoder`: the
+  Nature CNN from 64 pixels a side, a stack of 3x3 convolutions below), and a ``Dict`` gets one
+  encoder per key (:class:`ObservationEncoder`: the CNN for images, a token embedding for
+  ``MultiDiscrete`` ids, floats as they are), their features concatenated into the actor's and
+  critic's MLPs, which share the encoder (as CleanRL's Atari PPO and SB3's CNN policies do). The
+  rollout keeps such observations as they came, ``uint8`` where they fit, not as float32.
 - **Multi-agent games** (``rewardgym.make_parallel_vec``: a vector env with one row per agent,
   row ``r`` being agent ``r % num_agents`` of game ``r // num_agents``). ``learners="shared"``
   (the default) trains one network on every row: parameter sharing, the single-agent loop as it
@@ -70,7 +77,8 @@ for every agent (parameter sharing), or one network per agent (independent learn
 MAX_ONE_HOT_INPUTS = 2**16
 """The widest one-hot input the native PPO builds: a gridworld's grid (hundreds of inputs) or a
 token window (about 1,600) is far below it; an image's 256 levels per channel and pixel (a 16x16
-RGB image: 196,608) is far above, and would silently build a network of millions of weights."""
+RGB image: 196,608) is far above, and would silently build a network of millions of weights (an
+image goes to a CNN instead, when it is a ``uint8`` ``Box(0, 255)``: :class:`ObservationEncoder`)."""
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {name: nets.ACTIVATIONS[name] for name in ("tanh", "relu")}
 """The hidden activations PPO takes, of :data:`rewardgym.core.nets.ACTIVATIONS`: the two that its
@@ -217,6 +225,169 @@ def _orthogonal(net: nn.Sequential, out_gain: float, generator: torch.Generator)
     return net
 
 
+def _orthogonal_encoder(encoder: nn.Module, generator: torch.Generator) -> nn.Module:
+    """CleanRL's ``layer_init`` on an encoder's convolutions and linear layers (gain sqrt(2), zero
+    biases; its Atari PPO does so on the Nature CNN), and unit-normal token embeddings, in order,
+    from ``generator``."""
+    for layer in encoder.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.orthogonal_(layer.weight, math.sqrt(2), generator=generator)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.Embedding):
+            nn.init.normal_(layer.weight, generator=generator)
+    return encoder
+
+
+@dataclass(frozen=True)
+class ObservationPart:
+    """One key of an observation as :class:`ObservationEncoder` stores and encodes it: columns
+    ``start:stop`` of a stored row, holding an ``"image"`` (``shape`` (height, width, channels)),
+    ``"tokens"`` (ids minus the space's low) or ``"float"`` values; ``shape`` is the key's own."""
+
+    key: str | None
+    """The Dict key, or None for a whole (image) observation."""
+    kind: str
+    shape: tuple[int, ...]
+    start: int
+    stop: int
+
+
+class ObservationEncoder(nn.Module):
+    """How the native PPO takes image and ``Dict`` observations: one encoder per key, features
+    concatenated.
+
+    - an image, ``uint8`` ``Box(0, 255, (height, width, channels))`` with 1, 3 or 4 channels and
+      sides of 8 pixels or more: :class:`rewardgym.core.nets.ImageEncoder` (scaled by 1/255,
+      channels-first, :func:`rewardgym.core.nets.cnn`); any other ``uint8`` image shape is refused;
+    - token ids, ``MultiDiscrete`` (any integer dtype), ``Discrete`` or an integer ``Box`` bounded
+      both ways: :class:`rewardgym.core.nets.TokenEncoder`, an embedding table as large as the
+      largest slot's number of values (shared by the slots), the slots' embeddings concatenated;
+    - other ``Box`` values: flattened as they are (normalized first when the agent's
+      ``normalize_obs`` is on), into the MLPs.
+
+    The rollout stores each observation packed, as one flat row of :attr:`width` values (the keys
+    side by side) in :attr:`storage_dtype`: ``uint8`` when every value fits (images, token ids
+    below 256), a wider integer for larger vocabularies, float32 once a key holds floats.
+    :meth:`pack` makes such rows from raw observations (a tensor, or a dict of tensors), the
+    module's ``forward`` makes features from them.
+
+    Example:
+        >>> import numpy as np
+        >>> from gymnasium import spaces
+        >>> space = spaces.Dict({"image": spaces.Box(0, 255, (48, 48, 3), np.uint8),
+        ...                      "instruction": spaces.MultiDiscrete(np.full(10, 25), dtype=np.uint8)})
+        >>> encoder = ObservationEncoder(space, torch.Generator().manual_seed(0))
+        >>> rows = encoder.pack({"image": torch.zeros(2, 48, 48, 3, dtype=torch.uint8),
+        ...                      "instruction": torch.ones(2, 10, dtype=torch.uint8)})
+        >>> rows.shape, rows.dtype, encoder(rows).shape
+        (torch.Size([2, 6922]), torch.uint8, torch.Size([2, 416]))
+    """
+
+    token_low: torch.Tensor
+
+    def __init__(self, space: spaces.Space, generator: torch.Generator) -> None:
+        super().__init__()
+        named = list(space.spaces.items()) if isinstance(space, spaces.Dict) else [(None, space)]
+        self.parts: list[ObservationPart] = []
+        encoders: list[nn.Module] = []
+        dims: list[int] = []  # each part's features
+        lows: list[torch.Tensor] = []
+        self._shifted: list[bool] = []  # per token part: whether its low is not 0
+        largest, floats, start = 0, False, 0
+        for key, sub in named:
+            where = "" if key is None else f"key {key!r}: "
+            if nets.is_image_space(sub):
+                try:
+                    shape: tuple[int, ...] = nets.check_image_shape(cast(spaces.Box, sub).shape)
+                except ValueError as error:
+                    raise ValueError(f"{where}{error} (observation space {sub})") from None
+                kind, largest = "image", max(largest, 255)
+                image = nets.ImageEncoder(shape)
+                encoders.append(image)
+                dims.append(image.features_dim)
+            elif _is_token_space(sub):
+                low, nvec = _categories(sub)
+                shape, kind = tuple(cast(tuple[int, ...], sub.shape)), "tokens"
+                largest = max(largest, int(nvec.max()) - 1)
+                tokens = nets.TokenEncoder(int(nvec.max()), len(nvec))
+                encoders.append(tokens)
+                dims.append(tokens.features_dim)
+                lows.append(torch.as_tensor(low))
+                self._shifted.append(bool(low.any()))
+            elif isinstance(sub, (spaces.Box, spaces.MultiBinary)):
+                shape, kind, floats = tuple(cast(tuple[int, ...], sub.shape)), "float", True
+                encoders.append(nn.Identity())
+                dims.append(math.prod(shape))
+            else:
+                raise TypeError(
+                    f"the native PPO takes Dict observations whose keys are uint8 images, token ids "
+                    f"(MultiDiscrete, Discrete, bounded integer Box) or float Box values; {where}got {sub}"
+                )
+            width = math.prod(shape)
+            self.parts.append(ObservationPart(key, kind, shape, start, start + width))
+            start += width
+        self.encoders = nn.ModuleList(encoders)
+        # Each token slot's low, subtracted before storage (ids from 0), all token keys in a row.
+        self.register_buffer("token_low", torch.cat(lows) if lows else torch.zeros(0, dtype=torch.int64))
+        self.width = start
+        """The width of a stored row: every key's values, flattened, side by side."""
+        self.float_width = sum(p.stop - p.start for p in self.parts if p.kind == "float")
+        """The float values of a row (those the agent's ``normalize_obs`` normalizes)."""
+        self.features_dim = sum(dims)
+        """The width of the features handed to the actor's and critic's MLPs."""
+        if floats:
+            self.storage_dtype = torch.float32
+        else:
+            self.storage_dtype = next(
+                d for d in (torch.uint8, torch.int16, torch.int32, torch.int64) if largest <= torch.iinfo(d).max
+            )
+        _orthogonal_encoder(self, generator)
+
+    def _raw(self, obs: Any, part: ObservationPart) -> torch.Tensor:
+        """A part's raw values, flattened to ``(batch, width)``."""
+        x = obs if part.key is None else obs[part.key]
+        return x.reshape(*x.shape[: x.ndim - len(part.shape)], part.stop - part.start)
+
+    def float_columns(self, obs: Any) -> torch.Tensor:
+        """The float keys' raw values of a batch, flattened side by side: ``(batch, float_width)``."""
+        return torch.cat([self._raw(obs, p).to(torch.float32) for p in self.parts if p.kind == "float"], -1)
+
+    def pack(self, obs: Any, normalize: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """Raw observations (a tensor, or a dict of tensors, batch first) as stored rows,
+        ``(batch, width)`` in :attr:`storage_dtype`; ``normalize`` maps the float columns."""
+        floats = None
+        if self.float_width and normalize is not None:
+            widths = [p.stop - p.start for p in self.parts if p.kind == "float"]
+            floats = iter(normalize(self.float_columns(obs)).split(widths, -1))
+        columns, token, shifted = [], 0, iter(self._shifted)
+        for part in self.parts:
+            x = self._raw(obs, part)
+            if part.kind == "tokens":
+                if next(shifted):
+                    x = x.to(torch.int64) - self.token_low[token : token + x.shape[-1]]
+                token += x.shape[-1]
+            elif part.kind == "float" and floats is not None:
+                x = next(floats)
+            columns.append(x)
+        if len(columns) == 1:
+            return columns[0].to(self.storage_dtype)
+        return torch.cat([c.to(self.storage_dtype) for c in columns], -1)
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        """Features of stored rows ``(batch, width)``: ``(batch, features_dim)``."""
+        features = []
+        for part, encoder in zip(self.parts, self.encoders):
+            x = rows[:, part.start : part.stop]
+            if part.kind == "image":
+                features.append(encoder(x.reshape(-1, *part.shape)))
+            elif part.kind == "tokens":
+                features.append(encoder(x))
+            else:
+                features.append(x.to(torch.float32))
+        return features[0] if len(features) == 1 else torch.cat(features, -1)
+
+
 class ActorCritic(nn.Module):
     """Separate actor and critic MLPs; a categorical policy for ``Discrete`` actions and a diagonal
     Gaussian with a state-independent log std for ``Box`` actions (clipped to the bounds when
@@ -224,9 +395,12 @@ class ActorCritic(nn.Module):
 
     The MLPs are :func:`rewardgym.core.nets.mlp`'s, then initialized as CleanRL's ``layer_init``
     does (orthogonal weights, zero biases) from ``generator``, or from ``seed`` without one.
+    Image and ``Dict`` observations first go through an :class:`ObservationEncoder` (initialized
+    first, from the same generator), which both MLPs share; its features are their input.
 
     Public methods take *raw* observations (they normalize inside when ``normalize_obs``); the
-    ``_``-prefixed ones used by :func:`learn` take normalized ones.
+    ``_``-prefixed ones used by :func:`learn` take normalized ones (for images and ``Dict``
+    observations, the encoder's packed rows).
 
     Example:
         >>> import numpy as np
@@ -234,6 +408,9 @@ class ActorCritic(nn.Module):
         >>> agent = ActorCritic(spaces.Box(-1, 1, (3,)), spaces.Box(-2, 2, (1,)), seed=0)
         >>> agent.predict(np.zeros((5, 3), np.float32)).shape
         (5, 1)
+        >>> pixels = ActorCritic(spaces.Box(0, 255, (48, 48, 3), np.uint8), spaces.Discrete(2), seed=0)
+        >>> pixels.predict(np.zeros((5, 48, 48, 3), np.uint8)).shape, pixels.storage_dtype
+        ((5,), torch.uint8)
     """
 
     # Buffers, registered in __init__ (the one-hot offsets for MultiDiscrete observations only,
@@ -260,15 +437,20 @@ class ActorCritic(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
+        # Images and Dict observations go through an encoder (a CNN, token embeddings).
+        encoded = isinstance(observation_space, spaces.Dict) or nets.is_image_space(observation_space)
         # Categorical observations are one-hot encoded, slot by slot, as SB3 does for
         # MultiDiscrete: a token id (rewardgym/Text*) or a gridworld's object code is a category,
         # not a magnitude. Categorical means a flat MultiDiscrete, or an integer Box of any shape
         # (a grid of codes), whose slots are its cells in C order.
-        self.one_hot = _is_categorical(observation_space)
-        if not (self.one_hot or isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1):
+        self.one_hot = not encoded and _is_categorical(observation_space)
+        flat = isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1
+        if not (encoded or self.one_hot or flat):
             raise TypeError(
                 "the native PPO takes flat float Box observations (shape (n,)), flat MultiDiscrete ones "
-                f"or integer Box ones of any shape (both one-hot encoded), got {observation_space}"
+                "or integer Box ones of any shape (both one-hot encoded), uint8 images Box(0, 255, "
+                "(height, width, channels)) (a CNN) and Dict ones of these (an encoder per key), got "
+                f"{observation_space}"
             )
         if self.one_hot and normalize_obs:
             raise ValueError(
@@ -298,12 +480,23 @@ class ActorCritic(nn.Module):
             )
         if generator is None:
             generator = torch.Generator().manual_seed(seed)
-        self.obs_shape: tuple[int, ...] = tuple(cast(tuple[int, ...], observation_space.shape))
-        self.obs_dim = obs_dim = math.prod(self.obs_shape)  # one value, or one category, per slot
         self.observation_space, self.action_space = observation_space, action_space
         self.normalize_obs, self.clip_obs = bool(normalize_obs), float(clip_obs)
-        # The networks' input width: obs_dim, or the one-hot width sum(nvec).
-        if self.one_hot:
+        self.encoder: ObservationEncoder | None = None
+        self.storage_dtype = torch.float32
+        """The dtype of the rollout's stored observations: float32, or the encoder's (uint8 for images)."""
+        # A Box's or MultiDiscrete's shape; () for a Dict, whose keys' shapes the encoder knows.
+        self.obs_shape: tuple[int, ...] = tuple(cast(tuple[int, ...], observation_space.shape or ()))
+        # obs_dim: the width of the running observation statistics; input_dim: of a stored
+        # observation (the rollout's); head_dim: of the MLPs' input.
+        if encoded:
+            self.encoder = ObservationEncoder(observation_space, generator)
+            self.storage_dtype = self.encoder.storage_dtype
+            # Statistics of the float keys only: pixels and token ids are never normalized.
+            self.obs_dim = obs_dim = self.encoder.float_width
+            self.input_dim, head_dim = self.encoder.width, self.encoder.features_dim
+        elif self.one_hot:
+            self.obs_dim = obs_dim = math.prod(self.obs_shape)  # one category per slot
             low, nvec = (torch.as_tensor(a) for a in _categories(observation_space))
             # Slot j's category k (its value minus the space's low) is input column offsets[j] + k.
             self.register_buffer("one_hot_offsets", torch.cumsum(nvec, 0) - nvec - low)
@@ -311,14 +504,15 @@ class ActorCritic(nn.Module):
             if self.input_dim > MAX_ONE_HOT_INPUTS:
                 raise TypeError(
                     f"the native PPO one-hot encodes integer observations, and {observation_space} would "
-                    f"take {self.input_dim:,} inputs (more than {MAX_ONE_HOT_INPUTS:,}): an image, which "
-                    "needs a CNN encoder the native PPO does not have yet; use obs_mode='state', or "
-                    "SB3 with a CNN policy (algo='sb3-ppo', hyperparams={'policy': 'CnnPolicy'})"
+                    f"take {self.input_dim:,} inputs (more than {MAX_ONE_HOT_INPUTS:,}); an image must be "
+                    "a uint8 Box(0, 255, (height, width, channels)), which goes to a CNN instead"
                 )
+            head_dim = self.input_dim
         else:
-            self.input_dim = obs_dim
-        self.critic = _orthogonal(nets.mlp([self.input_dim, *hidden_sizes, 1], activation), 1.0, generator)
-        self.actor = _orthogonal(nets.mlp([self.input_dim, *hidden_sizes, action_dim], activation), 0.01, generator)
+            self.obs_dim = obs_dim = math.prod(self.obs_shape)  # one value per slot
+            self.input_dim = head_dim = obs_dim
+        self.critic = _orthogonal(nets.mlp([head_dim, *hidden_sizes, 1], activation), 1.0, generator)
+        self.actor = _orthogonal(nets.mlp([head_dim, *hidden_sizes, action_dim], activation), 0.01, generator)
         if not self.discrete:
             self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
         for name, buffer in action_buffers.items():
@@ -334,11 +528,13 @@ class ActorCritic(nn.Module):
 
     # -- observations ----------------------------------------------------------------------
 
-    def update_obs_stats(self, obs: torch.Tensor) -> None:
-        """Fold a batch of raw observations into the running mean and variance (no-op when off)."""
-        if not self.normalize_obs:
+    def update_obs_stats(self, obs: torch.Tensor | dict[str, torch.Tensor]) -> None:
+        """Fold a batch of raw observations into the running mean and variance (no-op when off;
+        for images and Dict observations, of the float keys alone, no-op without any)."""
+        if not self.normalize_obs or self.obs_dim == 0:
             return
-        batch = obs.to(torch.float64)
+        raw = cast(torch.Tensor, obs) if self.encoder is None else self.encoder.float_columns(obs)
+        batch = raw.to(torch.float64)
         batch_mean, batch_var, batch_count = batch.mean(0), batch.var(0, unbiased=False), batch.shape[0]
         delta = batch_mean - self.obs_mean
         total = self.obs_count + batch_count
@@ -347,9 +543,13 @@ class ActorCritic(nn.Module):
         self.obs_var.copy_(m2 / total)
         self.obs_count.copy_(total)
 
-    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+    def normalize(self, obs: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
         """Raw observations as the networks take them (float32; normalized and clipped when on;
-        one-hot for categorical observations)."""
+        one-hot for categorical observations; for images and Dict observations, the encoder's
+        packed rows, uint8 where they fit, with the float keys normalized when on)."""
+        if self.encoder is not None:
+            return self.encoder.pack(obs, self._scale if self.normalize_obs else None)
+        obs = cast(torch.Tensor, obs)
         if self.one_hot:
             batch = obs.shape[: obs.ndim - len(self.obs_shape)]
             index = obs.reshape(*batch, -1).to(torch.int64) + self.one_hot_offsets
@@ -358,17 +558,25 @@ class ActorCritic(nn.Module):
         obs = obs.to(torch.float32)
         if not self.normalize_obs:
             return obs
+        return self._scale(obs)
+
+    def _scale(self, obs: torch.Tensor) -> torch.Tensor:
+        """Float observations normalized by the running statistics, and clipped."""
         scaled = (obs - self.obs_mean.float()) / torch.sqrt(self.obs_var.float() + 1e-8)
         return scaled.clamp(-self.clip_obs, self.clip_obs)
 
     # -- on normalized observations (learn's side) ---------------------------------------
 
+    def _features(self, obs: torch.Tensor) -> torch.Tensor:
+        """The MLPs' input: the observations themselves, or the encoder's features of them."""
+        return obs if self.encoder is None else self.encoder(obs)
+
     def _value(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.critic(obs).squeeze(-1)
+        return self.critic(self._features(obs)).squeeze(-1)
 
     def _sample(self, obs: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
         """A sampled action (as the policy knows it: an index, or an unclipped vector) and its log-prob."""
-        out = self.actor(obs)
+        out = self.actor(self._features(obs))
         if self.discrete:
             # Gumbel-max with exponential noise (how torch samples a Categorical), without the
             # overhead of torch.distributions on every step.
@@ -381,7 +589,16 @@ class ActorCritic(nn.Module):
         return action, _gaussian_log_prob(action, out, self.log_std)
 
     def _log_prob_entropy(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.actor(obs)
+        return self._log_prob_entropy_of(self.actor(self._features(obs)), action)
+
+    def _evaluate(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The log-prob and entropy of ``action`` and the value, with one pass of the encoder."""
+        features = self._features(obs)
+        logp, entropy = self._log_prob_entropy_of(self.actor(features), action)
+        return logp, entropy, self.critic(features).squeeze(-1)
+
+    def _log_prob_entropy_of(self, out: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The log-prob of ``action`` and the entropy under the actor's output ``out``."""
         if self.discrete:
             logp_all = torch.log_softmax(out, -1)
             entropy = -(logp_all.exp() * logp_all).sum(-1)
@@ -390,7 +607,7 @@ class ActorCritic(nn.Module):
         return _gaussian_log_prob(action, out, self.log_std), entropy
 
     def _mode(self, obs: torch.Tensor) -> torch.Tensor:
-        out = self.actor(obs)
+        out = self.actor(self._features(obs))
         return out.argmax(-1) if self.discrete else out
 
     def _env_action(self, action: torch.Tensor) -> torch.Tensor:
@@ -401,23 +618,27 @@ class ActorCritic(nn.Module):
 
     # -- public ------------------------------------------------------------------------------
 
-    def value(self, obs: torch.Tensor) -> torch.Tensor:
+    def value(self, obs: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
         """The critic's value of a batch of raw observations, ``(n,)``."""
         return self._value(self.normalize(obs))
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
-        """Actions for a batch of raw observations, ready for the env (same device as ``obs``'s
-        network): int64 indices, or float32 vectors clipped to the action bounds. Sampling uses
-        torch's global generator; :func:`learn` uses its own, seeded one."""
-        obs = self.normalize(torch.as_tensor(obs, device=self.device))
-        action = self._mode(obs) if deterministic else self._sample(obs, None)[0]
+    def act(self, obs: torch.Tensor | dict[str, torch.Tensor], deterministic: bool = False) -> torch.Tensor:
+        """Actions for a batch of raw observations (a dict of batches for a Dict space), ready for
+        the env (same device as the network): int64 indices, or float32 vectors clipped to the
+        action bounds. Sampling uses torch's global generator; :func:`learn` uses its own, seeded one."""
+        rows = self.normalize(_map_obs(lambda x: torch.as_tensor(x, device=self.device), obs))
+        action = self._mode(rows) if deterministic else self._sample(rows, None)[0]
         return self._env_action(action)
 
-    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+    def predict(self, obs: np.ndarray | dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
         """Actions for a numpy batch of observations ``(n, *obs_shape)`` as numpy ``(n, ...)``
-        (one observation ``obs_shape`` gives one action)."""
-        obs_t = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
+        (one observation ``obs_shape`` gives one action); for a Dict space, a dict of such batches.
+        Images and token ids keep their dtype."""
+        if self.encoder is not None:
+            return self._predict_encoded(obs, deterministic)
+        array = np.asarray(obs, dtype=np.float32)
+        obs_t = torch.as_tensor(array, device=self.device)
         shape = self.obs_shape
         single = tuple(obs_t.shape) == shape
         if single:
@@ -425,9 +646,37 @@ class ActorCritic(nn.Module):
         if tuple(obs_t.shape[1:]) != shape:
             raise ValueError(
                 f"predict takes observations of shape (n, {', '.join(map(str, shape))}) or {shape}, got "
-                f"shape {tuple(np.shape(obs))}"
+                f"shape {array.shape}"
             )
         actions = self.act(obs_t, deterministic).cpu().numpy()
+        return actions[0] if single else actions
+
+    def _predict_encoded(self, obs: Any, deterministic: bool) -> np.ndarray:
+        """:meth:`predict` for images and Dict observations: each key checked against its shape."""
+        encoder = cast(ObservationEncoder, self.encoder)
+        if isinstance(obs, np.ndarray) and obs.dtype == object and obs.ndim == 0:
+            obs = obs.item()  # np.asarray of a dict batch
+        if encoder.parts[0].key is not None and not isinstance(obs, dict):
+            raise ValueError(
+                f"predict takes a dict of batches, one per key of {self.observation_space}, got {type(obs).__name__}"
+            )
+        arrays = _map_obs(np.asarray, obs)
+        singles = set()
+        for part in encoder.parts:
+            array = arrays if part.key is None else arrays.get(part.key)
+            shape = tuple(getattr(array, "shape", ()))
+            if array is None or (shape != part.shape and shape[1:] != part.shape):
+                where = "" if part.key is None else f"{part.key!r} "
+                raise ValueError(
+                    f"predict takes {where}observations of shape (n, {', '.join(map(str, part.shape))}) or "
+                    f"{part.shape}, got {'none' if array is None else f'shape {shape}'}"
+                )
+            singles.add(shape == part.shape)
+        if len(singles) > 1:
+            raise ValueError("predict takes one observation or a batch of them, not a mix of the two across keys")
+        single = singles.pop()
+        batch = _map_obs(lambda x: torch.as_tensor(x[None] if single else x, device=self.device), arrays)
+        actions = self.act(batch, deterministic).cpu().numpy()
         return actions[0] if single else actions
 
 
@@ -476,6 +725,7 @@ class IndependentActorCritic(nn.Module):
         self.observation_space, self.action_space = observation_space, action_space
         self.obs_shape, self.input_dim = first.obs_shape, first.input_dim
         self.discrete, self.action_shape = first.discrete, first.action_shape
+        self.storage_dtype = first.storage_dtype
 
     @property
     def networks(self) -> list[ActorCritic]:
@@ -491,7 +741,10 @@ class IndependentActorCritic(nn.Module):
         return slice(agent, None, self.num_agents)
 
     def _split(self, batch: Any) -> list[Any]:
-        """A row batch (numpy or torch) as one batch per agent."""
+        """A row batch (numpy or torch, or a dict of them) as one batch per agent."""
+        if isinstance(batch, dict):
+            per_key = {key: self._split(value) for key, value in batch.items()}
+            return [{key: parts[k] for key, parts in per_key.items()} for k in range(self.num_agents)]
         if len(batch) % self.num_agents:
             raise ValueError(
                 f"independent learners take whole games: a batch of {len(batch)} rows is not a multiple "
@@ -537,9 +790,12 @@ class IndependentActorCritic(nn.Module):
         """Each row's action by its agent's network (see :meth:`ActorCritic.act`)."""
         return _interleave([net.act(part, deterministic) for net, part in zip(self.networks, self._split(obs))])
 
-    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        """Actions for a numpy row batch ``(n, *obs_shape)``, ``n`` a multiple of ``num_agents``,
-        each row by its agent's network."""
+    def predict(self, obs: np.ndarray | dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
+        """Actions for a numpy row batch ``(n, *obs_shape)`` (a dict of them for a Dict space),
+        ``n`` a multiple of ``num_agents``, each row by its agent's network."""
+        if self.networks[0].encoder is not None:
+            parts = [net.predict(part, deterministic) for net, part in zip(self.networks, self._split(obs))]
+            return np.stack(parts, 1).reshape(-1, *parts[0].shape[1:])
         obs = np.asarray(obs, dtype=np.float32)
         if obs.shape[1:] != self.obs_shape:
             raise ValueError(
@@ -562,8 +818,23 @@ def _is_categorical(space: spaces.Space) -> bool:
     return isinstance(space, spaces.Box) and space.dtype.kind in "iu" and space.is_bounded("both")
 
 
+def _is_token_space(space: spaces.Space) -> bool:
+    """Whether an :class:`ObservationEncoder` embeds ``space``'s values as token ids: a
+    ``MultiDiscrete`` (any shape), a ``Discrete`` or a bounded integer Box (not an image)."""
+    return isinstance(space, (spaces.MultiDiscrete, spaces.Discrete)) or _is_categorical(space)
+
+
+def _map_obs(function: Callable[[Any], Any], obs: Any) -> Any:
+    """``function`` on an observation batch, or on each key's batch of a Dict observation."""
+    if isinstance(obs, dict):
+        return {key: function(value) for key, value in obs.items()}
+    return function(obs)
+
+
 def _categories(space: spaces.Space) -> tuple[np.ndarray, np.ndarray]:
     """Each slot's lowest value and number of categories, flat, as int64: ``(low, nvec)``."""
+    if isinstance(space, spaces.Discrete):
+        return np.array([int(space.start)], np.int64), np.array([int(space.n)], np.int64)
     if isinstance(space, spaces.MultiDiscrete):
         return np.asarray(space.start, np.int64).reshape(-1), np.asarray(space.nvec, np.int64).reshape(-1)
     box = cast(spaces.Box, space)
@@ -772,19 +1043,40 @@ def learn(
     def buffer(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         return torch.zeros((steps, n, *shape), dtype=dtype, device=dev)
 
-    obs_buf, next_obs_buf = buffer(agent.input_dim), buffer(agent.input_dim)
+    # Images and token ids are stored as they came (uint8 where they fit), not as float32.
+    obs_buf = buffer(agent.input_dim, dtype=agent.storage_dtype)
+    next_obs_buf = buffer(agent.input_dim, dtype=agent.storage_dtype)
     action_buf = buffer(dtype=torch.int64) if agent.discrete else buffer(*agent.action_shape)
     logp_buf, reward_buf = buffer(), buffer()
     terminated_buf, done_buf = buffer(dtype=torch.bool), buffer(dtype=torch.bool)
     valid_buf = buffer(dtype=torch.bool)
 
-    def to_device(x: Any) -> torch.Tensor:
-        # numpy -> a torch view (no copy); a torch tensor already on ``dev`` -> itself.
+    def to_device(x: Any) -> Any:
+        # numpy -> a torch view (no copy); a torch tensor already on ``dev`` -> itself; a Dict
+        # observation key by key.
+        if isinstance(x, dict):
+            return {key: to_device(value) for key, value in x.items()}
         return torch.from_numpy(x).to(dev) if isinstance(x, np.ndarray) else torch.as_tensor(x, device=dev)
 
+    def with_final(done: torch.Tensor, final: Any, obs_t: Any) -> Any:
+        # The real next observations: obs_t, with the final observation where an episode ended.
+        if isinstance(final, np.ndarray) and final.dtype == object:
+            # gymnasium's own vector envs: each ended env's final observation, None elsewhere.
+            real = _map_obs(torch.clone, obs_t)
+            for i, row in enumerate(final):
+                if row is not None:
+                    for key in real if isinstance(real, dict) else (None,):
+                        value = row if key is None else row[key]
+                        (real if key is None else real[key])[i] = torch.as_tensor(np.asarray(value), device=dev)
+            return real
+        if isinstance(obs_t, dict):
+            return {key: with_final(done, final[key], value) for key, value in obs_t.items()}
+        return torch.where(done.reshape(-1, *[1] * (obs_t.ndim - 1)), to_device(final), obs_t)
+
     raw_obs, _ = envs.reset(seed=seed)
-    torch_env = is_torch(raw_obs)
-    env_device = raw_obs.device if torch_env else None
+    first_obs = next(iter(raw_obs.values())) if isinstance(raw_obs, dict) else raw_obs
+    torch_env = is_torch(first_obs)
+    env_device = first_obs.device if torch_env else None
     obs_t = to_device(raw_obs)
     agent.update_obs_stats(obs_t)
     obs = agent.normalize(obs_t)
@@ -826,9 +1118,7 @@ def learn(
                 done = terminated | truncated
                 real_next = obs_t
                 if same_step and FINAL_OBS in info:
-                    real_next = torch.where(
-                        done.reshape(-1, *[1] * (obs_t.ndim - 1)), to_device(info[FINAL_OBS]), obs_t
-                    )
+                    real_next = with_final(done, info[FINAL_OBS], obs_t)
                 agent.update_obs_stats(obs_t)
                 obs = agent.normalize(obs_t)
                 next_obs_buf[t] = obs if real_next is obs_t else agent.normalize(real_next)
@@ -902,8 +1192,7 @@ def _optimize(
             order = torch.randperm(batch, generator=generator, device=b_obs.device)
             minibatches = order.tensor_split(config.num_minibatches)
         for mb in minibatches:
-            new_logp, entropy = net._log_prob_entropy(b_obs[mb], b_actions[mb])
-            new_value = net._value(b_obs[mb])
+            new_logp, entropy, new_value = net._evaluate(b_obs[mb], b_actions[mb])
             log_ratio = new_logp - b_logp[mb]
             ratio = log_ratio.exp()
             mb_adv = b_adv[mb]

@@ -22,7 +22,11 @@ The per-step gold reward of every env is in :attr:`SB3VecEnv.last_info` (the vec
 dict of the last step), not in the per-env infos, which would need a dict per env and step.
 
 :func:`sb3_arguments` turns the shipped reference hyperparameters (rl-baselines3-zoo's, in
-``rewardgym/agents/hyperparams/sb3-*.yaml``) into an SB3 algorithm's constructor arguments.
+``rewardgym/agents/hyperparams/sb3-*.yaml``) into an SB3 algorithm's constructor arguments, and
+:func:`sb3_policy` picks the policy for the observation space: ``MultiInputPolicy`` for a ``Dict``
+(an image and an instruction), ``CnnPolicy`` for an image (``obs_mode="pixels"``), with rewardgym's
+CNN (:class:`ImageCNN`) where an image is under the 36 pixels a side that SB3's NatureCNN needs.
+Observations may be ``Dict`` ones: the adapter hands SB3 a dict of batches, as SB3 expects.
 
 Example:
     >>> import rewardgym
@@ -44,12 +48,16 @@ from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
+import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.preprocessing import get_flattened_obs_dim, is_image_space_channels_first
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
+from rewardgym.core import nets
 from rewardgym.core.arrays import is_torch, select_rows, to_numpy
 from rewardgym.core.info import EPISODE_RETURNS, FINAL_OBS, mask_key
 from rewardgym.core.spec import RewardSpec
@@ -169,7 +177,7 @@ class SB3VecEnv(VecEnv):
         self.episodes = EpisodeLog()
         self.last_info: dict[str, Any] = {}
         self.spec = envs.spec
-        super().__init__(envs.num_envs, envs.single_observation_space, envs.single_action_space)
+        super().__init__(envs.num_envs, _sb3_observation_space(envs.single_observation_space), envs.single_action_space)
         # What SB3 sees, emulated or not (SB3 types metadata as render modes only).
         cast(dict[str, Any], self.metadata)["autoreset_mode"] = AutoresetMode.SAME_STEP
         space = self.action_space
@@ -179,25 +187,25 @@ class SB3VecEnv(VecEnv):
 
     # -- SB3's VecEnv protocol ----------------------------------------------------------------
 
-    def reset(self) -> np.ndarray:
+    def reset(self) -> Any:
         # A list of seeds is valid for gymnasium's vector envs and rewardgym's; the stubs say int only.
         seed: Any = self._seed_argument()
         obs, info = self.envs.reset(seed=seed, options=self._options_argument())
         self.reset_infos = _per_env_infos(info, np.arange(self.num_envs), self.num_envs)
         self._reset_seeds()
         self._reset_options()
-        return to_numpy(obs)
+        return _obs_numpy(obs)
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = actions
 
-    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+    def step_wait(self) -> tuple[Any, np.ndarray, np.ndarray, list[dict]]:
         actions = self._actions
         if self._clip is not None:
             actions = np.clip(actions, *self._clip)
         obs, reward, terminated, truncated, info = self.envs.step(actions)
         self.last_info = info
-        obs = to_numpy(obs)
+        obs = _obs_numpy(obs)
         reward = np.array(to_numpy(reward), dtype=np.float32)  # a copy: SB3 may keep it
         terminated = to_numpy(terminated)
         truncated = to_numpy(truncated)
@@ -209,23 +217,27 @@ class SB3VecEnv(VecEnv):
 
     def _finish_episodes(
         self,
-        obs: np.ndarray,
+        obs: Any,
         terminated: np.ndarray,
         truncated: np.ndarray,
         dones: np.ndarray,
         info: dict[str, Any],
         infos: list[dict],
-    ) -> np.ndarray:
+    ) -> Any:
         """Fill the infos of the envs that finished (and reset them if the env did not)."""
         ended = np.flatnonzero(dones)
         if self.autoreset_mode is AutoresetMode.SAME_STEP:
-            final_obs = _rows(info[FINAL_OBS], ended)
+            final_obs = _obs_rows(info[FINAL_OBS], ended)
         else:
             # NEXT_STEP or DISABLED: ``obs`` is the real final one; reset the ended envs now, in
             # one masked reset, so SB3 gets the next episode's first observation at once.
-            final_obs = obs[ended]
+            final_obs = _obs_rows(obs, ended)
             reset_obs, reset_info = self.envs.reset(options={"reset_mask": dones})
-            obs = cast(np.ndarray, select_rows(dones, to_numpy(reset_obs), obs))
+            reset_np = _obs_numpy(reset_obs)
+            if isinstance(obs, dict):
+                obs = {key: select_rows(dones, reset_np[key], value) for key, value in obs.items()}
+            else:
+                obs = cast(np.ndarray, select_rows(dones, reset_np, obs))
             for i, reset_env_info in zip(ended.tolist(), _per_env_infos(reset_info, ended, self.num_envs)):
                 self.reset_infos[i] = reset_env_info
         per_env = _per_env_infos(info, ended, self.num_envs, skip=_NOT_PER_ENV)
@@ -236,7 +248,9 @@ class SB3VecEnv(VecEnv):
         time_limit = (truncated[ended] & ~terminated[ended]).tolist()
         for j, (i, r, g, n) in enumerate(zip(ended.tolist(), proxy.tolist(), gold.tolist(), length.tolist())):
             env_info = per_env[j]
-            env_info[TERMINAL_OBS] = final_obs[j]
+            env_info[TERMINAL_OBS] = (
+                {key: value[j] for key, value in final_obs.items()} if isinstance(final_obs, dict) else final_obs[j]
+            )
             env_info[TIME_LIMIT_TRUNCATED] = time_limit[j]
             env_info["episode"] = {"r": r, "l": int(n), "t": elapsed, "gold": g}
             infos[i] = env_info
@@ -446,6 +460,137 @@ def linear_schedule(initial: float) -> Callable[[float], float]:
     return schedule
 
 
+# -- the policy for the observation space ------------------------------------------------------
+
+NATURE_CNN_MIN_SIDE = 36
+"""The smallest image side SB3's ``NatureCNN`` (the ``CnnPolicy`` and ``MultiInputPolicy``
+default) takes: its unpadded 8x8/4, 4x4/2 and 3x3/1 convolutions leave nothing below it."""
+
+
+def sb3_policy(
+    policy: str | type | None, observation_space: spaces.Space, policy_kwargs: dict[str, Any] | None = None
+) -> tuple[str | type, dict[str, Any]]:
+    """SB3's policy for ``observation_space``, and its ``policy_kwargs``.
+
+    - No policy (``None`` or ``"auto"``): ``MultiInputPolicy`` for a ``Dict`` space,
+      ``CnnPolicy`` for an image (SB3's test: a ``uint8`` ``Box(0, 255)`` of 3 dimensions, 1, 3 or
+      4 channels first or last), ``MlpPolicy`` otherwise.
+    - ``"MlpPolicy"``, which the reference hyperparameters (``sb3-*.yaml``) name for the envs'
+      state observations, is read the same way on a ``Dict`` space (where SB3 refuses it) or an
+      image (where it would flatten every pixel into the MLP's first layer). A policy class, or
+      any other name, is passed on as it is.
+    - On an image under :data:`NATURE_CNN_MIN_SIDE` pixels a side, ``CnnPolicy`` gets
+      :class:`ImageCNN` and ``MultiInputPolicy`` :class:`CombinedImageExtractor` as their
+      ``features_extractor_class`` (unless ``policy_kwargs`` names one); an image even these cannot
+      take is refused by name (``ValueError``).
+
+    Example:
+        >>> from gymnasium import spaces
+        >>> image = spaces.Box(0, 255, (48, 48, 3), np.uint8)
+        >>> sb3_policy(None, spaces.Dict({"image": image, "instruction": spaces.MultiDiscrete([25] * 10)}))
+        ('MultiInputPolicy', {})
+        >>> sb3_policy("MlpPolicy", image), sb3_policy(None, spaces.Box(-1, 1, (4,)))
+        (('CnnPolicy', {}), ('MlpPolicy', {}))
+        >>> policy, kwargs = sb3_policy(None, spaces.Box(0, 255, (16, 16, 3), np.uint8))
+        >>> policy, kwargs["features_extractor_class"].__name__
+        ('CnnPolicy', 'ImageCNN')
+    """
+    kwargs = dict(policy_kwargs or {})
+    images = _sb3_images(observation_space)
+    if policy is None or policy == "auto" or policy == "MlpPolicy":
+        if isinstance(observation_space, spaces.Dict):
+            policy = "MultiInputPolicy"
+        elif images:
+            policy = "CnnPolicy"
+        else:
+            policy = "MlpPolicy"
+    if policy in ("CnnPolicy", "MultiInputPolicy") and images and "features_extractor_class" not in kwargs:
+        for key, shape in images.items():
+            height, width, channels = _image_dims(shape)
+            try:
+                nets.check_image_shape((height, width, channels))
+            except ValueError as error:
+                where = "" if key is None else f"key {key!r}: "
+                raise ValueError(
+                    f"{policy} cannot take the image observation {where}{shape}: {error}; SB3's NatureCNN "
+                    f"takes sides >= {NATURE_CNN_MIN_SIDE}, rewardgym's ImageCNN sides >= {nets.MIN_IMAGE_SIDE}"
+                ) from None
+        if min(min(_image_dims(shape)[:2]) for shape in images.values()) < NATURE_CNN_MIN_SIDE:
+            kwargs["features_extractor_class"] = ImageCNN if policy == "CnnPolicy" else CombinedImageExtractor
+    return policy, kwargs
+
+
+def _sb3_images(space: spaces.Space) -> dict[str | None, tuple[int, ...]]:
+    """The image shapes SB3 sees in ``space`` (its ``is_image_space``, channels checked), by key."""
+    from stable_baselines3.common.preprocessing import is_image_space
+
+    named = space.spaces.items() if isinstance(space, spaces.Dict) else [(None, space)]
+    return {key: tuple(cast(spaces.Box, sub).shape) for key, sub in named if is_image_space(sub, check_channels=True)}
+
+
+def _image_dims(shape: Sequence[int]) -> tuple[int, int, int]:
+    """``(height, width, channels)`` of an image shape, channels first or last (SB3's heuristic:
+    the smallest dimension is the channels')."""
+    first = int(np.argmin(shape)) == 0
+    return (int(shape[1]), int(shape[2]), int(shape[0])) if first else (int(shape[0]), int(shape[1]), int(shape[2]))
+
+
+class ImageCNN(BaseFeaturesExtractor):
+    """rewardgym's CNN (:func:`rewardgym.core.nets.cnn`, the native PPO's) as an SB3 features
+    extractor: the Nature CNN from 64 pixels a side, 3x3 convolutions below, so images under the
+    36 pixels NatureCNN needs work too. It takes what SB3 hands a CNN: channels-first images,
+    already scaled to [0, 1].
+
+    Example:
+        >>> extractor = ImageCNN(spaces.Box(0, 255, (3, 16, 16), np.uint8))
+        >>> extractor(torch.zeros(2, 3, 16, 16)).shape
+        torch.Size([2, 256])
+    """
+
+    def __init__(self, observation_space: spaces.Box, features_dim: int = 256) -> None:
+        height, width, channels = _image_dims(observation_space.shape)
+        super().__init__(observation_space, features_dim)
+        self.cnn = nets.cnn(channels, height, width, features_dim)
+        self._channels_first = is_image_space_channels_first(observation_space)
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        """Features of a batch of images (channels-first, as SB3 transposes them)."""
+        if not self._channels_first:
+            observations = observations.permute(0, 3, 1, 2)
+        return self.cnn(observations)
+
+
+class CombinedImageExtractor(BaseFeaturesExtractor):
+    """SB3's ``CombinedExtractor`` (``MultiInputPolicy``'s) with :class:`ImageCNN` for the image
+    keys: each image to ``cnn_output_dim`` features, every other key flattened (SB3 one-hot
+    encodes ``MultiDiscrete`` ones before), concatenated.
+
+    Example:
+        >>> space = spaces.Dict({"image": spaces.Box(0, 255, (3, 16, 16), np.uint8), "x": spaces.Box(-1, 1, (2,))})
+        >>> CombinedImageExtractor(space).features_dim
+        258
+    """
+
+    def __init__(self, observation_space: spaces.Dict, cnn_output_dim: int = 256) -> None:
+        from stable_baselines3.common.preprocessing import is_image_space
+
+        extractors: dict[str, nn.Module] = {}
+        total = 0
+        for key, sub in observation_space.spaces.items():
+            if is_image_space(sub):
+                extractors[key] = ImageCNN(cast(spaces.Box, sub), cnn_output_dim)
+                total += cnn_output_dim
+            else:
+                extractors[key] = nn.Flatten()
+                total += get_flattened_obs_dim(sub)
+        super().__init__(observation_space, features_dim=total)
+        self.extractors = nn.ModuleDict(extractors)
+
+    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The keys' features, concatenated in the space's key order."""
+        return torch.cat([extractor(observations[key]) for key, extractor in self.extractors.items()], dim=1)
+
+
 # -- vector infos to per-env infos ----------------------------------------------------------
 
 
@@ -456,6 +601,38 @@ def _has_reward_shell(envs: gym.vector.VectorEnv) -> bool:
             return True
         env = getattr(env, "env", None)
     return False
+
+
+def _sb3_observation_space(space: spaces.Space) -> spaces.Space:
+    """The observation space as SB3 is shown it: ``MultiDiscrete`` ones (a Dict's keys too) with
+    int64 ``nvec``, since SB3 sums ``nvec`` in its own dtype (a uint8 instruction of 10 slots of 26
+    ids would wrap around); the observations themselves are unchanged."""
+    if isinstance(space, spaces.Dict):
+        return spaces.Dict({key: _sb3_observation_space(sub) for key, sub in space.spaces.items()})
+    if isinstance(space, spaces.MultiDiscrete) and space.dtype != np.int64:
+        return spaces.MultiDiscrete(
+            np.asarray(space.nvec, np.int64), dtype=np.int64, start=np.asarray(space.start, np.int64)
+        )
+    return space
+
+
+def _obs_numpy(obs: Any) -> Any:
+    """An observation batch as numpy: an array, or a dict of arrays for a Dict space (SB3's form)."""
+    if isinstance(obs, dict):
+        return {key: to_numpy(value) for key, value in obs.items()}
+    return to_numpy(obs)
+
+
+def _obs_rows(batch: Any, rows: np.ndarray) -> Any:
+    """Rows of an observation batch as numpy: a dict of batches key by key, and gymnasium's per-env
+    object arrays (a final observation per env, a dict for a Dict space) stacked."""
+    if isinstance(batch, dict):
+        return {key: _obs_rows(value, rows) for key, value in batch.items()}
+    if isinstance(batch, np.ndarray) and batch.dtype == object:
+        picked = list(batch[rows])
+        if picked and isinstance(picked[0], dict):
+            return {key: np.stack([np.asarray(p[key]) for p in picked]) for key in picked[0]}
+    return _rows(batch, rows)
 
 
 def _rows(batch: Any, rows: np.ndarray) -> np.ndarray:

@@ -361,16 +361,20 @@ def _train_sb3(
     from stable_baselines3.common.callbacks import BaseCallback, CallbackList
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from rewardgym.agents.sb3 import EpisodeReturnsLogger, find_adapter, make_sb3_env, sb3_arguments
+    from rewardgym.agents.sb3 import EpisodeReturnsLogger, find_adapter, make_sb3_env, sb3_arguments, sb3_policy
 
     algorithm = getattr(stable_baselines3, SB3_ALGOS[algo])
     kwargs = dict(settings)
     n_envs = check_integer(kwargs.pop("n_envs", 1), f"{algo} hyperparameter n_envs", low=1)
     normalize = kwargs.pop("normalize", False)
-    policy = kwargs.pop("policy", "MlpPolicy")
+    policy = kwargs.pop("policy", None)
     kwargs = sb3_arguments(algo, algorithm, kwargs)
 
     venv: Any = make_sb3_env(env_id, n_envs, reward, device="cpu", **env_kwargs)
+    # The policy for the observation space: MultiInputPolicy for a Dict, CnnPolicy for pixels.
+    policy, policy_kwargs = sb3_policy(policy, venv.observation_space, kwargs.get("policy_kwargs"))
+    if policy_kwargs:
+        kwargs["policy_kwargs"] = policy_kwargs
     recorder.follow(shell_regimes(venv.envs))
     if normalize:
         options = normalize if isinstance(normalize, dict) else {}

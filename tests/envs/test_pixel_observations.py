@@ -197,11 +197,11 @@ def test_builtin_potential_is_refused_on_pixels_but_works_on_state():
     assert np.isfinite(reward)
 
 
-def test_native_ppo_refuses_image_observations():
-    # It would one-hot encode each channel of each pixel (a 16x16 image: 196,608 inputs); a CNN
-    # encoder is issue 15, item 5.
+def test_native_ppo_reads_pixel_observations_with_a_cnn():
+    # One-hot encoding each channel of each pixel would take 196,608 inputs at 16x16; the native
+    # PPO picks a CNN for uint8 images instead (rewardgym.core.nets.cnn).
     from rewardgym.agents.ppo import ActorCritic
 
     space = gym.make("rewardgym/CartPole-v0", obs_mode="pixels", pixel_size=16).observation_space
-    with pytest.raises(TypeError, match="196,608 inputs .* an image, which needs a CNN encoder"):
-        ActorCritic(space, gym.spaces.Discrete(2))
+    agent = ActorCritic(space, gym.spaces.Discrete(2))
+    assert any(isinstance(m, torch.nn.Conv2d) for m in agent.modules())
