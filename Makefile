@@ -36,7 +36,7 @@ test: lint
 	$(PY) -m pytest
 
 bench: setup
-	$(PY) -m pytest benchmarks/test_throughput.py benchmarks/test_text_throughput.py benchmarks/test_multiagent_throughput.py benchmarks/test_render_throughput.py --benchmark-only -p no:cacheprovider
+	$(PY) -m pytest benchmarks/test_throughput.py benchmarks/test_text_throughput.py benchmarks/test_multiagent_throughput.py benchmarks/test_render_throughput.py benchmarks/test_multimodal_throughput.py --benchmark-only -p no:cacheprovider
 
 # Agents and text: SB3 adapter throughput, time-to-475 ratios, the text hacking gap (minutes).
 bench-agents: setup
