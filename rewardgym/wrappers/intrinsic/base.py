@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,8 +24,10 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 import torch
+from gymnasium import spaces
 
 from rewardgym.core.arrays import Array, is_torch
+from rewardgym.core.observations import flat_batch, flat_space
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_flag, check_number, is_integer
@@ -102,11 +105,19 @@ class IntrinsicBonus(Regime, Generic[StepT]):
         self.extrinsic = check_flag(extrinsic, f"{subject}: extrinsic")
         self.seed = _check_seed(seed, subject)
         self.context: EnvContext | None = None
+        self._flatten = False  # a Dict observation, read as flat rows (see bind)
+        self._flattened: tuple[Transition, Transition] | None = None
         self._start(self.seed if self.seed is not None else _fresh_seed())
 
     # -- the Regime protocol ---------------------------------------------------------------------
 
     def bind(self, context: EnvContext) -> None:
+        # A Dict observation (an image and an instruction) is read as its keys' values side by
+        # side: the bonuses' networks and counts take one vector per env.
+        space = context.observation_space
+        self._flatten = isinstance(space, spaces.Dict)
+        if isinstance(space, spaces.Dict):
+            context = dataclasses.replace(context, observation_space=flat_space(space))
         self.context = context
         self._check_spaces(context)
         self._start(self._layer_seed)
@@ -119,6 +130,7 @@ class IntrinsicBonus(Regime, Generic[StepT]):
             self._reset_episodes(mask)
 
     def reward(self, batch: Transition) -> Array:
+        batch = self._flat(batch)
         self._place(batch)
         with torch.no_grad():
             step = self._compute(batch)
@@ -140,6 +152,7 @@ class IntrinsicBonus(Regime, Generic[StepT]):
         return out
 
     def update(self, batch: Transition) -> dict[str, float]:
+        batch = self._flat(batch)
         if self._pending is not None and self._pending.batch is batch:
             step = self._pending
         else:  # a batch reward() did not see (a user calling update directly)
@@ -206,7 +219,7 @@ class IntrinsicBonus(Regime, Generic[StepT]):
 
     def _frozen_parts(self) -> dict[str, Any]:
         # The last step's batch and report hold the training envs' arrays (on their device).
-        return {"_pending": None, "_report": {}}
+        return {"_pending": None, "_report": {}, "_flattened": None}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kind={self.kind!r})"
@@ -225,6 +238,17 @@ class IntrinsicBonus(Regime, Generic[StepT]):
         self._rms = 1.0
         self._coef = self.beta
         self._build(self._layer_seed)
+
+    def _flat(self, batch: Transition) -> Transition:
+        """``batch`` with Dict observations as flat rows; the same flattened batch for the same
+        batch, so :meth:`update` finds the step :meth:`reward` computed."""
+        if not self._flatten:
+            return batch
+        if self._flattened is not None and self._flattened[0] is batch:
+            return self._flattened[1]
+        flat = batch._replace(obs=flat_batch(batch.obs), next_obs=flat_batch(batch.next_obs))
+        self._flattened = (batch, flat)
+        return flat
 
     def _place(self, batch: Transition) -> None:
         """On the first batch, make the layer's state where it lives; refuse a batch elsewhere."""

@@ -78,7 +78,9 @@ def test_walking_to_the_named_shape_pays_one_in_proxy_and_gold_and_ends_the_epis
             obs, reward, terminated, truncated, info = env.step(action)
             last = k == len(moves) - 1
             # Passing over distractors pays nothing and ends nothing.
-            assert (reward, info["gold_reward"], terminated, truncated) == ((1.0, 1.0, True, False) if last else (0.0, 0.0, False, False))
+            assert (reward, info["gold_reward"], terminated, truncated) == (
+                (1.0, 1.0, True, False) if last else (0.0, 0.0, False, False)
+            )
 
 
 def test_the_image_paints_each_shape_in_its_colour_and_the_agent_as_a_white_frame():
@@ -155,7 +157,11 @@ def test_pushing_moves_a_shape_unless_the_edge_or_another_shape_is_behind_it():
     # red square at (2, 1), blue circle at (2, 3); the agent pushes the square right from (2, 0).
     place(env, (2, 0), [(0, 0, 2, 1), (2, 1, 2, 3)], left_of)
     _, reward, terminated, _, info = env.step(3)
-    assert objects(env.unwrapped.state)[0][2:] == (2, 2) and (reward, info["gold_reward"], terminated) == (1.0, 1.0, True)
+    assert objects(env.unwrapped.state)[0][2:] == (2, 2) and (reward, info["gold_reward"], terminated) == (
+        1.0,
+        1.0,
+        True,
+    )
     # A shape with another shape behind it does not move, nor does the agent.
     env.reset(seed=0)
     place(env, (2, 0), [(0, 0, 2, 1), (2, 1, 2, 2)], scene.RELATIONS.index("above"))
@@ -209,17 +215,47 @@ def test_instructions_round_trip_through_tokens_and_can_be_fixed():
 @pytest.mark.parametrize(
     ("env_id", "kwargs", "error", "message"),
     [
-        ("rewardgym/GoToShape-v0", {"difficulty": 5}, ValueError, "unknown difficulty 5 of GoToShape; valid: 1, 2, 3, 4"),
+        (
+            "rewardgym/GoToShape-v0",
+            {"difficulty": 5},
+            ValueError,
+            "unknown difficulty 5 of GoToShape; valid: 1, 2, 3, 4",
+        ),
         ("rewardgym/GoToShape-v0", {"instruction": "go to the pink circle"}, ValueError, "unknown colour 'pink'"),
         ("rewardgym/GoToShape-v0", {"instruction": "go to the red hexagon"}, ValueError, "unknown shape 'hexagon'"),
-        ("rewardgym/GoToShape-v0", {"instruction": "fetch the red circle"}, ValueError, "starts 'go to the' or 'put the'"),
-        ("rewardgym/GoToShape-v0", {"instruction": "put the red circle above the blue square"}, ValueError, "not a 'put' one"),
+        (
+            "rewardgym/GoToShape-v0",
+            {"instruction": "fetch the red circle"},
+            ValueError,
+            "starts 'go to the' or 'put the'",
+        ),
+        (
+            "rewardgym/GoToShape-v0",
+            {"instruction": "put the red circle above the blue square"},
+            ValueError,
+            "not a 'put' one",
+        ),
         ("rewardgym/GoToShape-v0", {"colour": 6}, ValueError, "colour of GoToShape must be -1"),
         ("rewardgym/GoToShape-v0", {"instruction": 3}, TypeError, "an instruction is a str"),
-        ("rewardgym/GoToShape-v0", {"obs_mode": "pixels"}, ValueError, "obs_mode='pixels' is not supported by GoToShape"),
+        (
+            "rewardgym/GoToShape-v0",
+            {"obs_mode": "pixels"},
+            ValueError,
+            "obs_mode='pixels' is not supported by GoToShape",
+        ),
         ("rewardgym/ArrangeShapes-v0", {"instruction": "go to the red circle"}, ValueError, "not a 'go to' one"),
-        ("rewardgym/ArrangeShapes-v0", {"instruction": "put the red circle near the blue square"}, ValueError, "expected a relation"),
-        ("rewardgym/ArrangeShapes-v0", {"instruction": "put the red circle left of the red circle"}, ValueError, "must differ"),
+        (
+            "rewardgym/ArrangeShapes-v0",
+            {"instruction": "put the red circle near the blue square"},
+            ValueError,
+            "expected a relation",
+        ),
+        (
+            "rewardgym/ArrangeShapes-v0",
+            {"instruction": "put the red circle left of the red circle"},
+            ValueError,
+            "must differ",
+        ),
         ("rewardgym/ArrangeShapes-v0", {"difficulty": 0}, ValueError, "unknown difficulty 0 of ArrangeShapes"),
         ("rewardgym/ArrangeShapes-v0", {"relation": 5}, ValueError, "relation of ArrangeShapes must be -1"),
     ],
@@ -227,3 +263,31 @@ def test_instructions_round_trip_through_tokens_and_can_be_fixed():
 def test_bad_input_is_refused_by_name(env_id, kwargs, error, message):
     with pytest.raises(error, match=message):
         gym.make(env_id, **kwargs)
+
+
+def test_intrinsic_bonuses_read_the_image_and_instruction_as_one_row():
+    # Count's bonus 1/sqrt(n) falls as the same scene is seen again and tells the two scenes apart
+    # (one slot for both would pay 1/sqrt(3) on the second step): it hashes the flattened Dict.
+    from rewardgym.core.regime import EnvContext
+    from rewardgym.core.transition import Transition
+    from rewardgym.wrappers.intrinsic.count import Count
+
+    envs = gym.make_vec("rewardgym/GoToShape-v0", num_envs=2)
+    obs, _ = envs.reset(seed=0)
+    same = {key: np.stack([value[0], value[0]]) for key, value in obs.items()}
+    count = Count(beta=1.0, normalize=False, extrinsic=False, seed=0)
+    count.bind(EnvContext(2, envs.single_observation_space, envs.single_action_space))
+    paid = []
+    for next_obs in (obs, obs, same):
+        batch = Transition(
+            obs,
+            np.zeros(2, np.int64),
+            next_obs,
+            np.zeros(2, np.float32),
+            np.zeros(2, bool),
+            np.zeros(2, bool),
+            np.ones(2, bool),
+        )
+        paid.append(count.reward(batch))
+        count.update(batch)
+    np.testing.assert_allclose(paid, [[1.0, 1.0], [0.5**0.5, 0.5**0.5], [3**-0.5, 3**-0.5]], rtol=1e-6)
