@@ -13,6 +13,9 @@ Reinforcement Learning from Human Preferences", 2017):
   :func:`pair_accuracy`, and :func:`train_reward_model`, which does all of it for an env id.
 - :mod:`rewardgym.rewardmodels.text`: a small transformer reward model of completions, trained
   the same way on pairs with planted biases.
+- :mod:`rewardgym.rewardmodels.vision`: a small CNN-and-instruction reward model of the
+  instruction-following scenes (:class:`VisionRewardModel`), trained on labeled pairs drawn from
+  the scenes with a planted shortcut, and its counterfactual evaluation.
 
 The ``learned`` reward regime (:mod:`rewardgym.wrappers.learned`) pays an agent with these models.
 
@@ -47,6 +50,12 @@ from rewardgym.rewardmodels.training import (
     segment_returns,
     train_reward_model,
 )
+from rewardgym.rewardmodels.vision import (
+    VisionRewardModel,
+    load_vision_reward_model,
+    save_vision_reward_model,
+    train_vision_reward_model,
+)
 
 describe_space = space_to_dict
 """The former name of :func:`space_to_dict`, kept for existing imports (``envs`` has a
@@ -61,6 +70,7 @@ __all__ = [
     "Segments",
     "SyntheticLabeler",
     "TransitionFeatures",
+    "VisionRewardModel",
     "aggregate",
     "bradley_terry_loss",
     "check_spaces",
@@ -70,11 +80,14 @@ __all__ = [
     "fit",
     "label_pairs",
     "load_reward_model",
+    "load_vision_reward_model",
     "mlp",
     "pair_accuracy",
     "read_model_card",
     "save_reward_model",
+    "save_vision_reward_model",
     "segment_returns",
     "space_to_dict",
     "train_reward_model",
+    "train_vision_reward_model",
 ]

@@ -1,20 +1,25 @@
 """``learned``: the agent is paid by a reward model learned from pairwise preferences.
 
-One family, three kinds, chosen with ``kind=...`` (default ``"model"``), one module each:
+One family, four kinds, chosen with ``kind=...`` (default ``"model"``), one module each:
 
-==========  ====================================================================================
-kind        what the agent is paid
-==========  ====================================================================================
-model       a trained reward model's reward, frozen: a saved model (``path=...``) or a
-            :class:`~rewardgym.rewardmodels.RewardModel` / ``RewardEnsemble`` object
-            (``model=...``); :mod:`~rewardgym.wrappers.learned.frozen`
-online      a reward model trained while the agent runs, as in preference-based RL: the layer
-            records the batches it sees, asks a simulated labeler for preferences between
-            segments on a query schedule, and refits the model (Christiano et al. 2017);
-            :mod:`~rewardgym.wrappers.learned.online`
-text_model  a transformer reward model of (question, completion), frozen, for completion envs;
-            :mod:`~rewardgym.wrappers.learned.text`
-==========  ====================================================================================
+============  ==================================================================================
+kind          what the agent is paid
+============  ==================================================================================
+model         a trained reward model's reward, frozen: a saved model (``path=...``) or a
+              :class:`~rewardgym.rewardmodels.RewardModel` / ``RewardEnsemble`` object
+              (``model=...``); :mod:`~rewardgym.wrappers.learned.frozen`
+online        a reward model trained while the agent runs, as in preference-based RL: the layer
+              records the batches it sees, asks a simulated labeler for preferences between
+              segments on a query schedule, and refits the model (Christiano et al. 2017);
+              :mod:`~rewardgym.wrappers.learned.online`
+text_model    a transformer reward model of (question, completion), frozen, for completion envs;
+              :mod:`~rewardgym.wrappers.learned.text`
+vision_model  a CNN-and-instruction reward model's probability that the instruction holds in the
+              next observation (picture and instruction), frozen, for the instruction-following
+              scenes: ``path=...``, ``model=...``, or by default one trained here on pairs with
+              a planted shortcut (``shortcut="colour"`` for GoToShape: it pays the agent for
+              standing on anything of the named colour); :mod:`~rewardgym.wrappers.learned.vision`
+============  ==================================================================================
 
 ``model`` and ``online`` share :class:`~rewardgym.wrappers.learned.base.RewardModelRegime`.
 
@@ -51,14 +56,24 @@ from rewardgym.wrappers.learned.base import RewardModelRegime
 from rewardgym.wrappers.learned.frozen import ModelReward
 from rewardgym.wrappers.learned.online import OnlinePreferenceReward
 from rewardgym.wrappers.learned.text import TextModelReward
+from rewardgym.wrappers.learned.vision import VisionModelReward
 
-__all__ = ["KINDS", "ModelReward", "OnlinePreferenceReward", "RewardModelRegime", "TextModelReward", "learned"]
+__all__ = [
+    "KINDS",
+    "ModelReward",
+    "OnlinePreferenceReward",
+    "RewardModelRegime",
+    "TextModelReward",
+    "VisionModelReward",
+    "learned",
+]
 
 
 KINDS: dict[str, RegimeFactory] = {
     "model": ModelReward,
     "online": OnlinePreferenceReward,
     "text_model": TextModelReward,
+    "vision_model": VisionModelReward,
 }
 """The kinds of the ``learned`` family, by name."""
 
