@@ -31,19 +31,13 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-from gymnasium import spaces
 from numba.extending import register_jitable
 
-from rewardgym.envs.batched.task import BatchedTask
 from rewardgym.envs.multimodal.scene import (
-    ACTION_NAMES,
     COLOURS,
-    IMAGE,
-    OBSERVATION_SPACE,
     RELATION,
     RELATIONS,
     SHAPES,
-    STATE_SIZE,
     Instruction,
     add_object,
     check_instruction_fields,
@@ -53,10 +47,9 @@ from rewardgym.envs.multimodal.scene import (
     draw_integer,
     instruction_holds,
     move_agent,
-    observe_scene,
     parse_instruction,
     place_agent,
-    render_scene,
+    scene_task,
     write_tokens,
 )
 
@@ -132,21 +125,14 @@ def reset(state: np.ndarray, rng: np.ndarray, params: ArrangeShapesParams) -> No
     write_tokens(state)
 
 
-ARRANGE_SHAPES = BatchedTask(
+ARRANGE_SHAPES = scene_task(
     name="ArrangeShapes",
-    state_size=STATE_SIZE,
-    observation_space=OBSERVATION_SPACE,
-    action_space=spaces.Discrete(len(ACTION_NAMES)),
     params=ArrangeShapesParams(),
     step=step,
     reset=reset,
-    observe=observe_scene,
     max_episode_steps=128,
     gold="1 on the step the named shapes stand as the instruction says (checked on the true state)",
     reference="BabyAI PutNext (MiniGrid), on an open 6x6 board, pushing instead of carrying",
-    modality="multimodal",
-    render=render_scene,
-    frame_shape=(IMAGE, IMAGE),
     check_params=check_params,
     keyword_params=keyword_params,
 )

@@ -32,17 +32,11 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
-from gymnasium import spaces
 from numba.extending import register_jitable
 
-from rewardgym.envs.batched.task import BatchedTask
 from rewardgym.envs.multimodal.scene import (
-    ACTION_NAMES,
     COLOURS,
-    IMAGE,
-    OBSERVATION_SPACE,
     SHAPES,
-    STATE_SIZE,
     Instruction,
     add_object,
     check_instruction_fields,
@@ -52,10 +46,9 @@ from rewardgym.envs.multimodal.scene import (
     draw_integer,
     instruction_holds,
     move_agent,
-    observe_scene,
     parse_instruction,
     place_agent,
-    render_scene,
+    scene_task,
     write_tokens,
 )
 
@@ -121,21 +114,14 @@ def reset(state: np.ndarray, rng: np.ndarray, params: GoToShapeParams) -> None:
     write_tokens(state)
 
 
-GO_TO_SHAPE = BatchedTask(
+GO_TO_SHAPE = scene_task(
     name="GoToShape",
-    state_size=STATE_SIZE,
-    observation_space=OBSERVATION_SPACE,
-    action_space=spaces.Discrete(len(ACTION_NAMES)),
     params=GoToShapeParams(),
     step=step,
     reset=reset,
-    observe=observe_scene,
     max_episode_steps=64,
     gold="1 on the step the agent reaches the named shape (the instruction holds in the true state)",
     reference="BabyAI GoToLocal (MiniGrid), on an open 6x6 board with 4 moves",
-    modality="multimodal",
-    render=render_scene,
-    frame_shape=(IMAGE, IMAGE),
     check_params=check_params,
     keyword_params=keyword_params,
 )

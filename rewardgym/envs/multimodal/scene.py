@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -38,6 +39,7 @@ from gymnasium import spaces
 from numba.extending import register_jitable
 
 from rewardgym.core.rng import uniform
+from rewardgym.envs.batched.task import BatchedTask
 
 GRID = 6
 """Cells per side of the board."""
@@ -220,16 +222,22 @@ def free_cell(state: np.ndarray, rng: np.ndarray, margin: int) -> tuple[int, int
 
 
 @register_jitable
-def add_object(state: np.ndarray, rng: np.ndarray, colour: int, shape: int, margin: int) -> None:
-    """Put a ``colour`` ``shape`` on a free cell drawn at least ``margin`` from the edge."""
+def put_object(state: np.ndarray, colour: int, shape: int, row: int, col: int) -> None:
+    """Put a ``colour`` ``shape`` on cell ``(row, col)`` (which the caller knows to be free)."""
     k = int(state[NUM_OBJECTS])
-    row, col = free_cell(state, rng, margin)
     base = OBJECTS + 4 * k
     state[base + COLOUR] = colour
     state[base + SHAPE] = shape
     state[base + ROW] = row
     state[base + COL] = col
     state[NUM_OBJECTS] = k + 1
+
+
+@register_jitable
+def add_object(state: np.ndarray, rng: np.ndarray, colour: int, shape: int, margin: int) -> None:
+    """Put a ``colour`` ``shape`` on a free cell drawn at least ``margin`` from the edge."""
+    row, col = free_cell(state, rng, margin)
+    put_object(state, colour, shape, row, col)
 
 
 @register_jitable
@@ -401,3 +409,40 @@ def clear(state: np.ndarray) -> None:
     for j in range(state.shape[0]):
         state[j] = 0.0
     state[RELATION] = -1
+
+
+# -- the task ------------------------------------------------------------------------------------
+
+
+def scene_task(
+    *,
+    name: str,
+    params: Any,
+    step: Callable[..., Any],
+    reset: Callable[..., Any],
+    max_episode_steps: int,
+    gold: str,
+    reference: str,
+    check_params: Callable[[Any], None],
+    keyword_params: Callable[[dict[str, Any]], dict[str, Any]],
+) -> BatchedTask:
+    """A scene as a :class:`BatchedTask`: the :data:`OBSERVATION_SPACE` painted by
+    :func:`observe_scene`, the four moves as ``Discrete(4)``, the picture as its frame."""
+    return BatchedTask(
+        name=name,
+        state_size=STATE_SIZE,
+        observation_space=OBSERVATION_SPACE,
+        action_space=spaces.Discrete(len(ACTION_NAMES)),
+        params=params,
+        step=step,
+        reset=reset,
+        observe=observe_scene,
+        max_episode_steps=max_episode_steps,
+        gold=gold,
+        reference=reference,
+        modality="multimodal",
+        render=render_scene,
+        frame_shape=(IMAGE, IMAGE),
+        check_params=check_params,
+        keyword_params=keyword_params,
+    )

@@ -66,7 +66,7 @@ Example:
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -100,9 +100,10 @@ from rewardgym.envs.multimodal.scene import (
     draw_integer,
     object_at,
     paint_scene,
+    put_object,
 )
 from rewardgym.envs.text.answers import score_completion
-from rewardgym.envs.text.tasks import ANSWER_FORMAT
+from rewardgym.envs.text.tasks import ANSWER_FORMAT, SeededItems
 
 __all__ = [
     "DIFFICULTIES",
@@ -243,18 +244,6 @@ def draw_other(rng: np.ndarray, colour: int, shape: int, lure: int) -> tuple[int
 def lure_kind(j: int, lures: int) -> int:
     """The ``draw_other`` kind of distractor ``j``: the first ``lures`` alternate 1 and 2, then 0."""
     return 1 + j % 2 if j < lures else 0
-
-
-@register_jitable
-def put_object(state: np.ndarray, colour: int, shape: int, row: int, col: int) -> None:
-    """Put a ``colour`` ``shape`` on cell ``(row, col)`` (which the caller knows to be free)."""
-    k = int(state[NUM_OBJECTS])
-    base = OBJECTS + 4 * k
-    state[base + COLOUR] = colour
-    state[base + SHAPE] = shape
-    state[base + ROW] = row
-    state[base + COL] = col
-    state[NUM_OBJECTS] = k + 1
 
 
 @register_jitable
@@ -506,7 +495,7 @@ def true_answer(state: np.ndarray, question: Sequence[int] | np.ndarray) -> str 
 # -- datasets ----------------------------------------------------------------------------------------
 
 
-class ShapesVQADataset(Sequence):
+class ShapesVQADataset(SeededItems):
     """``size`` ShapesVQA items at a difficulty, indexable like the text tasks'
     :class:`~rewardgym.envs.text.tasks.TaskDataset`: the same seed and index give the same item, in
     any process and on any machine.
@@ -531,28 +520,7 @@ class ShapesVQADataset(Sequence):
     ) -> None:
         self.difficulty = check_difficulty(difficulty)
         self.kinds = check_kinds(kinds, self.difficulty)
-        for name, value, low in (("seed", seed, 0), ("size", size, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{type(self).__name__} {name} must be an integer >= {low}, got {value!r}")
-        self.seed = int(seed)
-        self.size = int(size)
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __getitem__(self, index: int) -> dict[str, Any]:  # type: ignore[override]
-        if isinstance(index, slice):
-            raise TypeError(f"{type(self).__name__} takes one index at a time; use items(indices) for many")
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"a {type(self).__name__} index must be an int, got {type(index).__name__}")
-        if not -self.size <= index < self.size:
-            raise IndexError(f"index {index} is out of range for a dataset of {self.size} items")
-        return self.items([int(index) % self.size])[0]
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        chunk = 1024
-        for start in range(0, self.size, chunk):
-            yield from self.items(range(start, min(self.size, start + chunk)))
+        self._check_seed_and_size(seed, size)
 
     def items(self, indices: Sequence[int]) -> list[dict[str, Any]]:
         """Many items at once, drawn and painted in one compiled loop each."""

@@ -685,7 +685,52 @@ def _texts(ids: np.ndarray, lens: np.ndarray) -> list[str]:
 # Datasets, reasoning-gym style.
 
 
-class TaskDataset(Sequence):
+class SeededItems(Sequence):
+    """A dataset of ``size`` items drawn from ``seed``: item ``i`` comes from the stream of
+    ``seed + i``, so the same seed and index give the same item anywhere. A subclass sets ``seed``
+    and ``size`` (checked by :meth:`_check_seed_and_size`) and draws many items at once in
+    ``items(indices)``; indexing and iteration are here.
+
+    Example:
+        >>> TaskDataset("add", seed=0, size=3)[5]
+        Traceback (most recent call last):
+        ...
+        IndexError: index 5 is out of range for a dataset of 3 items
+    """
+
+    seed: int
+    size: int
+
+    def _check_seed_and_size(self, seed: Any, size: Any) -> None:
+        for name, value, low in (("seed", seed, 0), ("size", size, 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{type(self).__name__} {name} must be an integer >= {low}, got {value!r}")
+        self.seed = int(seed)
+        self.size = int(size)
+
+    def items(self, indices: Sequence[int]) -> list[dict[str, Any]]:
+        """Many items at once."""
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> dict[str, Any]:  # type: ignore[override]
+        if isinstance(index, slice):
+            raise TypeError(f"{type(self).__name__} takes one index at a time; use items(indices) for many")
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"a {type(self).__name__} index must be an int, got {type(index).__name__}")
+        if not -self.size <= index < self.size:
+            raise IndexError(f"index {index} is out of range for a dataset of {self.size} items")
+        return self.items([int(index) % self.size])[0]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        chunk = 1024
+        for start in range(0, self.size, chunk):
+            yield from self.items(range(start, min(self.size, start + chunk)))
+
+
+class TaskDataset(SeededItems):
     """``size`` items of a task at a difficulty, indexable: the same seed and index give the same
     item, in any process and on any machine.
 
@@ -704,28 +749,7 @@ class TaskDataset(Sequence):
         self.family = family(task)
         self.task = task
         self.difficulty = check_difficulty(task, difficulty)
-        for name, value, low in (("seed", seed, 0), ("size", size, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"TaskDataset {name} must be an integer >= {low}, got {value!r}")
-        self.seed = int(seed)
-        self.size = int(size)
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __getitem__(self, index: int) -> dict[str, Any]:  # type: ignore[override]
-        if isinstance(index, slice):
-            raise TypeError("TaskDataset takes one index at a time; use items(indices) for many")
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"a TaskDataset index must be an int, got {type(index).__name__}")
-        if not -self.size <= index < self.size:
-            raise IndexError(f"index {index} is out of range for a dataset of {self.size} items")
-        return self.items([int(index) % self.size])[0]
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        chunk = 1024
-        for start in range(0, self.size, chunk):
-            yield from self.items(range(start, min(self.size, start + chunk)))
+        self._check_seed_and_size(seed, size)
 
     def items(self, indices: Sequence[int]) -> list[dict[str, Any]]:
         """Many items at once, generated in one compiled loop."""
