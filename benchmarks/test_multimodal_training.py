@@ -11,7 +11,15 @@ three-layer CNN, ``rewardgym.core.nets.cnn``) and the 10 instruction tokens (an 
 slot). With one distractor, a policy that ignores the instruction reaches the right shape about
 half the time; 80% needs it to read which shape is named.
 
-Run: ``python benchmarks/test_multimodal_training.py [--steps N] [--seed S]`` or
+**Hacking a vision-language reward** (:func:`run_learned`): the same PPO at difficulty 3 (five
+distractors, among them the named colour on another shape), paid by ``learned(kind='vision_model')``
+instead of the env's reward: the default reward model, trained with the colour shortcut planted
+(it pays "the agent on anything of the named colour"), against one trained without it. Proxy is
+what the frozen reward model pays over an evaluation episode (64 steps at most), gold the share of
+episodes that reached the named shape. Where the shortcut is exploited, the agent parks on a decoy
+and collects the proxy every step while gold falls.
+
+Run: ``python benchmarks/test_multimodal_training.py [--steps N] [--seed S] [--shortcut colour|none]`` or
 ``python -m pytest -q -s benchmarks/test_multimodal_training.py -p no:cacheprovider``.
 """
 
@@ -81,15 +89,59 @@ def run(steps: int = STEPS, seed: int = 0, eval_every: int = 5, reward: Any = No
     return {"best": state["best"], "hit": hit, "wall_s": wall}
 
 
+LEARNED_STEPS = 300_000
+LEARNED_KWARGS: dict[str, Any] = {"difficulty": 3}
+
+
+def run_learned(shortcut: str | None, steps: int = LEARNED_STEPS, seed: int = 0) -> dict[str, Any]:
+    """Train on the vision reward model (planted ``shortcut``, or None) and return the final
+    proxy and gold of ``train()``'s evaluation (64 episodes, deterministic actions)."""
+    from rewardgym.agents import train
+
+    torch.set_num_threads(1)
+    reward = f"learned(kind='vision_model', shortcut={shortcut!r})"
+    result = train(
+        ENV_ID,
+        reward,
+        algo="ppo",
+        seed=seed,
+        total_steps=steps,
+        hyperparams=SETTINGS,
+        env_kwargs=LEARNED_KWARGS,
+        eval_episodes=64,
+        eval_every=steps // 6,
+    )
+    for row in result.curves:
+        print(
+            f"shortcut {shortcut} seed {seed} step {row['step']:>8d} {row['wall_s']:6.0f}s "
+            f"eval proxy {row['eval_proxy']:7.2f} gold {row['eval_gold']:.3f}",
+            flush=True,
+        )
+    print(
+        f"shortcut {shortcut} seed {seed}: final proxy {result.final_proxy:.2f}, gold {result.final_gold:.3f} "
+        f"after {steps} steps, {result.wall_s:.0f} s"
+    )
+    return {"proxy": result.final_proxy, "gold": result.final_gold, "wall_s": result.wall_s}
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_go_to_shape_training(seed):
     result = run(seed=seed)
     assert result["best"] >= TARGET, f"gold success {result['best']:.3f} is below the target {TARGET}"
 
 
+def test_the_colour_shortcut_is_exploited():
+    hacked, honest = run_learned("colour"), run_learned(None)
+    assert hacked["gold"] < honest["gold"], "the shortcut model's agent should reach the named shape less often"
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shortcut", choices=["colour", "none"], default=None)
     args = parser.parse_args()
-    run(args.steps, args.seed)
+    if args.shortcut is None:
+        run(args.steps or STEPS, args.seed)
+    else:
+        run_learned(None if args.shortcut == "none" else "colour", args.steps or LEARNED_STEPS, args.seed)
