@@ -70,9 +70,20 @@ def register_task(task: BatchedTask, version: int = 0) -> str:
 
 
 def describe_space(space: gym.Space) -> str:
-    """A one-line description of a space, short enough for a table."""
+    """A one-line description of a space, short enough for a table.
+
+    Example:
+        >>> import numpy as np
+        >>> describe_space(gym.spaces.Dict({"image": gym.spaces.Box(0, 255, (48, 48, 3), np.uint8),
+        ...                                 "instruction": gym.spaces.MultiDiscrete(np.full(10, 20), dtype=np.uint8)}))
+        'Dict(image: Box(48, 48, 3) uint8, instruction: MultiDiscrete(10 x 20) uint8)'
+    """
     if isinstance(space, gym.spaces.Box):
         return f"Box{space.shape} {space.dtype}"
+    if isinstance(space, gym.spaces.Dict):
+        return "Dict(" + ", ".join(f"{key}: {describe_space(sub)}" for key, sub in space.spaces.items()) + ")"
+    if isinstance(space, gym.spaces.MultiDiscrete) and space.nvec.ndim == 1 and len(set(space.nvec.tolist())) == 1:
+        return f"MultiDiscrete({len(space.nvec)} x {int(space.nvec[0])}) {space.dtype}"
     return str(space)
 
 
