@@ -1,0 +1,555 @@
+"""Run untrusted Python source in a sandboxed child process and report what happened.
+
+Every grader of the code envs, hardened or flawed, runs programs through :func:`run_python`. Each
+run gets:
+
+- a separate process: the interpreter in isolated mode (``python -E -s -S -B``, which is ``-I``
+  but for ``-P``: no ``PYTHON*`` variables, no user site, no ``site`` packages, no bytecode
+  written; the program's directory stays on ``sys.path`` so that it imports the files given), in
+  a session and process group of its own;
+- a fresh temporary directory as its working directory, holding the program (``main.py``) and the
+  ``files`` given, removed afterwards whatever happens;
+- resource limits set in the child before ``exec``: ``RLIMIT_CPU`` (soft at ``cpu_s``, hard one
+  second later), ``RLIMIT_AS`` (``memory_mb``), ``RLIMIT_FSIZE`` (``file_mb``), ``RLIMIT_NPROC``
+  (``max_processes``) and ``RLIMIT_CORE`` = 0;
+- a wall-clock timeout after which the whole process group is killed (``SIGKILL``); the group is
+  killed after every run anyway, so a child that sleeps on after the program exits dies too;
+- a scrubbed environment (``PATH``, ``LANG``, ``LC_ALL``, ``PYTHONHASHSEED``,
+  ``PYTHONIOENCODING``, ``HOME`` = the working directory), no stdin (``/dev/null``), stdout and
+  stderr captured up to ``output_bytes`` each (the rest is read and dropped, and the result says so);
+- an unprivileged user and no network, as far as the kernel allows (see :func:`isolation`).
+
+The isolation layers, in the child between ``fork`` and ``exec`` (``preexec_fn``):
+
+- **run as root** (these machines and CI): ``unshare(CLONE_NEWNET)`` through libc (a network
+  namespace created by root needs no user namespace; its only interface, loopback, is down, so no
+  address is reachable), then ``setgroups([])``, ``setgid`` and ``setuid`` to a uid and gid of
+  the run's own, drawn at random from ``RUN_IDS`` (ids no account uses). ``RLIMIT_NPROC`` counts
+  the processes of the real uid and does not bind root, so dropping the uid is what makes the
+  process limit hold; a uid per run keeps concurrent runs (other processes' included) and the
+  not-yet-reaped zombies of earlier runs from counting against it.
+- **run as another user**: the uid is already unprivileged; ``unshare(CLONE_NEWUSER |
+  CLONE_NEWNET)`` gives a network namespace where unprivileged user namespaces are allowed.
+
+A layer the kernel refuses is left out and reported by :func:`isolation`, which finds out once per
+process by running a probe program through the sandbox and reading, from inside, its uid and its
+network namespace. The minimum is a separate process with its limits under a uid other than 0 (or
+in a user namespace); where that cannot be had, :func:`run_python` raises
+:class:`SandboxUnavailableError` naming what is missing, unless the caller passes
+``allow_weaker=True``. No network namespace does not stop a run: it is reported as
+``isolation()["network_namespace"] = False``, so that the docs and ``rewardgym list`` can say so.
+
+The process that calls :func:`run_python` makes itself the child subreaper
+(``prctl(PR_SET_CHILD_SUBREAPER)``) so that the killed group's orphans are reaped at once. The
+interpreter is this one where the run's user may execute it, else the system's of the same version
+(:func:`interpreter`).
+
+Not (yet) here: a PID namespace, so a grandchild that leaves the process group with ``setsid`` is
+not killed with the group (``RLIMIT_NPROC`` still bounds how many there can be); seccomp; a view of
+the file system of its own: the program reads what any user may read and writes where any user may
+(``/tmp``, ``/dev/shm``), and it can connect to Unix sockets there, which the network namespace does
+not cover. Run as a user other than root, ``RLIMIT_NPROC`` counts that user's other processes too.
+
+Example:
+    >>> from rewardgym.envs.code.sandbox import run_python
+    >>> result = run_python("import data; print(data.X * 2)", files={"data.py": "X = 21"})
+    >>> result.exit_code, result.stdout
+    (0, '42\\n')
+    >>> run_python("while True: pass", timeout_s=0.5, cpu_s=5.0).timed_out
+    True
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import dataclasses
+import os
+import resource
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from rewardgym.core.validation import check_flag, check_integer, check_number
+
+__all__ = ["RunResult", "SandboxUnavailableError", "interpreter", "isolation", "run_python"]
+
+RUN_IDS = range(1 << 30, (1 << 30) + (1 << 20))
+"""The uids (and equal gids) a run drops to when the sandbox runs as root, one drawn per run."""
+
+SCRIPT_NAME = "main.py"
+"""The name the program gets in its working directory."""
+
+_CLONE_NEWNET = 0x40000000
+_CLONE_NEWUSER = 0x10000000
+
+# -I without its -P: the program's directory stays first on sys.path, so it imports the files given.
+_INTERPRETER_FLAGS = ("-E", "-s", "-S", "-B")
+
+
+class SandboxUnavailableError(RuntimeError):
+    """The minimum isolation (a separate process under an unprivileged uid) cannot be had here."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one sandboxed run did.
+
+    ``exit_code`` is the program's exit status, or ``None`` when a signal ended it (then ``signal``
+    names it: ``"SIGKILL"``, ``"SIGXCPU"``, ...). ``timed_out`` says the wall-clock timeout killed it;
+    ``cpu_exceeded`` that it used up its CPU time (``SIGXCPU``, or killed with its CPU time at the
+    limit); ``memory_exceeded`` that it failed on the memory limit as far as can be told (a
+    ``MemoryError`` in its stderr, since ``RLIMIT_AS`` makes allocations fail rather than sending a
+    signal). ``stdout`` and ``stderr`` are decoded as UTF-8 (bad bytes replaced) and cut at the
+    byte cap, ``stdout_truncated``/``stderr_truncated`` saying so. ``wall_s`` is the time from start
+    to the end of the run, ``cpu_s`` the program's own user and system time (its children's not
+    included).
+    """
+
+    exit_code: int | None
+    signal: str | None
+    timed_out: bool
+    cpu_exceeded: bool
+    memory_exceeded: bool
+    stdout: str
+    stderr: str
+    stdout_truncated: bool
+    stderr_truncated: bool
+    wall_s: float
+    cpu_s: float
+
+    @property
+    def ok(self) -> bool:
+        """Whether the program ran to completion with exit status 0."""
+        return self.exit_code == 0 and not self.timed_out
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which isolation layers the child sets up before ``exec``."""
+
+    network_namespace: bool
+    user_namespace: bool
+    drop_uid: bool
+    interpreter: str = sys.executable
+
+
+# Loaded once in the parent: the child between fork and exec must not load libraries (the loader's
+# lock may have been held by another thread at the fork).
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_UNSHARE = _LIBC.unshare
+_PRCTL = _LIBC.prctl
+
+
+def _libc_unshare(flags: int) -> None:
+    if _UNSHARE(ctypes.c_int(flags)) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"unshare({flags:#x}): {os.strerror(errno)}")
+
+
+def _preexec(plan: _Plan, uid: int, limits: Mapping[int, tuple[int, int]]) -> Callable[[], None]:
+    """The function the child runs between fork and exec; any exception aborts the run."""
+
+    def setup() -> None:
+        if plan.user_namespace:
+            _libc_unshare(_CLONE_NEWUSER | (_CLONE_NEWNET if plan.network_namespace else 0))
+        elif plan.network_namespace:
+            _libc_unshare(_CLONE_NEWNET)
+        if plan.drop_uid:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+        for limit, (soft, hard) in limits.items():
+            resource.setrlimit(limit, (soft, hard))
+
+    return setup
+
+
+def _scrubbed_env(home: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONIOENCODING": "utf-8",
+        "HOME": home,
+    }
+
+
+def _check_files(files: object) -> dict[str, str]:
+    if files is None:
+        return {}
+    if not isinstance(files, Mapping):
+        raise TypeError(f"run_python: files must be a dict of relative path -> text, got {type(files).__name__}")
+    checked = {}
+    for name, text in files.items():
+        if not isinstance(name, str) or not name or "\x00" in name or "\\" in name:
+            raise ValueError(f"run_python: file name must be a non-empty relative path, got {name!r}")
+        path = PurePosixPath(name)
+        if path.is_absolute() or any(part in ("..", ".", "") for part in name.split("/")):
+            raise ValueError(f"run_python: file name must be a relative path inside the run's directory, got {name!r}")
+        if name == SCRIPT_NAME:
+            raise ValueError(f"run_python: file name {SCRIPT_NAME!r} is the program's own, choose another")
+        if not isinstance(text, str):
+            raise TypeError(f"run_python: files[{name!r}] must be a str, got {type(text).__name__}")
+        checked[name] = text
+    return checked
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _run(
+    source: str,
+    files: Mapping[str, str],
+    plan: _Plan,
+    *,
+    timeout_s: float,
+    cpu_s: float,
+    memory_mb: int,
+    file_mb: int,
+    max_processes: int,
+    output_bytes: int,
+) -> RunResult:
+    cpu_soft = max(1, int(-(-cpu_s // 1)))  # RLIMIT_CPU counts whole seconds
+    limits = {
+        resource.RLIMIT_CPU: (cpu_soft, cpu_soft + 1),
+        resource.RLIMIT_AS: (memory_mb << 20, memory_mb << 20),
+        resource.RLIMIT_FSIZE: (file_mb << 20, file_mb << 20),
+        resource.RLIMIT_NPROC: (max_processes, max_processes),
+        resource.RLIMIT_CORE: (0, 0),
+    }
+    workdir = tempfile.mkdtemp(prefix="rewardgym-sandbox-")
+    process: subprocess.Popen[bytes] | None = None
+    start = time.monotonic()
+    try:
+        for name, text in {**files, SCRIPT_NAME: source}.items():
+            path = os.path.join(workdir, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8", errors="surrogatepass") as handle:
+                handle.write(text)
+        uid = RUN_IDS.start + secrets.randbelow(len(RUN_IDS))
+        if plan.drop_uid:
+            # The program may write in its directory; the files written above stay root's, readable.
+            os.chown(workdir, uid, uid)
+        os.chmod(workdir, 0o755)
+        process = subprocess.Popen(
+            [plan.interpreter, *_INTERPRETER_FLAGS, SCRIPT_NAME],
+            cwd=workdir,
+            env=_scrubbed_env(workdir),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=_preexec(plan, uid, limits),
+        )
+        outcome = _supervise(process, start + timeout_s, output_bytes)
+    finally:
+        if process is not None:
+            _kill_group(process.pid)
+            _reap_group(process.pid)
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    status, usage, timed_out, (out, out_cut), (err, err_cut) = outcome
+    wall = time.monotonic() - start
+    used_cpu = usage.ru_utime + usage.ru_stime
+    exit_code = os.waitstatus_to_exitcode(status)
+    killed_by = _signal_name(-exit_code) if exit_code < 0 else None
+    stderr = err.decode("utf-8", errors="replace")
+    cpu_exceeded = killed_by == "SIGXCPU" or (killed_by == "SIGKILL" and not timed_out and used_cpu >= cpu_soft - 0.05)
+    return RunResult(
+        exit_code=None if killed_by else exit_code,
+        signal=killed_by,
+        timed_out=timed_out,
+        cpu_exceeded=cpu_exceeded,
+        memory_exceeded=exit_code != 0 and "MemoryError" in stderr,
+        stdout=out.decode("utf-8", errors="replace"),
+        stderr=stderr,
+        stdout_truncated=out_cut,
+        stderr_truncated=err_cut,
+        wall_s=wall,
+        cpu_s=used_cpu,
+    )
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reap_group(pgid: int, within_s: float = 1.0) -> None:
+    """Reap the killed group's orphans, which come to this process as their subreaper.
+
+    Left to a slow init, their zombies would count against the next run's ``RLIMIT_NPROC``.
+    """
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-pgid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            time.sleep(0.001)
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> bool:
+    return bool(_PRCTL(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+
+
+def _supervise(
+    process: subprocess.Popen[bytes], deadline: float, cap: int
+) -> tuple[int, resource.struct_rusage, bool, tuple[bytes, bool], tuple[bytes, bool]]:
+    """Read both pipes up to ``cap`` bytes each until the program ends or the deadline passes.
+
+    Reaps the program with ``wait4`` (for its CPU time) and marks the ``Popen`` as reaped.
+    """
+    assert process.stdout is not None and process.stderr is not None
+    buffers = {process.stdout.fileno(): bytearray(), process.stderr.fileno(): bytearray()}
+    truncated = dict.fromkeys(buffers, False)
+    selector = selectors.DefaultSelector()
+    for fd in buffers:
+        os.set_blocking(fd, False)
+        selector.register(fd, selectors.EVENT_READ)
+    status: tuple[int, resource.struct_rusage] | None = None
+    timed_out = False
+    exited_at: float | None = None
+    pause = 0.0005
+    try:
+        while True:
+            if status is None:
+                pid, raw, usage = os.wait4(process.pid, os.WNOHANG)
+                if pid:
+                    status = (raw, usage)
+                    exited_at = time.monotonic()
+                    # Children left behind in the group die with the program.
+                    _kill_group(process.pid)
+            now = time.monotonic()
+            if status is None and now >= deadline:
+                timed_out = True
+                _kill_group(process.pid)
+                _, raw, usage = os.wait4(process.pid, 0)
+                status = (raw, usage)
+                exited_at = now
+            if not selector.get_map():
+                if status is not None:
+                    break
+                # Both pipes closed but the program still runs: wait for it, a little longer each time.
+                time.sleep(min(pause, max(0.0, deadline - now)))
+                pause = min(pause * 2, 0.02)
+                continue
+            if status is not None and exited_at is not None and now - exited_at > 0.2:
+                break  # a process outside the group holds the pipes: stop reading
+            wait = 0.2 if status is not None else min(max(0.0, deadline - now), 0.05)
+            for key, _ in selector.select(timeout=wait):
+                fd = key.fd
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    selector.unregister(fd)
+                    continue
+                room = cap - len(buffers[fd])
+                if room > 0:
+                    buffers[fd] += chunk[:room]
+                if len(chunk) > room:
+                    truncated[fd] = True
+    finally:
+        selector.close()
+        if status is None:
+            _kill_group(process.pid)
+            _, raw, usage = os.wait4(process.pid, 0)
+            status = (raw, usage)
+        process.returncode = os.waitstatus_to_exitcode(status[0])
+    out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
+    return (
+        status[0],
+        status[1],
+        timed_out,
+        (bytes(buffers[out_fd]), truncated[out_fd]),
+        (bytes(buffers[err_fd]), truncated[err_fd]),
+    )
+
+
+def _interpreters() -> list[str]:
+    """Interpreters to try, this one first, then the system's of the same version.
+
+    The run's user may not be able to run ``sys.executable`` (a pyenv under ``/root``, mode 0700); the
+    system's interpreter of the same minor version then runs the programs.
+    """
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    found = [sys.executable]
+    for directory in ("/usr/local/bin", "/usr/bin", "/bin"):
+        path = os.path.join(directory, version)
+        if os.path.isfile(path) and os.path.realpath(path) not in map(os.path.realpath, found):
+            found.append(path)
+    return found
+
+
+_PROBE = "import os; print(os.getuid(), os.readlink('/proc/self/ns/net'))"
+
+_detected: tuple[_Plan, dict[str, bool]] | None = None
+
+
+def _detect() -> tuple[_Plan, dict[str, bool]]:
+    """Try the strongest plan first, then weaker ones, and check from inside what took effect."""
+    global _detected
+    if _detected is not None:
+        return _detected
+    root = os.geteuid() == 0
+    if root:
+        candidates = [_Plan(True, False, True), _Plan(False, False, True), _Plan(False, False, False)]
+    else:
+        candidates = [_Plan(True, True, False), _Plan(False, True, False), _Plan(False, False, False)]
+    own_net = os.readlink("/proc/self/ns/net")
+    subreaper = _become_subreaper()
+    interpreters = _interpreters()
+    for plan in (dataclasses.replace(p, interpreter=i) for p in candidates for i in interpreters):
+        try:
+            probe = _run(
+                _PROBE,
+                {},
+                plan,
+                timeout_s=10.0,
+                cpu_s=5.0,
+                memory_mb=256,
+                file_mb=1,
+                max_processes=64,
+                output_bytes=4096,
+            )
+        except (subprocess.SubprocessError, PermissionError):
+            continue  # the kernel refused a layer in the child, or its user cannot run this interpreter
+        if probe.exit_code != 0:
+            continue
+        uid, net = probe.stdout.split()
+        layers = {
+            "separate_process": True,
+            "resource_limits": True,
+            "unprivileged_user": int(uid) != 0 or plan.user_namespace,
+            "user_namespace": plan.user_namespace,
+            "network_namespace": net != own_net,
+            "pid_namespace": False,
+            "subreaper": subreaper,
+        }
+        _detected = (plan, layers)
+        _interpreter_in_use[0] = plan.interpreter
+        return _detected
+    raise SandboxUnavailableError("run_python: could not start a sandboxed Python process at all")
+
+
+_interpreter_in_use = [""]
+
+
+def interpreter() -> str:
+    """The Python interpreter that runs the programs (found with :func:`isolation`'s probe).
+
+    Example:
+        >>> import os
+        >>> os.path.basename(interpreter()).startswith("python")
+        True
+    """
+    _detect()
+    return _interpreter_in_use[0]
+
+
+def isolation() -> dict[str, bool]:
+    """Which isolation layers the sandbox has in effect here (found out once, by a probe run).
+
+    Keys: ``separate_process``, ``resource_limits``, ``unprivileged_user`` (the program's uid is
+    not 0, or it runs in a user namespace), ``user_namespace``, ``network_namespace`` (the program
+    sees a network namespace of its own, with no reachable address), ``pid_namespace`` (not used
+    yet: always False), ``subreaper`` (this process is made the child subreaper with
+    ``prctl(PR_SET_CHILD_SUBREAPER)``, so that a run's orphans come to it and are reaped as soon as
+    the run's group is killed; otherwise their zombies wait for init and, while they wait, count
+    against the next run's process limit).
+
+    Example:
+        >>> layers = isolation()
+        >>> layers["separate_process"], layers["resource_limits"]
+        (True, True)
+    """
+    return dict(_detect()[1])
+
+
+def run_python(
+    source: str,
+    *,
+    files: Mapping[str, str] | None = None,
+    timeout_s: float = 2.0,
+    cpu_s: float = 1.0,
+    memory_mb: int = 256,
+    file_mb: int = 1,
+    max_processes: int = 8,
+    output_bytes: int = 1 << 20,
+    allow_weaker: bool = False,
+) -> RunResult:
+    """Run ``source`` as ``main.py`` in a sandboxed Python process and return what happened.
+
+    ``files`` maps relative paths to text written next to the program before it starts (a test
+    file, a module it imports); they are readable by the program but owned by the sandbox's user.
+    ``timeout_s`` is the wall-clock limit (the process group is killed at it), ``cpu_s`` the CPU
+    time limit (rounded up to whole seconds, as the kernel counts it), ``memory_mb`` the address
+    space, ``file_mb`` the largest file the program may write, ``max_processes`` the process limit
+    of the run's uid, ``output_bytes`` how much of stdout and of stderr is kept.
+
+    Raises :class:`SandboxUnavailableError` naming what is missing when the program would run
+    with uid 0 outside a user namespace, unless ``allow_weaker=True`` (then it runs with the layers
+    :func:`isolation` reports: still a separate process with its limits, but root ignores
+    ``RLIMIT_NPROC`` and may do what root may). Bad arguments raise ``TypeError``/``ValueError``
+    naming the parameter.
+
+    Example:
+        >>> result = run_python("import sys; print('out'); sys.exit(3)")
+        >>> result.exit_code, result.stdout, result.ok
+        (3, 'out\\n', False)
+        >>> run_python("x = bytearray(10**9)", memory_mb=128).memory_exceeded
+        True
+    """
+    if not isinstance(source, str):
+        raise TypeError(f"run_python: source must be a str, got {type(source).__name__}")
+    checked_files = _check_files(files)
+    timeout_s = check_number(timeout_s, "run_python: timeout_s", low=0.0, low_open=True)
+    cpu_s = check_number(cpu_s, "run_python: cpu_s", low=0.0, low_open=True)
+    memory_mb = check_integer(memory_mb, "run_python: memory_mb", low=32)
+    file_mb = check_integer(file_mb, "run_python: file_mb", low=0)
+    max_processes = check_integer(max_processes, "run_python: max_processes", low=1)
+    output_bytes = check_integer(output_bytes, "run_python: output_bytes", low=0)
+    allow_weaker = check_flag(allow_weaker, "run_python: allow_weaker")
+    plan, layers = _detect()
+    if not layers["unprivileged_user"] and not allow_weaker:
+        raise SandboxUnavailableError(
+            "run_python: cannot run the program as an unprivileged user (setuid and user "
+            "namespaces both refused here), so RLIMIT_NPROC would not bind and the program would run "
+            "as root; pass allow_weaker=True to run it with a separate process and resource limits only"
+        )
+    return _run(
+        source,
+        checked_files,
+        plan,
+        timeout_s=timeout_s,
+        cpu_s=cpu_s,
+        memory_mb=memory_mb,
+        file_mb=file_mb,
+        max_processes=max_processes,
+        output_bytes=output_bytes,
+    )
