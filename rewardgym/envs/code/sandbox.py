@@ -17,7 +17,8 @@ run gets:
 - a scrubbed environment (``PATH``, ``LANG``, ``LC_ALL``, ``PYTHONHASHSEED``,
   ``PYTHONIOENCODING``, ``HOME`` = the working directory), no stdin (``/dev/null``), stdout and
   stderr captured up to ``output_bytes`` each (the rest is read and dropped, and the result says so);
-- an unprivileged user and no network, as far as the kernel allows (see :func:`isolation`).
+- an unprivileged user, no network and private ``/tmp``, ``/var/tmp`` and ``/dev/shm``, as far as
+  the kernel allows (see :func:`isolation`).
 
 The isolation layers, in the child between ``fork`` and ``exec`` (``preexec_fn``):
 
@@ -28,6 +29,22 @@ The isolation layers, in the child between ``fork`` and ``exec`` (``preexec_fn``
   the processes of the real uid and does not bind root, so dropping the uid is what makes the
   process limit hold; a uid per run keeps concurrent runs (other processes' included) and the
   not-yet-reaped zombies of earlier runs from counting against it.
+- **private temporary directories** (root, or inside the user namespace): the same ``unshare`` also
+  takes ``CLONE_NEWNS``, a mount namespace of the run's own; the child makes the whole mount tree
+  private (``mount(NULL, "/", NULL, MS_REC | MS_PRIVATE)``, so nothing propagates back to the
+  host) and mounts a fresh ``tmpfs`` (``nosuid,nodev``, mode 1777, ``file_mb`` in size, at least
+  1 MiB) over each of :data:`PRIVATE_DIRS` that exists. The program then writes nothing that
+  outlives it or that another process sees there, and cannot reach the Unix sockets other
+  programs keep in them (``/tmp/ray/...``, X11, database sockets); abstract Unix sockets belong to
+  the network namespace and are cut off with it. The run's working directory is made by the
+  parent under the host's ``/tmp`` (``tempfile.mkdtemp``), which the new ``tmpfs`` hides; since
+  ``Popen`` changes into it before ``preexec_fn``, the child's current directory still points at
+  it, and the child bind-mounts it (``/proc/self/cwd``) back at its own path inside the new
+  ``tmpfs`` and changes into it again. So the path, ``HOME``, ``sys.path[0]`` and the files given
+  are as without the layer, the directory stays writable by the run's uid, and the parent removes
+  it afterwards as before (the namespace, with its mounts, goes with the run's last process). The
+  root file system is not remounted read-only: the run's uid can already write only where any
+  user may, and the world-writable places that matter are these three.
 - **run as another user**: the uid is already unprivileged; ``unshare(CLONE_NEWUSER |
   CLONE_NEWNET)`` gives a network namespace where unprivileged user namespaces are allowed.
 
@@ -45,10 +62,12 @@ interpreter is this one where the run's user may execute it, else the system's o
 (:func:`interpreter`).
 
 Not (yet) here: a PID namespace, so a grandchild that leaves the process group with ``setsid`` is
-not killed with the group (``RLIMIT_NPROC`` still bounds how many there can be); seccomp; a view of
-the file system of its own: the program reads what any user may read and writes where any user may
-(``/tmp``, ``/dev/shm``), and it can connect to Unix sockets there, which the network namespace does
-not cover. Run as a user other than root, ``RLIMIT_NPROC`` counts that user's other processes too.
+not killed with the group (``RLIMIT_NPROC`` still bounds how many there can be); seccomp; a root
+file system of its own: the program still reads what any user may read, and writes to any other
+world-writable place outside :data:`PRIVATE_DIRS` (``/run/lock`` where it is so, for instance);
+where the kernel refuses the mount namespace (``isolation()["private_tmp"]`` is False) it writes
+to the host's ``/tmp`` and ``/dev/shm`` and can connect to the Unix sockets there. Run as a user
+other than root, ``RLIMIT_NPROC`` counts that user's other processes too.
 
 Example:
     >>> from rewardgym.envs.code.sandbox import run_python
@@ -90,6 +109,15 @@ SCRIPT_NAME = "main.py"
 
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNS = 0x00020000
+_MS_NOSUID = 0x2
+_MS_NODEV = 0x4
+_MS_BIND = 0x1000
+_MS_REC = 0x4000
+_MS_PRIVATE = 0x40000
+
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+"""The world-writable directories each run sees as fresh, empty ``tmpfs`` of its own."""
 
 # -I without its -P: the program's directory stays first on sys.path, so it imports the files given.
 _INTERPRETER_FLAGS = ("-E", "-s", "-S", "-B")
@@ -140,6 +168,7 @@ class _Plan:
     user_namespace: bool
     drop_uid: bool
     interpreter: str = sys.executable
+    private_tmp: bool = False
 
 
 # Loaded once in the parent: the child between fork and exec must not load libraries (the loader's
@@ -147,6 +176,9 @@ class _Plan:
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _UNSHARE = _LIBC.unshare
 _PRCTL = _LIBC.prctl
+_MOUNT = _LIBC.mount
+_MOUNT.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_MOUNT.restype = ctypes.c_int
 
 
 def _libc_unshare(flags: int) -> None:
@@ -155,14 +187,54 @@ def _libc_unshare(flags: int) -> None:
         raise OSError(errno, f"unshare({flags:#x}): {os.strerror(errno)}")
 
 
-def _preexec(plan: _Plan, uid: int, limits: Mapping[int, tuple[int, int]]) -> Callable[[], None]:
+def _libc_mount(source: bytes | None, target: bytes, fstype: bytes | None, flags: int, data: bytes | None) -> None:
+    if _MOUNT(source, target, fstype, ctypes.c_ulong(flags), data) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount({source!r}, {target!r}, {fstype!r}, {flags:#x}): {os.strerror(errno)}")
+
+
+def _private_tmp_steps(workdir: str, size_mb: int) -> Callable[[], None]:
+    """Mount fresh ``tmpfs`` over :data:`PRIVATE_DIRS` and bind the working directory back in.
+
+    Everything is computed here, in the parent; the returned function, run in the child inside its
+    new mount namespace and still as root, only calls ``mount``, ``makedirs`` and ``chdir``.
+    """
+    real_workdir = os.path.realpath(workdir)
+    masked = [os.path.realpath(d) for d in PRIVATE_DIRS if os.path.isdir(d)]
+    masked = list(dict.fromkeys(masked))
+    covering = [d for d in masked if real_workdir.startswith(d.rstrip("/") + "/")]
+    data = f"size={max(1, size_mb)}m,mode=1777".encode()
+    targets = [d.encode() for d in masked]
+    work_b = real_workdir.encode()
+
+    def mount_private() -> None:
+        # Mounts made here must not propagate back to the host's namespace.
+        _libc_mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None)
+        for target in targets:
+            _libc_mount(b"tmpfs", target, b"tmpfs", _MS_NOSUID | _MS_NODEV, data)
+        if covering:
+            # Popen changed into the working directory before this ran, so the cwd still points at
+            # it under the new tmpfs: bind it back at its own path (the tmpfs is this run's alone).
+            os.makedirs(real_workdir, mode=0o755, exist_ok=True)
+            _libc_mount(b"/proc/self/cwd", work_b, None, _MS_BIND, None)
+            os.chdir(real_workdir)
+
+    return mount_private
+
+
+def _preexec(
+    plan: _Plan, uid: int, limits: Mapping[int, tuple[int, int]], mount_private: Callable[[], None] | None = None
+) -> Callable[[], None]:
     """The function the child runs between fork and exec; any exception aborts the run."""
 
     def setup() -> None:
+        mount_ns = _CLONE_NEWNS if plan.private_tmp and mount_private is not None else 0
         if plan.user_namespace:
-            _libc_unshare(_CLONE_NEWUSER | (_CLONE_NEWNET if plan.network_namespace else 0))
-        elif plan.network_namespace:
-            _libc_unshare(_CLONE_NEWNET)
+            _libc_unshare(_CLONE_NEWUSER | (_CLONE_NEWNET if plan.network_namespace else 0) | mount_ns)
+        elif plan.network_namespace or mount_ns:
+            _libc_unshare((_CLONE_NEWNET if plan.network_namespace else 0) | mount_ns)
+        if mount_ns and mount_private is not None:
+            mount_private()
         if plan.drop_uid:
             os.setgroups([])
             os.setgid(uid)
@@ -254,7 +326,7 @@ def _run(
             stderr=subprocess.PIPE,
             start_new_session=True,
             close_fds=True,
-            preexec_fn=_preexec(plan, uid, limits),
+            preexec_fn=_preexec(plan, uid, limits, _private_tmp_steps(workdir, file_mb) if plan.private_tmp else None),
         )
         outcome = _supervise(process, start + timeout_s, output_bytes)
     finally:
@@ -406,7 +478,14 @@ def _interpreters() -> list[str]:
     return found
 
 
-_PROBE = "import os; print(os.getuid(), os.readlink('/proc/self/ns/net'))"
+_PROBE = (
+    "import os\n"
+    "print(os.getuid(), os.readlink('/proc/self/ns/net'), os.readlink('/proc/self/ns/mnt'))\n"
+    "try:\n"
+    "    open({marker!r}, 'w').close()\n"
+    "except OSError:\n"
+    "    pass\n"
+)
 
 _detected: tuple[_Plan, dict[str, bool]] | None = None
 
@@ -418,16 +497,20 @@ def _detect() -> tuple[_Plan, dict[str, bool]]:
         return _detected
     root = os.geteuid() == 0
     if root:
-        candidates = [_Plan(True, False, True), _Plan(False, False, True), _Plan(False, False, False)]
+        base = [_Plan(True, False, True), _Plan(False, False, True), _Plan(False, False, False)]
     else:
-        candidates = [_Plan(True, True, False), _Plan(False, True, False), _Plan(False, False, False)]
+        base = [_Plan(True, True, False), _Plan(False, True, False), _Plan(False, False, False)]
+    candidates = [dataclasses.replace(p, private_tmp=private) for p in base for private in (True, False)]
     own_net = os.readlink("/proc/self/ns/net")
+    own_mnt = os.readlink("/proc/self/ns/mnt")
     subreaper = _become_subreaper()
     interpreters = _interpreters()
     for plan in (dataclasses.replace(p, interpreter=i) for p in candidates for i in interpreters):
+        # A file the probe writes in /tmp must not show up here when /tmp is private.
+        marker = os.path.join("/tmp", f"rewardgym-sandbox-probe-{secrets.token_hex(8)}")
         try:
             probe = _run(
-                _PROBE,
+                _PROBE.format(marker=marker),
                 {},
                 plan,
                 timeout_s=10.0,
@@ -439,9 +522,15 @@ def _detect() -> tuple[_Plan, dict[str, bool]]:
             )
         except (subprocess.SubprocessError, PermissionError):
             continue  # the kernel refused a layer in the child, or its user cannot run this interpreter
+        finally:
+            leaked = os.path.lexists(marker)
+            if leaked:
+                os.unlink(marker)
         if probe.exit_code != 0:
             continue
-        uid, net = probe.stdout.split()
+        uid, net, mnt = probe.stdout.split()
+        if plan.private_tmp and (leaked or mnt == own_mnt):
+            continue  # the mounts did not take effect: try the plan without them
         layers = {
             "separate_process": True,
             "resource_limits": True,
@@ -449,6 +538,7 @@ def _detect() -> tuple[_Plan, dict[str, bool]]:
             "user_namespace": plan.user_namespace,
             "network_namespace": net != own_net,
             "pid_namespace": False,
+            "private_tmp": plan.private_tmp and not leaked and mnt != own_mnt,
             "subreaper": subreaper,
         }
         _detected = (plan, layers)
@@ -478,10 +568,12 @@ def isolation() -> dict[str, bool]:
     Keys: ``separate_process``, ``resource_limits``, ``unprivileged_user`` (the program's uid is
     not 0, or it runs in a user namespace), ``user_namespace``, ``network_namespace`` (the program
     sees a network namespace of its own, with no reachable address), ``pid_namespace`` (not used
-    yet: always False), ``subreaper`` (this process is made the child subreaper with
-    ``prctl(PR_SET_CHILD_SUBREAPER)``, so that a run's orphans come to it and are reaped as soon as
-    the run's group is killed; otherwise their zombies wait for init and, while they wait, count
-    against the next run's process limit).
+    yet: always False), ``private_tmp`` (the program runs in a mount namespace of its own with
+    fresh ``tmpfs`` over ``/tmp``, ``/var/tmp`` and ``/dev/shm``: checked from inside by a file
+    the probe writes to ``/tmp`` not showing up in this process's ``/tmp``), ``subreaper`` (this
+    process is made the child subreaper with ``prctl(PR_SET_CHILD_SUBREAPER)``, so that a run's
+    orphans come to it and are reaped as soon as the run's group is killed; otherwise their
+    zombies wait for init and, while they wait, count against the next run's process limit).
 
     Example:
         >>> layers = isolation()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import socket
+import tempfile
 import time
 
 import pytest
@@ -151,7 +153,9 @@ def test_the_program_cannot_reach_a_server_the_parent_can():
         with socket.create_connection(("127.0.0.1", port), timeout=1.0):
             pass
         program = f"""
+import shutil
 import socket
+import tempfile
 try:
     socket.create_connection(("127.0.0.1", {port}), timeout=1.0).close()
     print("connected")
@@ -208,3 +212,89 @@ def test_running_as_root_without_isolation_is_refused_unless_allowed(monkeypatch
     with pytest.raises(SandboxUnavailableError, match="unprivileged user"):
         run_python("print(1)")
     assert run_python("print(1)", allow_weaker=True).stdout == "1\n"
+
+
+def _needs_private_tmp() -> None:
+    if not isolation()["private_tmp"]:
+        pytest.skip("the kernel refuses mount namespaces here")
+
+
+def test_files_the_program_writes_to_tmp_and_dev_shm_stay_out_of_the_hosts(tmp_path):
+    _needs_private_tmp()
+    name = f"rewardgym-sandbox-test-{os.getpid()}-{time.monotonic_ns()}"
+    targets = [os.path.join(d, name) for d in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(d)]
+    program = f"""
+for path in {targets!r}:
+    with open(path, "w") as handle:
+        handle.write("planted")
+    print(open(path).read())
+"""
+    try:
+        result = run_python(program, timeout_s=5.0)
+        assert result.ok, result.stderr
+        assert result.stdout.split() == ["planted"] * len(targets)  # the writes succeeded inside
+        leaked = [path for path in targets if os.path.lexists(path)]
+        assert leaked == []
+    finally:
+        for path in targets:
+            if os.path.lexists(path):
+                os.unlink(path)
+
+
+def test_the_program_cannot_connect_to_a_unix_socket_in_the_hosts_tmp():
+    _needs_private_tmp()
+    directory = tempfile.mkdtemp(prefix="rewardgym-sandbox-socket-", dir="/tmp")
+    try:
+        os.chmod(directory, 0o777)
+        path = os.path.join(directory, "server.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            server.bind(path)
+            os.chmod(path, 0o777)
+            server.listen(1)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.settimeout(1.0)
+                client.connect(path)  # the parent can
+            program = f"""
+import shutil
+import socket
+import tempfile
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(1.0)
+try:
+    s.connect({path!r})
+    print("connected")
+except OSError as error:
+    print("refused", type(error).__name__)
+"""
+            result = run_python(program, timeout_s=5.0)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    assert result.stdout.startswith("refused"), result.stdout + result.stderr
+
+
+def test_the_working_directory_works_under_the_private_tmp():
+    _needs_private_tmp()
+    program = """
+import os
+from pkg.mod import X
+print(open("data.txt").read(), X)
+with open("out.txt", "w") as handle:
+    handle.write("y" * 1000)
+print(os.path.getsize(os.path.join(os.getcwd(), "out.txt")), os.environ["HOME"] == os.getcwd())
+try:
+    with open("big.bin", "wb") as handle:
+        handle.write(b"x" * (2 << 20))
+except OSError as error:
+    print(error.errno)
+"""
+    result = run_python(program, files={"data.txt": "hello", "pkg/mod.py": "X = 7"}, file_mb=1)
+    assert result.ok, result.stderr
+    assert result.stdout.splitlines() == ["hello 7", "1000 True", str(errno.EFBIG)]
+
+
+def test_isolation_reports_the_private_tmp_layer():
+    layers = isolation()
+    assert isinstance(layers["private_tmp"], bool)
+    if os.geteuid() == 0 and layers["network_namespace"]:
+        # Where root may make a network namespace it may make a mount namespace too.
+        assert layers["private_tmp"]
