@@ -1,5 +1,25 @@
-"""Code environments: untrusted programs graded by tests. For now, the sandbox every grader uses."""
+"""Code environments: untrusted programs graded by tests. The sandbox every grader uses, and the tasks."""
 
 from rewardgym.envs.code.sandbox import RunResult, SandboxUnavailableError, interpreter, isolation, run_python
+from rewardgym.envs.code.tasks import (
+    CodeTaskDataset,
+    ProblemFileError,
+    extract_code,
+    load_problems,
+    make_prompt,
+    run_tests,
+)
 
-__all__ = ["RunResult", "SandboxUnavailableError", "interpreter", "isolation", "run_python"]
+__all__ = [
+    "CodeTaskDataset",
+    "ProblemFileError",
+    "RunResult",
+    "SandboxUnavailableError",
+    "extract_code",
+    "interpreter",
+    "isolation",
+    "load_problems",
+    "make_prompt",
+    "run_python",
+    "run_tests",
+]
