@@ -28,7 +28,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numba.extending import register_jitable
@@ -40,20 +40,19 @@ from rewardgym.envs.multimodal.scene import (
     SHAPES,
     Instruction,
     add_object,
+    check_difficulty,
     check_instruction_fields,
     clear,
     decode_instruction,
     draw_distractor,
-    draw_integer,
+    drawn,
     instruction_holds,
     move_agent,
-    parse_instruction,
     place_agent,
     scene_task,
     write_tokens,
 )
 
-DIFFICULTIES = (1, 2, 3, 4)
 DISTRACTORS = np.array([0, 2, 4, 6], np.int64)
 """Per difficulty, how many distractors."""
 
@@ -70,31 +69,12 @@ class ArrangeShapesParams(NamedTuple):
 
 
 def check_params(params: ArrangeShapesParams) -> None:
-    if params.difficulty not in DIFFICULTIES:
-        raise ValueError(
-            f"unknown difficulty {params.difficulty!r} of ArrangeShapes; valid: {', '.join(map(str, DIFFICULTIES))}"
-        )
+    check_difficulty("ArrangeShapes", params.difficulty)
     named = Instruction(params.colour, params.shape, params.relation, params.colour_b, params.shape_b)
     check_instruction_fields("ArrangeShapes", named, relation_needed=True)
     fixed = min(params.colour, params.shape, params.colour_b, params.shape_b) >= 0
     if fixed and (params.colour, params.shape) == (params.colour_b, params.shape_b):
         raise ValueError("the two shapes of an ArrangeShapes instruction must differ")
-
-
-def keyword_params(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``instruction="put the red square left of the blue circle"`` as the fields it names."""
-    if "instruction" not in kwargs:
-        return kwargs
-    kwargs = dict(kwargs)
-    parsed = parse_instruction(kwargs.pop("instruction"))
-    if parsed.relation < 0:
-        raise ValueError("ArrangeShapes takes a 'put the ... the <colour> <shape>' instruction, not a 'go to' one")
-    return {**kwargs, **parsed._asdict()}
-
-
-@register_jitable
-def drawn(value: int, rng: np.ndarray, n: int) -> int:
-    return value if value >= 0 else draw_integer(rng, n)
 
 
 @register_jitable
@@ -134,5 +114,5 @@ ARRANGE_SHAPES = scene_task(
     gold="1 on the step the named shapes stand as the instruction says (checked on the true state)",
     reference="BabyAI PutNext (MiniGrid), on an open 6x6 board, pushing instead of carrying",
     check_params=check_params,
-    keyword_params=keyword_params,
+    put=True,
 )

@@ -29,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numba.extending import register_jitable
@@ -39,20 +39,19 @@ from rewardgym.envs.multimodal.scene import (
     SHAPES,
     Instruction,
     add_object,
+    check_difficulty,
     check_instruction_fields,
     clear,
     decode_instruction,
     draw_distractor,
-    draw_integer,
+    drawn,
     instruction_holds,
     move_agent,
-    parse_instruction,
     place_agent,
     scene_task,
     write_tokens,
 )
 
-DIFFICULTIES = (1, 2, 3, 4)
 DISTRACTOR_KINDS = np.array(
     [
         [0, -1, -1, -1, -1, -1, -1],
@@ -75,22 +74,8 @@ class GoToShapeParams(NamedTuple):
 
 
 def check_params(params: GoToShapeParams) -> None:
-    if params.difficulty not in DIFFICULTIES:
-        raise ValueError(
-            f"unknown difficulty {params.difficulty!r} of GoToShape; valid: {', '.join(map(str, DIFFICULTIES))}"
-        )
+    check_difficulty("GoToShape", params.difficulty)
     check_instruction_fields("GoToShape", Instruction(params.colour, params.shape), relation_needed=False)
-
-
-def keyword_params(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``instruction="go to the red triangle"`` as the ``colour`` and ``shape`` it names."""
-    if "instruction" not in kwargs:
-        return kwargs
-    kwargs = dict(kwargs)
-    parsed = parse_instruction(kwargs.pop("instruction"))
-    if parsed.relation >= 0:
-        raise ValueError("GoToShape takes a 'go to the <colour> <shape>' instruction, not a 'put' one")
-    return {**kwargs, "colour": parsed.colour, "shape": parsed.shape}
 
 
 @register_jitable
@@ -103,8 +88,8 @@ def step(state: np.ndarray, action: int, params: GoToShapeParams) -> tuple[float
 @register_jitable
 def reset(state: np.ndarray, rng: np.ndarray, params: GoToShapeParams) -> None:
     clear(state)
-    colour = params.colour if params.colour >= 0 else draw_integer(rng, len(COLOURS))
-    shape = params.shape if params.shape >= 0 else draw_integer(rng, len(SHAPES))
+    colour = drawn(params.colour, rng, len(COLOURS))
+    shape = drawn(params.shape, rng, len(SHAPES))
     add_object(state, rng, colour, shape, 0)
     kinds = DISTRACTOR_KINDS[params.difficulty - 1]
     for j in range(kinds.shape[0]):
@@ -123,5 +108,5 @@ GO_TO_SHAPE = scene_task(
     gold="1 on the step the agent reaches the named shape (the instruction holds in the true state)",
     reference="BabyAI GoToLocal (MiniGrid), on an open 6x6 board with 4 moves",
     check_params=check_params,
-    keyword_params=keyword_params,
+    put=False,
 )

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -190,6 +191,45 @@ def check_instruction_fields(name: str, instruction: Instruction, relation_neede
             raise ValueError(f"{field} of {name} must be -1 (drawn) or in [0, {limit - 1}], got {value!r}")
 
 
+DIFFICULTIES = (1, 2, 3, 4)
+"""The scenes' difficulty levels; what each adds is the scene's own."""
+
+
+def check_difficulty(name: str, difficulty: Any) -> None:
+    """Refuse a difficulty outside :data:`DIFFICULTIES`, naming the scene and the valid ones.
+
+    Example:
+        >>> check_difficulty("GoToShape", 5)
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown difficulty 5 of GoToShape; valid: 1, 2, 3, 4
+    """
+    if difficulty not in DIFFICULTIES:
+        raise ValueError(f"unknown difficulty {difficulty!r} of {name}; valid: {', '.join(map(str, DIFFICULTIES))}")
+
+
+def instruction_fields(name: str, put: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A scene's ``keyword_params``: ``instruction="..."`` as the params fields it names (the
+    first shape's for ``go to``, every field for ``put``), refusing text outside the grammar and
+    an instruction of the other kind by name.
+
+    Example:
+        >>> instruction_fields("GoToShape", False, {"instruction": "go to the red triangle", "difficulty": 2})
+        {'difficulty': 2, 'colour': 0, 'shape': 2}
+    """
+    if "instruction" not in kwargs:
+        return kwargs
+    kwargs = dict(kwargs)
+    parsed = parse_instruction(kwargs.pop("instruction"))
+    if (parsed.relation >= 0) != put:
+        wanted, other = (
+            ("'put the ... the <colour> <shape>'", "'go to'") if put else ("'go to the <colour> <shape>'", "'put'")
+        )
+        raise ValueError(f"{name} takes a {wanted} instruction, not a {other} one")
+    fields = parsed._asdict() if put else {"colour": parsed.colour, "shape": parsed.shape}
+    return {**kwargs, **fields}
+
+
 # -- one instance's state ------------------------------------------------------------------------
 
 
@@ -197,6 +237,12 @@ def check_instruction_fields(name: str, instruction: Instruction, relation_neede
 def draw_integer(rng: np.ndarray, n: int) -> int:
     """A uniform integer in ``[0, n)`` from the instance's stream."""
     return min(int(uniform(rng, 0.0, float(n))), n - 1)
+
+
+@register_jitable
+def drawn(value: int, rng: np.ndarray, n: int) -> int:
+    """A fixed instruction field (``value >= 0``) as it is, else one drawn from ``range(n)``."""
+    return value if value >= 0 else draw_integer(rng, n)
 
 
 @register_jitable
@@ -424,10 +470,11 @@ def scene_task(
     gold: str,
     reference: str,
     check_params: Callable[[Any], None],
-    keyword_params: Callable[[dict[str, Any]], dict[str, Any]],
+    put: bool,
 ) -> BatchedTask:
     """A scene as a :class:`BatchedTask`: the :data:`OBSERVATION_SPACE` painted by
-    :func:`observe_scene`, the four moves as ``Discrete(4)``, the picture as its frame."""
+    :func:`observe_scene`, the four moves as ``Discrete(4)``, the picture as its frame, and
+    ``instruction="..."`` taken as a ``put`` (or ``go to``) instruction (:func:`instruction_fields`)."""
     return BatchedTask(
         name=name,
         state_size=STATE_SIZE,
@@ -444,5 +491,5 @@ def scene_task(
         render=render_scene,
         frame_shape=(IMAGE, IMAGE),
         check_params=check_params,
-        keyword_params=keyword_params,
+        keyword_params=functools.partial(instruction_fields, name, put),
     )
