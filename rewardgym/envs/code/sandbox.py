@@ -61,8 +61,10 @@ The process that calls :func:`run_python` makes itself the child subreaper
 interpreter is this one where the run's user may execute it, else the system's of the same version
 (:func:`interpreter`).
 
-Not (yet) here: a PID namespace, so a grandchild that leaves the process group with ``setsid`` is
-not killed with the group (``RLIMIT_NPROC`` still bounds how many there can be); seccomp; a root
+After every run the process group is killed, and then (where the uid was dropped) every process
+left with the run's uid: a grandchild that left the group with ``setsid`` dies too. The worker
+pool (:mod:`~rewardgym.envs.code.pool`) adds a PID namespace per run, and starts no interpreter
+per run. Not here: seccomp; a root
 file system of its own: the program still reads what any user may read, and writes to any other
 world-writable place outside :data:`PRIVATE_DIRS` (``/run/lock`` where it is so, for instance);
 where the kernel refuses the mount namespace (``isolation()["private_tmp"]`` is False) it writes
@@ -83,12 +85,17 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import dataclasses
+import gc
+import marshal
 import os
 import resource
 import secrets
+import select
 import selectors
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -96,8 +103,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
-from rewardgym.core.validation import check_flag, check_integer, check_number
+# Only the standard library is imported here at the top: the pool's zygote (rewardgym.envs.code.pool)
+# loads this file by path into a bare interpreter (-E -s -S), where rewardgym's dependencies are not.
 
 __all__ = ["RunResult", "SandboxUnavailableError", "interpreter", "isolation", "run_python"]
 
@@ -222,27 +231,74 @@ def _private_tmp_steps(workdir: str, size_mb: int) -> Callable[[], None]:
     return mount_private
 
 
+def _enter_namespaces(plan: _Plan, mount_ns: bool, extra: int = 0) -> None:
+    """Unshare the plan's namespaces (and ``extra`` ones, the pool's PID namespace) in this process."""
+    flags = (_CLONE_NEWNET if plan.network_namespace else 0) | (_CLONE_NEWNS if mount_ns else 0) | extra
+    if plan.user_namespace:
+        _libc_unshare(_CLONE_NEWUSER | flags)
+    elif flags:
+        _libc_unshare(flags)
+
+
+def _drop_privileges(plan: _Plan, uid: int, limits: Mapping[int, tuple[int, int]]) -> None:
+    """Become the run's own uid and gid (as root) and set the run's resource limits."""
+    if plan.drop_uid:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    for limit, (soft, hard) in limits.items():
+        resource.setrlimit(limit, (soft, hard))
+
+
 def _preexec(
     plan: _Plan, uid: int, limits: Mapping[int, tuple[int, int]], mount_private: Callable[[], None] | None = None
 ) -> Callable[[], None]:
     """The function the child runs between fork and exec; any exception aborts the run."""
 
     def setup() -> None:
-        mount_ns = _CLONE_NEWNS if plan.private_tmp and mount_private is not None else 0
-        if plan.user_namespace:
-            _libc_unshare(_CLONE_NEWUSER | (_CLONE_NEWNET if plan.network_namespace else 0) | mount_ns)
-        elif plan.network_namespace or mount_ns:
-            _libc_unshare((_CLONE_NEWNET if plan.network_namespace else 0) | mount_ns)
+        mount_ns = plan.private_tmp and mount_private is not None
+        _enter_namespaces(plan, mount_ns)
         if mount_ns and mount_private is not None:
             mount_private()
-        if plan.drop_uid:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-        for limit, (soft, hard) in limits.items():
-            resource.setrlimit(limit, (soft, hard))
+        _drop_privileges(plan, uid, limits)
 
     return setup
+
+
+def _limits(cpu_s: float, memory_mb: int, file_mb: int, max_processes: int) -> dict[int, tuple[int, int]]:
+    """The rlimits of a run: CPU (soft at ``cpu_s`` rounded up, hard a second later), AS, FSIZE, NPROC, CORE."""
+    cpu_soft = _cpu_soft(cpu_s)
+    return {
+        resource.RLIMIT_CPU: (cpu_soft, cpu_soft + 1),
+        resource.RLIMIT_AS: (memory_mb << 20, memory_mb << 20),
+        resource.RLIMIT_FSIZE: (file_mb << 20, file_mb << 20),
+        resource.RLIMIT_NPROC: (max_processes, max_processes),
+        resource.RLIMIT_CORE: (0, 0),
+    }
+
+
+def _cpu_soft(cpu_s: float) -> int:
+    return max(1, int(-(-cpu_s // 1)))  # RLIMIT_CPU counts whole seconds
+
+
+def _draw_uid() -> int:
+    return RUN_IDS.start + secrets.randbelow(len(RUN_IDS))
+
+
+def _write_program(workdir: str, source: str, files: Mapping[str, str]) -> None:
+    """Write the files given and the program (``main.py``) into the run's directory."""
+    for name, text in {**files, SCRIPT_NAME: source}.items():
+        path = os.path.join(workdir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8", errors="surrogatepass") as handle:
+            handle.write(text)
+
+
+def _open_workdir(workdir: str, plan: _Plan, uid: int) -> None:
+    """Let the run's uid write in its directory (the files in it stay root's, readable)."""
+    if plan.drop_uid:
+        os.chown(workdir, uid, uid)
+    os.chmod(workdir, 0o755)
 
 
 def _scrubbed_env(home: str) -> dict[str, str]:
@@ -256,22 +312,22 @@ def _scrubbed_env(home: str) -> dict[str, str]:
     }
 
 
-def _check_files(files: object) -> dict[str, str]:
+def _check_files(files: object, caller: str = "run_python") -> dict[str, str]:
     if files is None:
         return {}
     if not isinstance(files, Mapping):
-        raise TypeError(f"run_python: files must be a dict of relative path -> text, got {type(files).__name__}")
+        raise TypeError(f"{caller}: files must be a dict of relative path -> text, got {type(files).__name__}")
     checked = {}
     for name, text in files.items():
         if not isinstance(name, str) or not name or "\x00" in name or "\\" in name:
-            raise ValueError(f"run_python: file name must be a non-empty relative path, got {name!r}")
+            raise ValueError(f"{caller}: file name must be a non-empty relative path, got {name!r}")
         path = PurePosixPath(name)
         if path.is_absolute() or any(part in ("..", ".", "") for part in name.split("/")):
-            raise ValueError(f"run_python: file name must be a relative path inside the run's directory, got {name!r}")
+            raise ValueError(f"{caller}: file name must be a relative path inside the run's directory, got {name!r}")
         if name == SCRIPT_NAME:
-            raise ValueError(f"run_python: file name {SCRIPT_NAME!r} is the program's own, choose another")
+            raise ValueError(f"{caller}: file name {SCRIPT_NAME!r} is the program's own, choose another")
         if not isinstance(text, str):
-            raise TypeError(f"run_python: files[{name!r}] must be a str, got {type(text).__name__}")
+            raise TypeError(f"{caller}: files[{name!r}] must be a str, got {type(text).__name__}")
         checked[name] = text
     return checked
 
@@ -281,6 +337,47 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
+
+
+class _Capture:
+    """One output stream of a run: the first ``cap`` bytes kept, the rest read and dropped."""
+
+    __slots__ = ("cap", "data", "truncated")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.truncated = False
+
+    def feed(self, chunk: bytes) -> None:
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        if len(chunk) > room:
+            self.truncated = True
+
+
+def _finish(
+    status: int, used_cpu: float, cpu_soft: int, timed_out: bool, out: _Capture, err: _Capture, wall: float
+) -> RunResult:
+    """The :class:`RunResult` of a run from its wait status, CPU time and captured output."""
+    exit_code = os.waitstatus_to_exitcode(status)
+    killed_by = _signal_name(-exit_code) if exit_code < 0 else None
+    stderr = bytes(err.data).decode("utf-8", errors="replace")
+    cpu_exceeded = killed_by == "SIGXCPU" or (killed_by == "SIGKILL" and not timed_out and used_cpu >= cpu_soft - 0.05)
+    return RunResult(
+        exit_code=None if killed_by else exit_code,
+        signal=killed_by,
+        timed_out=timed_out,
+        cpu_exceeded=cpu_exceeded,
+        memory_exceeded=exit_code != 0 and "MemoryError" in stderr,
+        stdout=bytes(out.data).decode("utf-8", errors="replace"),
+        stderr=stderr,
+        stdout_truncated=out.truncated,
+        stderr_truncated=err.truncated,
+        wall_s=wall,
+        cpu_s=used_cpu,
+    )
 
 
 def _run(
@@ -295,28 +392,14 @@ def _run(
     max_processes: int,
     output_bytes: int,
 ) -> RunResult:
-    cpu_soft = max(1, int(-(-cpu_s // 1)))  # RLIMIT_CPU counts whole seconds
-    limits = {
-        resource.RLIMIT_CPU: (cpu_soft, cpu_soft + 1),
-        resource.RLIMIT_AS: (memory_mb << 20, memory_mb << 20),
-        resource.RLIMIT_FSIZE: (file_mb << 20, file_mb << 20),
-        resource.RLIMIT_NPROC: (max_processes, max_processes),
-        resource.RLIMIT_CORE: (0, 0),
-    }
+    limits = _limits(cpu_s, memory_mb, file_mb, max_processes)
     workdir = tempfile.mkdtemp(prefix="rewardgym-sandbox-")
     process: subprocess.Popen[bytes] | None = None
     start = time.monotonic()
+    uid = _draw_uid()
     try:
-        for name, text in {**files, SCRIPT_NAME: source}.items():
-            path = os.path.join(workdir, name)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8", errors="surrogatepass") as handle:
-                handle.write(text)
-        uid = RUN_IDS.start + secrets.randbelow(len(RUN_IDS))
-        if plan.drop_uid:
-            # The program may write in its directory; the files written above stay root's, readable.
-            os.chown(workdir, uid, uid)
-        os.chmod(workdir, 0o755)
+        _write_program(workdir, source, files)
+        _open_workdir(workdir, plan, uid)
         process = subprocess.Popen(
             [plan.interpreter, *_INTERPRETER_FLAGS, SCRIPT_NAME],
             cwd=workdir,
@@ -333,29 +416,15 @@ def _run(
         if process is not None:
             _kill_group(process.pid)
             _reap_group(process.pid)
+            if plan.drop_uid:
+                _kill_uid(uid)
             for stream in (process.stdout, process.stderr):
                 if stream is not None:
                     stream.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    status, usage, timed_out, (out, out_cut), (err, err_cut) = outcome
-    wall = time.monotonic() - start
-    used_cpu = usage.ru_utime + usage.ru_stime
-    exit_code = os.waitstatus_to_exitcode(status)
-    killed_by = _signal_name(-exit_code) if exit_code < 0 else None
-    stderr = err.decode("utf-8", errors="replace")
-    cpu_exceeded = killed_by == "SIGXCPU" or (killed_by == "SIGKILL" and not timed_out and used_cpu >= cpu_soft - 0.05)
-    return RunResult(
-        exit_code=None if killed_by else exit_code,
-        signal=killed_by,
-        timed_out=timed_out,
-        cpu_exceeded=cpu_exceeded,
-        memory_exceeded=exit_code != 0 and "MemoryError" in stderr,
-        stdout=out.decode("utf-8", errors="replace"),
-        stderr=stderr,
-        stdout_truncated=out_cut,
-        stderr_truncated=err_cut,
-        wall_s=wall,
-        cpu_s=used_cpu,
+    status, usage, timed_out, out, err = outcome
+    return _finish(
+        status, usage.ru_utime + usage.ru_stime, _cpu_soft(cpu_s), timed_out, out, err, time.monotonic() - start
     )
 
 
@@ -381,6 +450,51 @@ def _reap_group(pgid: int, within_s: float = 1.0) -> None:
             time.sleep(0.001)
 
 
+def _kill_uid(uid: int) -> None:
+    """Kill every process left with the run's uid (one that left the group with ``setsid``).
+
+    A helper forked as that uid sends ``kill(-1, SIGKILL)``, which reaches exactly the processes
+    of the uid (the run's own: no other process uses it); its exit status says whether there were
+    any, and only then are the killed orphans (which came to this process, the subreaper) reaped.
+    """
+    helper = os.fork()
+    if helper == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            os._exit(0)  # none left
+        except BaseException:  # noqa: BLE001
+            os._exit(2)
+        os._exit(1)
+    _, status = os.waitpid(helper, 0)
+    if os.waitstatus_to_exitcode(status) != 1:
+        return
+    me = str(os.getpid())
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        left = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/status") as handle:
+                    fields = dict(line.split(":", 1) for line in handle if line[:4] in ("PPid", "Uid:"))
+            except (OSError, ValueError):
+                continue
+            if fields.get("PPid", "").strip() == me and int(fields.get("Uid", "0").split()[0]) == uid:
+                left += 1
+                try:
+                    os.waitpid(int(entry), os.WNOHANG)
+                except ChildProcessError:
+                    pass
+        if not left:
+            return
+        time.sleep(0.005)
+
+
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -390,16 +504,16 @@ def _become_subreaper() -> bool:
 
 def _supervise(
     process: subprocess.Popen[bytes], deadline: float, cap: int
-) -> tuple[int, resource.struct_rusage, bool, tuple[bytes, bool], tuple[bytes, bool]]:
+) -> tuple[int, resource.struct_rusage, bool, _Capture, _Capture]:
     """Read both pipes up to ``cap`` bytes each until the program ends or the deadline passes.
 
     Reaps the program with ``wait4`` (for its CPU time) and marks the ``Popen`` as reaped.
     """
     assert process.stdout is not None and process.stderr is not None
-    buffers = {process.stdout.fileno(): bytearray(), process.stderr.fileno(): bytearray()}
-    truncated = dict.fromkeys(buffers, False)
+    out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
+    captures = {out_fd: _Capture(cap), err_fd: _Capture(cap)}
     selector = selectors.DefaultSelector()
-    for fd in buffers:
+    for fd in captures:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ)
     status: tuple[int, resource.struct_rusage] | None = None
@@ -433,19 +547,14 @@ def _supervise(
                 break  # a process outside the group holds the pipes: stop reading
             wait = 0.2 if status is not None else min(max(0.0, deadline - now), 0.05)
             for key, _ in selector.select(timeout=wait):
-                fd = key.fd
                 try:
-                    chunk = os.read(fd, 65536)
+                    chunk = os.read(key.fd, 65536)
                 except BlockingIOError:
                     continue
                 if not chunk:
-                    selector.unregister(fd)
+                    selector.unregister(key.fd)
                     continue
-                room = cap - len(buffers[fd])
-                if room > 0:
-                    buffers[fd] += chunk[:room]
-                if len(chunk) > room:
-                    truncated[fd] = True
+                captures[key.fd].feed(chunk)
     finally:
         selector.close()
         if status is None:
@@ -453,14 +562,7 @@ def _supervise(
             _, raw, usage = os.wait4(process.pid, 0)
             status = (raw, usage)
         process.returncode = os.waitstatus_to_exitcode(status[0])
-    out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
-    return (
-        status[0],
-        status[1],
-        timed_out,
-        (bytes(buffers[out_fd]), truncated[out_fd]),
-        (bytes(buffers[err_fd]), truncated[err_fd]),
-    )
+    return status[0], status[1], timed_out, captures[out_fd], captures[err_fd]
 
 
 def _interpreters() -> list[str]:
@@ -547,6 +649,355 @@ def _detect() -> tuple[_Plan, dict[str, bool]]:
     raise SandboxUnavailableError("run_python: could not start a sandboxed Python process at all")
 
 
+# ----------------------------------------------------------------------------------------------
+# The pool's zygote (rewardgym.envs.code.pool starts it; it runs this code, not the host).
+#
+# A zygote is a bare interpreter (-E -s -S -B, the scrubbed environment) started once per pool
+# worker, running as the host's user. It holds nothing secret: per run it reads only a fixed
+# header (limits, uid, the payload's length) and two pipe ends (the program's stdout and stderr,
+# whose read ends stay with the host), and forks:
+#
+#   C1 (host PID namespace): new session; reads the payload (source and files) straight from the
+#       socket, so that neither the zygote nor later runs ever hold it; writes the files; unshares
+#       the plan's network and mount namespaces and a new PID namespace; forks
+#   C2 (PID 1 of the new namespace, root): private tmpfs and a fresh /proc; forks the program,
+#       reaps orphans, kills everything in the namespace at the deadline, reports the program's wait
+#       status and CPU time, and exits, which kills whatever is left in the namespace;
+#   C3 (PID 2): stdio onto the pipes, every other descriptor closed, the run's uid and limits, then
+#       runs main.py as the interpreter runs a script (PyRun_SimpleFileExFlags in a fresh __main__).
+
+_REQUEST = struct.Struct("=dqqqqqQ")  # timeout_s, cpu_soft, memory_mb, file_mb, max_processes, uid, payload bytes
+_STARTED = struct.Struct("=ci")  # b"P", C1's pid (its process group)
+_REPLY = struct.Struct("=cbiddb")  # b"R", kind (0 ran, 1 setup failed), wait status, utime, stime, timed out
+_STATUS = struct.Struct("=cidd?")  # C2 to the zygote: b"S", wait status, utime, stime, timed out
+_CLONE_NEWPID = 0x20000000
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_MS_NOEXEC = 0x8
+_GRACE_S = 0.5
+
+
+def _plan_arg(plan: _Plan) -> str:
+    return "".join(
+        "1" if flag else "0" for flag in (plan.network_namespace, plan.user_namespace, plan.drop_uid, plan.private_tmp)
+    )
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise EOFError("the host closed the zygote's socket")
+        data += chunk
+    return bytes(data)
+
+
+def _zygote_serve(sock_fd: int, plan_arg: str) -> str:
+    """The zygote's loop; returns only in a run's program process (C3), with its working directory."""
+    net, user, drop, private = (c == "1" for c in plan_arg)
+    plan = _Plan(net, user, drop, sys.executable, private)
+    _become_subreaper()
+    sock = socket.socket(fileno=sock_fd)
+    # Pre-fork server practice: no collection in the zygote and its trusted children, and what it
+    # holds frozen out of the program's collections, so that no run touches (copies) its pages.
+    gc.disable()
+    gc.freeze()
+    own_pid_ns: int | None = None
+    if not plan.user_namespace:
+        own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
+        if not _try_unshare_pid():
+            os.close(own_pid_ns)
+            own_pid_ns = None
+        else:
+            try:
+                _setns(own_pid_ns, _CLONE_NEWPID)
+            except OSError:
+                os._exit(3)  # cannot come back: this zygote's children would all share one namespace
+    sock.sendall(b"Y")
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, _REQUEST.size, 2)
+            if not data:
+                os._exit(0)
+            if len(data) < _REQUEST.size:
+                data += _recv_exactly(sock, _REQUEST.size - len(data))
+        except (OSError, EOFError):
+            os._exit(0)
+        timeout_s, cpu_soft, memory_mb, file_mb, max_processes, uid, size = _REQUEST.unpack(data)
+        out_w, err_w = fds
+        deadline = time.monotonic() + timeout_s
+        workdir = tempfile.mkdtemp(prefix="rewardgym-sandbox-")
+        _open_workdir(workdir, plan, uid)
+        status_r, status_w = os.pipe()
+        # As root the zygote puts its next child into a new PID namespace itself (and comes back to
+        # its own at once): the child is PID 1 there, one fork fewer than through C1.
+        direct = own_pid_ns is not None and _try_unshare_pid()
+        pid = os.fork()
+        if pid and direct:
+            _setns(own_pid_ns, _CLONE_NEWPID)  # type: ignore[arg-type]
+        if pid == 0:
+            limits = {
+                resource.RLIMIT_CPU: (cpu_soft, cpu_soft + 1),
+                resource.RLIMIT_AS: (memory_mb << 20, memory_mb << 20),
+                resource.RLIMIT_FSIZE: (file_mb << 20, file_mb << 20),
+                resource.RLIMIT_NPROC: (max_processes, max_processes),
+                resource.RLIMIT_CORE: (0, 0),
+            }
+            return _zygote_child(
+                sock, plan, size, uid, limits, file_mb, workdir, deadline, (out_w, err_w, status_r, status_w), direct
+            )
+        for fd in (out_w, err_w, status_w):
+            os.close(fd)
+        sock.sendall(_STARTED.pack(b"P", pid))
+        kind, status, utime, stime, timed_out = _zygote_await(pid, status_r, deadline + _GRACE_S)
+        os.close(status_r)
+        shutil.rmtree(workdir, ignore_errors=True)
+        try:
+            sock.sendall(_REPLY.pack(b"R", kind, status, utime, stime, timed_out))
+        except OSError:
+            os._exit(0)
+
+
+def _try_unshare_pid() -> bool:
+    return bool(_UNSHARE(ctypes.c_int(_CLONE_NEWPID)) == 0)
+
+
+def _setns(fd: int, nstype: int) -> None:
+    if _LIBC.setns(ctypes.c_int(fd), ctypes.c_int(nstype)) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"setns({fd}, {nstype:#x}): {os.strerror(errno)}")
+
+
+def _zygote_await(pid: int, status_r: int, hard_deadline: float) -> tuple[int, int, float, float, bool]:
+    """Wait for the run's report (or kill it at the hard deadline), then kill and reap all of it."""
+    report = bytearray()
+    poller = select.poll()
+    poller.register(status_r, select.POLLIN)
+    killed = False
+    while True:
+        left = hard_deadline - time.monotonic()
+        if left <= 0:
+            killed = True
+            break
+        if not poller.poll(left * 1000):
+            continue
+        chunk = os.read(status_r, 4096)
+        if not chunk:
+            break
+        report += chunk
+    _kill_group(pid)
+    while True:  # C1, and C2 if C1 went first (this process is their subreaper): all SIGKILLed
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+    if report[:1] == b"S" and len(report) >= _STATUS.size:
+        _, status, utime, stime, timed_out = _STATUS.unpack(bytes(report[: _STATUS.size]))
+        return 0, status, utime, stime, timed_out
+    if killed:
+        return 0, signal.SIGKILL, 0.0, 0.0, True
+    return 1, 0, 0.0, 0.0, False  # a layer failed (b"E..."): the host runs the program with run_python
+
+
+def _zygote_child(
+    sock: socket.socket,
+    plan: _Plan,
+    size: int,
+    uid: int,
+    limits: Mapping[int, tuple[int, int]],
+    file_mb: int,
+    workdir: str,
+    deadline: float,
+    fds: tuple[int, int, int, int],
+    in_pid_ns: bool,
+) -> str:
+    """C1 (or, ``in_pid_ns``, C1 and C2 in one), C2 and C3 of a run (see above); returns only in
+    C3, the others end with ``os._exit``."""
+    out_w, err_w, status_r, status_w = fds
+    try:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        os.setsid()
+        os.close(status_r)
+        payload = _recv_exactly(sock, size)
+        os.close(sock.detach())
+        source, files = marshal.loads(payload)
+        del payload
+        _write_program(workdir, source, files)
+        del source, files
+        os.chdir(workdir)
+        _enter_namespaces(plan, plan.private_tmp, 0 if in_pid_ns else _CLONE_NEWPID)
+        mount_private = _private_tmp_steps(workdir, file_mb) if plan.private_tmp else None
+        if in_pid_ns:
+            return _zygote_init(plan, uid, limits, mount_private, workdir, deadline, out_w, err_w, status_w)
+        init = os.fork()
+        if init == 0:
+            return _zygote_init(plan, uid, limits, mount_private, workdir, deadline, out_w, err_w, status_w)
+        os.close(out_w)
+        os.close(err_w)
+        os.waitpid(init, 0)
+        os._exit(0)
+    except BaseException as error:  # noqa: BLE001 - any failure here is reported, never raised
+        _report_failure(status_w, error)
+    raise AssertionError("unreachable")
+
+
+def _report_failure(status_w: int, error: BaseException) -> None:
+    try:
+        os.write(status_w, b"E" + f"{type(error).__name__}: {error}".encode(errors="replace")[:1000])
+    finally:
+        os._exit(1)
+
+
+def _zygote_init(
+    plan: _Plan,
+    uid: int,
+    limits: Mapping[int, tuple[int, int]],
+    mount_private: Callable[[], None] | None,
+    workdir: str,
+    deadline: float,
+    out_w: int,
+    err_w: int,
+    status_w: int,
+) -> str:
+    """C2, PID 1 of the run's PID namespace; returns only in C3 (the program)."""
+    try:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if mount_private is not None:
+            mount_private()
+            try:  # a /proc of this PID namespace: the program sees only its own processes
+                _libc_mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None)
+            except OSError:
+                pass
+        program = os.fork()
+        if program == 0:
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            _drop_privileges(plan, uid, limits)
+            _PRCTL(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # as after exec: its /proc/self is its own
+            os.closerange(3, status_w)
+            os.closerange(status_w + 1, 1 << 16)
+            os.environ["HOME"] = workdir
+            os.close(status_w)
+            gc.enable()
+            return workdir
+        os.close(out_w)
+        os.close(err_w)
+        timed_out = [False]
+
+        def on_deadline(signum: int, frame: object) -> None:
+            timed_out[0] = True
+            os.kill(-1, signal.SIGKILL)  # every process of this namespace but this one
+
+        signal.signal(signal.SIGALRM, on_deadline)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            on_deadline(signal.SIGALRM, None)
+        else:
+            signal.setitimer(signal.ITIMER_REAL, left)
+        while True:
+            pid, status, usage = os.wait4(-1, 0)
+            if pid == program:
+                break
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        os.write(status_w, _STATUS.pack(b"S", status, usage.ru_utime, usage.ru_stime, timed_out[0]))
+        os._exit(0)
+    except BaseException as error:  # noqa: BLE001
+        _report_failure(status_w, error)
+    raise AssertionError("unreachable")
+
+
+def _zygote_run_main(workdir: str) -> None:
+    """In C3: run ``main.py`` in a fresh ``__main__`` as ``python main.py`` would, and exit.
+
+    The end is the interpreter's: an uncaught exception is printed by ``sys.excepthook`` (exit
+    status 1), ``SystemExit`` gives its status, then non-daemon threads are joined, ``atexit``
+    callbacks run and stdout and stderr are flushed (status 120 if that fails); but the process
+    then ends with ``os._exit``, skipping the interpreter's teardown, whose copy-on-write faults
+    over the whole inherited heap cost more than the rest of a run. (So an object's ``__del__``
+    still pending at the end does not run, and a file the program left open unflushed stays so.)
+    """
+    import atexit
+    import builtins
+    import importlib.machinery
+    import threading
+    import types
+
+    path = os.path.join(workdir, SCRIPT_NAME)
+    main = types.ModuleType("__main__")
+    main.__dict__.update(
+        __builtins__=builtins,
+        __file__=path,
+        __cached__=None,
+        __loader__=importlib.machinery.SourceFileLoader("__main__", path),
+    )
+    sys.modules["__main__"] = main
+    sys.modules.pop("_rewardgym_sandbox", None)
+    sys.argv[:] = [SCRIPT_NAME]
+    sys.path[0] = workdir
+    sys.path_importer_cache.clear()
+    status = 0
+    try:
+        with open(path, "rb") as handle:
+            code = compile(handle.read(), path, "exec")
+        exec(code, main.__dict__)
+    except SystemExit as stop:
+        status = _exit_status(stop)
+    except BaseException as error:  # noqa: BLE001 - printed as the interpreter prints it
+        status = 1
+        tb = error.__traceback__.tb_next if error.__traceback__ is not None else None
+        try:
+            sys.excepthook(type(error), error.with_traceback(tb), tb)
+        except SystemExit as stop:
+            status = _exit_status(stop)
+        except BaseException:  # noqa: BLE001
+            pass
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]
+    except BaseException:  # noqa: BLE001
+        pass
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BaseException:  # noqa: BLE001
+            status = 120 if status == 0 else status
+    os._exit(status & 0xFF)
+
+
+def _exit_status(stop: SystemExit) -> int:
+    """The exit status of an uncaught ``SystemExit``, as the interpreter computes it."""
+    code = stop.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    try:
+        print(code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001
+        pass
+    return 1
+
+
+ZYGOTE_BOOT = """\
+import importlib.util as _u, sys as _s
+_spec = _u.spec_from_file_location("_rewardgym_sandbox", _s.argv[1])
+_m = _u.module_from_spec(_spec)
+_s.modules[_spec.name] = _m
+_spec.loader.exec_module(_m)
+import json
+_m._zygote_run_main(_m._zygote_serve(int(_s.argv[2]), _s.argv[3]))
+"""
+"""The zygote's program (``python -E -s -S -B -c ZYGOTE_BOOT sandbox.py FD PLAN``): loads this
+file, serves runs, and in each run's program process runs ``main.py`` and exits with its status."""
+
+
 _interpreter_in_use = [""]
 
 
@@ -567,8 +1018,9 @@ def isolation() -> dict[str, bool]:
 
     Keys: ``separate_process``, ``resource_limits``, ``unprivileged_user`` (the program's uid is
     not 0, or it runs in a user namespace), ``user_namespace``, ``network_namespace`` (the program
-    sees a network namespace of its own, with no reachable address), ``pid_namespace`` (not used
-    yet: always False), ``private_tmp`` (the program runs in a mount namespace of its own with
+    sees a network namespace of its own, with no reachable address), ``pid_namespace`` (always
+    False here: ``run_python`` has none; the pool's runs have one, see
+    :meth:`~rewardgym.envs.code.pool.SandboxPool.isolation`), ``private_tmp`` (the program runs in a mount namespace of its own with
     fresh ``tmpfs`` over ``/tmp``, ``/var/tmp`` and ``/dev/shm``: checked from inside by a file
     the probe writes to ``/tmp`` not showing up in this process's ``/tmp``), ``subreaper`` (this
     process is made the child subreaper with ``prctl(PR_SET_CHILD_SUBREAPER)``, so that a run's
@@ -620,12 +1072,17 @@ def run_python(
     if not isinstance(source, str):
         raise TypeError(f"run_python: source must be a str, got {type(source).__name__}")
     checked_files = _check_files(files)
-    timeout_s = check_number(timeout_s, "run_python: timeout_s", low=0.0, low_open=True)
-    cpu_s = check_number(cpu_s, "run_python: cpu_s", low=0.0, low_open=True)
-    memory_mb = check_integer(memory_mb, "run_python: memory_mb", low=32)
-    file_mb = check_integer(file_mb, "run_python: file_mb", low=0)
-    max_processes = check_integer(max_processes, "run_python: max_processes", low=1)
-    output_bytes = check_integer(output_bytes, "run_python: output_bytes", low=0)
+    limits = _check_limits(
+        "run_python",
+        timeout_s=timeout_s,
+        cpu_s=cpu_s,
+        memory_mb=memory_mb,
+        file_mb=file_mb,
+        max_processes=max_processes,
+        output_bytes=output_bytes,
+    )
+    from rewardgym.core.validation import check_flag
+
     allow_weaker = check_flag(allow_weaker, "run_python: allow_weaker")
     plan, layers = _detect()
     if not layers["unprivileged_user"] and not allow_weaker:
@@ -634,14 +1091,19 @@ def run_python(
             "namespaces both refused here), so RLIMIT_NPROC would not bind and the program would run "
             "as root; pass allow_weaker=True to run it with a separate process and resource limits only"
         )
-    return _run(
-        source,
-        checked_files,
-        plan,
-        timeout_s=timeout_s,
-        cpu_s=cpu_s,
-        memory_mb=memory_mb,
-        file_mb=file_mb,
-        max_processes=max_processes,
-        output_bytes=output_bytes,
-    )
+    return _run(source, checked_files, plan, **limits)
+
+
+def _check_limits(caller: str, **limits: Any) -> dict[str, Any]:
+    """The run limits checked and converted, refusing a bad one by name (``caller: parameter``)."""
+    # Imported here, not at the top: the zygote loads this file where rewardgym is not importable.
+    from rewardgym.core.validation import check_integer, check_number
+
+    return {
+        "timeout_s": check_number(limits["timeout_s"], f"{caller}: timeout_s", low=0.0, low_open=True),
+        "cpu_s": check_number(limits["cpu_s"], f"{caller}: cpu_s", low=0.0, low_open=True),
+        "memory_mb": check_integer(limits["memory_mb"], f"{caller}: memory_mb", low=32),
+        "file_mb": check_integer(limits["file_mb"], f"{caller}: file_mb", low=0),
+        "max_processes": check_integer(limits["max_processes"], f"{caller}: max_processes", low=1),
+        "output_bytes": check_integer(limits["output_bytes"], f"{caller}: output_bytes", low=0),
+    }
