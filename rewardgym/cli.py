@@ -23,6 +23,7 @@ from rewardgym.agents.cli import run_from_args as run_train
 from rewardgym.core.spec import RewardSpec
 from rewardgym.core.validation import check_integer
 from rewardgym.envs import ENVS
+from rewardgym.envs.code import SandboxUnavailableError, pool_isolation
 from rewardgym.envs.multiagent import GAMES, REWARD_MODES
 from rewardgym.envs.registration import describe_space
 from rewardgym.sweeps.cli import configure_parser as configure_sweep
@@ -58,7 +59,19 @@ def list_envs() -> str:
         f"{' | '.join(REWARD_MODES)}; each agent's gold is its share of the welfare):",
         _table(("id", "agents", "observation space", "action space", "rounds", "gold", "the dilemma"), games),
     ]
+    tables.append(_sandbox_line())
     return "\n\n".join(tables)
+
+
+def _sandbox_line() -> str:
+    """Which isolation layers the code envs' sandbox has in effect on this machine."""
+    try:
+        layers = pool_isolation()
+    except SandboxUnavailableError as error:  # pragma: no cover - only where no interpreter can run
+        return f"Code envs' sandbox: unavailable here ({error})"
+    on = [name for name, held in layers.items() if held]
+    off = [name for name, held in layers.items() if not held]
+    return f"Code envs' sandbox (rewardgym/Code-v0), isolation in effect: {', '.join(on)}; not here: {', '.join(off) or 'none'}"
 
 
 def demo_returns(

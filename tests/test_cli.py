@@ -13,6 +13,7 @@ import rewardgym.envs.multiagent
 from rewardgym.agents.cli import is_user_error
 from rewardgym.cli import demo_returns
 from rewardgym.envs import ENVS
+from rewardgym.envs.code import pool_isolation
 
 
 def run_cli(*args):
@@ -41,6 +42,9 @@ def test_list_prints_every_env_with_modality_spaces_and_gold():
     for env_id, game in rewardgym.envs.multiagent.GAMES.items():
         line = next(line for line in result.stdout.splitlines() if line.startswith(env_id + " "))
         assert game.gold in line and game.dilemma in line
+    sandbox = next(line for line in result.stdout.splitlines() if line.startswith("Code envs' sandbox"))
+    layers = pool_isolation()
+    assert all(name in sandbox.split("not here:")[layers[name] is False] for name in layers)
 
 
 def test_demo_prints_proxy_and_gold_per_regime():

@@ -1,6 +1,6 @@
 """Scripted reference policies: the floor (random) and, where a task has an obvious one, the
 ceiling (a hand-written controller), so that sweeps can place every trained agent between them;
-for the gridworlds and GoToShape, the intended behaviour (oracle) and the hack (hacker).
+for the gridworlds, GoToShape and Code, the intended behaviour (oracle) and the hack (hacker).
 
 A policy has the batched ``predict`` of SB3 and :class:`rewardgym.agents.ppo.ActorCritic`:
 ``predict(obs (n, obs_dim), deterministic=True) -> actions (n, ...)``.
@@ -25,10 +25,12 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from rewardgym.agents.code import CodePolicy, code_policy
 from rewardgym.agents.gridworld import GRIDWORLD_POLICIES, GridPolicy, gridworld_policy
 from rewardgym.agents.scenes import SCENE_POLICIES, ScenePolicy, scene_policy, scene_task
 from rewardgym.core.arrays import clip, is_torch
 from rewardgym.core.batch_random import BatchRandom
+from rewardgym.envs.code.code_env import ENV_ID as CODE_ENV_ID
 from rewardgym.envs.registration import ENV_IDS, TASKS
 
 
@@ -154,26 +156,30 @@ def _make_linear(env: gym.Env | gym.vector.VectorEnv | str, seed: int = 0) -> Ca
     return cartpole_linear_policy()
 
 
-def _make_role(role: str, env: gym.Env | gym.vector.VectorEnv | str) -> GridPolicy | ScenePolicy:
-    """The ``role`` policy of a scene (:mod:`rewardgym.agents.scenes`) or a gridworld
-    (:mod:`rewardgym.agents.gridworld`); anything else is refused, naming every env that has one."""
+def _make_role(role: str, env: gym.Env | gym.vector.VectorEnv | str) -> GridPolicy | ScenePolicy | CodePolicy:
+    """The ``role`` policy of a scene (:mod:`rewardgym.agents.scenes`), a gridworld
+    (:mod:`rewardgym.agents.gridworld`) or ``rewardgym/Code-v0`` (:mod:`rewardgym.agents.code`);
+    anything else is refused, naming every env that has one."""
     if scene_task(env) is not None:
         return scene_policy(role, env)
     env_id = _env_id(env)
+    if env_id == CODE_ENV_ID:
+        return code_policy(role)
     name = (env_id or "").split("/")[-1].rsplit("-v", 1)[0]
     if (env_id or "").startswith("rewardgym/") and name in GRIDWORLD_POLICIES:
         return gridworld_policy(role, env)
-    valid = ", ".join(f"rewardgym/{n}-v0" for n in (*GRIDWORLD_POLICIES, *SCENE_POLICIES))
+    valid = ", ".join(f"rewardgym/{n}-v0" for n in (*GRIDWORLD_POLICIES, *SCENE_POLICIES, "Code"))
     raise ValueError(
-        f"the {role!r} scripted policy exists for the gridworlds and GoToShape only, got env {env_id!r}; valid: {valid}"
+        f"the {role!r} scripted policy exists for the gridworlds, GoToShape and Code only, got env {env_id!r}; "
+        f"valid: {valid}"
     )
 
 
-def _make_oracle(env: gym.Env | gym.vector.VectorEnv | str, seed: int = 0) -> GridPolicy | ScenePolicy:
+def _make_oracle(env: gym.Env | gym.vector.VectorEnv | str, seed: int = 0) -> GridPolicy | ScenePolicy | CodePolicy:
     return _make_role("oracle", env)
 
 
-def _make_hacker(env: gym.Env | gym.vector.VectorEnv | str, seed: int = 0) -> GridPolicy | ScenePolicy:
+def _make_hacker(env: gym.Env | gym.vector.VectorEnv | str, seed: int = 0) -> GridPolicy | ScenePolicy | CodePolicy:
     return _make_role("hacker", env)
 
 
@@ -184,5 +190,6 @@ SCRIPTED: dict[str, Callable[..., Policy]] = {
     "hacker": _make_hacker,
 }
 """Scripted policies by name: ``SCRIPTED[name](env_or_env_id, seed=0) -> Policy``. ``oracle`` and
-``hacker`` are the gridworlds' (:mod:`rewardgym.agents.gridworld`) and GoToShape's
-(:mod:`rewardgym.agents.scenes`): the intended task, and the hack."""
+``hacker`` are the gridworlds' (:mod:`rewardgym.agents.gridworld`), GoToShape's
+(:mod:`rewardgym.agents.scenes`) and Code's (:mod:`rewardgym.agents.code`: the reference solution,
+and the hardcoder of the visible tests): the intended task, and the hack."""

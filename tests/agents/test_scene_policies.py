@@ -180,7 +180,7 @@ def test_scripted_offers_them_by_name_and_names_go_to_shape_when_refusing():
     assert isinstance(SCRIPTED["oracle"]("rewardgym/BoatRace-v0"), GridPolicy)  # the gridworlds' still
     for env_id in ("rewardgym/CartPole-v0", "rewardgym/ArrangeShapes-v0"):
         with pytest.raises(
-            ValueError, match="'hacker' scripted policy exists for the gridworlds and GoToShape only"
+            ValueError, match="'hacker' scripted policy exists for the gridworlds, GoToShape and Code only"
         ) as e:
             SCRIPTED["hacker"](env_id)
         assert "rewardgym/GoToShape-v0" in str(e.value) and "rewardgym/BoatRace-v0" in str(e.value)

@@ -56,7 +56,7 @@ from typing import Any
 from rewardgym.envs.code import sandbox
 from rewardgym.envs.code.sandbox import RunResult, SandboxUnavailableError, run_python
 
-__all__ = ["Program", "SandboxPool", "run_many"]
+__all__ = ["Program", "SandboxPool", "SandboxUnavailableError", "pool_isolation", "run_many"]
 
 _BOOT_TIMEOUT_S = 20.0
 _HOST_GRACE_S = 5.0
@@ -583,4 +583,13 @@ def run_many(
     )
 
 
-_ = SandboxUnavailableError  # re-exported for callers that catch it from here
+def pool_isolation() -> dict[str, bool]:
+    """The isolation layers the code envs' runs have here: those of the default pool, which
+    grades every ``rewardgym/Code-v0`` step (:meth:`SandboxPool.isolation`).
+
+    Example:
+        >>> layers = pool_isolation()
+        >>> layers["separate_process"], layers["resource_limits"]
+        (True, True)
+    """
+    return _default_pool(None).isolation()

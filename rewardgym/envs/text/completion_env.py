@@ -99,6 +99,13 @@ class OneStepVectorEnv(VectorEnv):
         (True, 'rewardgym/TextCompletionAdd-v0')
     """
 
+    detail_keys: tuple[str, ...] = ()
+    """The per-env info keys :meth:`_score` reports besides gold and the trace (a single env's
+    info holds them too, unbatched)."""
+    scores_any_action: bool = False
+    """True where a completion that is not a ``str`` scores 0 (with the reason in a detail key)
+    instead of raising ``TypeError``."""
+
     def __init__(
         self,
         num_envs: int,
@@ -158,11 +165,9 @@ class OneStepVectorEnv(VectorEnv):
                 "autoreset_mode is DISABLED and the episodes have ended; reset them with "
                 "reset(options={'reset_mask': mask}) before stepping again"
             )
-        completions = check_completions(actions, self.num_envs)
         restarting = self._needs_reset.copy()  # NEXT_STEP: these only start a new episode
         answering = ~restarting
-        gold = score_completions(completions, self._answers, fallback=self.fallback, max_chars=self.max_chars)
-        gold[restarting] = 0.0
+        reward, gold, details = self._score(actions, answering)
         answered = self._final_observations(answering) if mode is AutoresetMode.SAME_STEP else None
         if mode is AutoresetMode.SAME_STEP:
             self._draw(answering)
@@ -170,19 +175,31 @@ class OneStepVectorEnv(VectorEnv):
             self._needs_reset = answering
             if restarting.any():
                 self._draw(restarting)
-        reward = gold.copy()
         info: dict[str, Any] = {
             GOLD_REWARD: gold,
             mask_key(GOLD_REWARD): self._everyone,
             REWARD_TRACE: {"env": reward},
             mask_key(REWARD_TRACE): self._everyone,
         }
+        for key, values in details.items():
+            info[key] = values
+            info[mask_key(key)] = answering
         if mode is AutoresetMode.SAME_STEP:
             info[FINAL_OBS] = answered
             info[mask_key(FINAL_OBS)] = answering
         return self._observation(), reward, answering, np.zeros(self.num_envs, dtype=bool), info
 
     # -- what a subclass provides ------------------------------------------------------------
+
+    def _score(self, actions: Any, answering: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """``(reward, gold, details)`` of the batch's completions, float32 ``(num_envs,)`` each,
+        0.0 where an env is not ``answering``; ``details`` are per-env info arrays (reported with
+        ``answering`` as their mask). Here the verifier scores the answer against the gold one,
+        and the reward is that score; an env whose reward is a proxy overrides this."""
+        completions = check_completions(actions, self.num_envs)
+        gold = score_completions(completions, self._answers, fallback=self.fallback, max_chars=self.max_chars)
+        gold[~answering] = 0.0
+        return gold.copy(), gold, {}
 
     def _draw_items(self, index: np.ndarray, streams: np.ndarray) -> None:
         """Draw one item for each env in ``index`` from its ``streams`` row (advancing the rows in
@@ -318,7 +335,7 @@ class OneStepEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         """Score the completion ``action``; the episode ends."""
-        if not isinstance(action, str):
+        if not isinstance(action, str) and not self._batch.scores_any_action:
             raise TypeError(
                 f"the action of {self._batch.env_id} is a completion str, got {type(action).__name__}: {action!r:.80}"
             )
@@ -332,6 +349,7 @@ class OneStepEnv(gym.Env):
             bool(terminated[0]),
             bool(truncated[0]),
             {
+                **{key: _first(info[key]) for key in self._batch.detail_keys},
                 GOLD_REWARD: float(info[GOLD_REWARD][0]),
                 REWARD_TRACE: {"env": reward},
             },
