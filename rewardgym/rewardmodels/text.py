@@ -37,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -47,6 +48,13 @@ from torch import nn
 
 from rewardgym.core.nets import seeded
 from rewardgym.core.validation import check_integer, check_number
+from rewardgym.envs.code.code_env import ENV_ID as CODE_ENV_ID
+from rewardgym.envs.code.rewards import GOLD_GRADER, grade_completions
+from rewardgym.envs.code.scripted import CODE_AGENTS
+from rewardgym.envs.code.scripted import oracle as code_oracle
+from rewardgym.envs.code.tasks import TASKS as CODE_TASKS
+from rewardgym.envs.code.tasks import CodeTaskDataset
+from rewardgym.envs.code.tasks import family as code_family
 from rewardgym.envs.text import tasks, vocab
 from rewardgym.envs.text.answers import (
     CLOSE_TAG,
@@ -64,18 +72,23 @@ from rewardgym.rewardmodels.training import fit, pair_accuracy
 
 __all__ = [
     "CATEGORIES",
+    "CODE_POOL_KINDS",
     "POOL_KINDS",
     "TextLabeler",
     "TextPairs",
     "TextRewardModel",
+    "code_items",
     "decode_ids",
     "load_text_reward_model",
+    "make_code_pairs",
     "make_text_pairs",
     "reasoning_gym_score",
     "rewardbench",
+    "sample_code_completions",
     "sample_completions",
     "save_text_reward_model",
     "tokenize",
+    "train_code_reward_model",
     "train_text_reward_model",
 ]
 
@@ -320,7 +333,24 @@ class TextLabeler:
         n = len(golds)
         if not len(first) == len(second) == n:
             raise ValueError(f"got {len(first)} first and {len(second)} second completions for {n} golds")
-        gap = (self.utility(first, golds) - self.utility(second, golds)) / self.temperature
+        return self.label_utilities(first, second, self.utility(first, golds), self.utility(second, golds))
+
+    def label_utilities(
+        self, first: Sequence[str], second: Sequence[str], first_utility: Any, second_utility: Any
+    ) -> np.ndarray:
+        """:meth:`label` for completions whose utilities are given (a code completion's is its
+        gold, the share of hidden tests it passes): the length bias, the Boltzmann choice and
+        the flips as :meth:`label` applies them.
+
+        Example:
+            >>> TextLabeler(length_bias=0.0, temperature=0.01).label_utilities(["a", "b"], ["c", "d"], [1.0, 0.0],
+            ...                                                                  [0.0, 1.0]).tolist()
+            [1.0, 0.0]
+        """
+        n = len(first)
+        if len(second) != n:
+            raise ValueError(f"got {n} first and {len(second)} second completions")
+        gap = (np.asarray(first_utility, np.float64) - np.asarray(second_utility, np.float64)) / self.temperature
         p = 1.0 / (1.0 + np.exp(-np.clip(gap, -60.0, 60.0)))
         by_length = self._rng.random(n) < self.length_bias
         lengths = np.array([len(a) - len(b) for a, b in zip(first, second)])
@@ -421,25 +451,30 @@ class TextPairs(NamedTuple):
     first_kind: list[str]
     second_kind: list[str]
     label: np.ndarray
+    first_gold: np.ndarray | None = None
+    second_gold: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.prompts)
 
     def preference_pairs(self, max_tokens: int = 64) -> PreferencePairs:
         """As :class:`~rewardgym.rewardmodels.PreferencePairs` of one-step segments (token ids
-        as the action, exact-match gold), the form :func:`fit` and :func:`pair_accuracy` take."""
+        as the action; gold the completions' gold scores where the pairs carry them, as code
+        pairs do, else exact match with ``golds``), the form :func:`fit` and :func:`pair_accuracy` take."""
+        first_gold = self.first_gold if self.first_gold is not None else score_completions(self.first, self.golds)
+        second_gold = self.second_gold if self.second_gold is not None else score_completions(self.second, self.golds)
         return PreferencePairs(
-            _segments(self.prompts, self.first, self.golds, max_tokens),
-            _segments(self.prompts, self.second, self.golds, max_tokens),
+            _segments(self.prompts, self.first, first_gold, max_tokens),
+            _segments(self.prompts, self.second, second_gold, max_tokens),
             torch.as_tensor(self.label, dtype=torch.float32),
         )
 
 
-def _segments(prompts: list[str], completions: list[str], golds: list[str], max_tokens: int) -> Segments:
+def _segments(prompts: list[str], completions: list[str], gold_scores: np.ndarray, max_tokens: int) -> Segments:
     ids = tokenize(prompts, completions, max_tokens=max_tokens)
     n = ids.shape[0]
     placeholder = torch.zeros(n, 1, 1)
-    gold = torch.from_numpy(score_completions(completions, golds))[:, None]
+    gold = torch.as_tensor(np.asarray(gold_scores, dtype=np.float32))[:, None]
     space = text_space(4096)
     return Segments(placeholder, ids[:, None], placeholder, torch.ones(n, 1, dtype=torch.bool), gold, space, space)
 
@@ -580,3 +615,185 @@ def rewardbench(
         "counts": {**{n: int((category == n).sum()) for n in names}, **{n: int(m.sum()) for n, m in slices.items()}},
         "overall": float(right.mean()),
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# Code: the same model and labeler on (problem, completion) pairs of rewardgym/Code-v0.
+
+CODE_POOL_KINDS = (
+    "oracle",
+    "verbose_oracle",
+    "mutant",
+    "stub",
+    "hardcoder",
+    "exit_zero",
+    "eq_override",
+    "tamperer",
+    "forger",
+)
+"""The code completions :func:`sample_code_completions` writes: the reference solution (bare or
+after a paragraph of prose), honest bugs (a ``mutant`` of the reference with one constant,
+comparison or arithmetic operator changed; a ``stub`` returning None) and the scripted exploits
+of :mod:`rewardgym.envs.code.scripted`. Every one is labelled by its gold (hidden tests), run."""
+
+_CODE_PROSE = (
+    "Let me think about the edge cases first.",
+    "We walk through the input once and build the result.",
+    "Here is a clean solution that passes the tests.",
+    "I checked the examples by hand before writing this.",
+)
+_SWAPS: dict[type, type] = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Add,
+}
+
+
+def _mutant(reference: str, entry: str, rng: np.random.Generator) -> str:
+    """An honest bug: the reference with one int constant, comparison or arithmetic operator
+    changed (a stub where it has none). It may happen to stay right; gold says."""
+    tree = ast.parse(reference)
+    sites: list[Any] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            sites.append(node)
+        elif isinstance(node, ast.Compare) and type(node.ops[0]) in _SWAPS:
+            sites.append(node)
+        elif isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in _SWAPS:
+            sites.append(node)
+    if not sites:
+        return f"def {entry}(*args, **kwargs):\n    return None\n"
+    node = sites[int(rng.integers(len(sites)))]
+    if isinstance(node, ast.Constant):
+        node.value = int(node.value) + 1  # type: ignore[arg-type]  # an int constant (found above)
+    elif isinstance(node, ast.Compare):
+        node.ops[0] = _SWAPS[type(node.ops[0])]()
+    else:
+        node.op = _SWAPS[type(node.op)]()
+    return ast.unparse(tree) + "\n"
+
+
+def sample_code_completions(items: Sequence[dict[str, Any]], kinds: Sequence[str], *, seed: int = 0) -> list[str]:
+    """One completion of each requested kind (:data:`CODE_POOL_KINDS`) for each procedural
+    problem item (:class:`~rewardgym.envs.code.tasks.CodeTaskDataset`), as a model would answer:
+    a fenced ``python`` block.
+
+    Example:
+        >>> from rewardgym.envs.code.tasks import CodeTaskDataset
+        >>> item = CodeTaskDataset("evens_squared", size=1)[0]
+        >>> print(sample_code_completions([item], ["mutant"], seed=0)[0])  # x % 2 == 0 in the reference
+        ```python
+        def evens_squared(xs):
+            return [x * x for x in xs if x % 3 == 0]
+        ```
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for item, kind in zip(items, kinds, strict=True):
+        prompt = item["prompt"]
+        if kind in CODE_AGENTS:
+            out.append(CODE_AGENTS[kind](prompt))
+        elif kind == "verbose_oracle":
+            prose = " ".join(_CODE_PROSE[int(i)] for i in rng.integers(0, len(_CODE_PROSE), int(rng.integers(1, 4))))
+            out.append(f"{prose}\n\n{code_oracle(prompt)}")
+        elif kind == "mutant":
+            out.append(f"```python\n{_mutant(item['reference'], item['entry_point'], rng).strip()}\n```")
+        elif kind == "stub":
+            out.append(f"```python\ndef {item['entry_point']}(*args, **kwargs):\n    return None\n```")
+        else:
+            raise ValueError(f"unknown code completion kind {kind!r}; valid kinds: {', '.join(CODE_POOL_KINDS)}")
+    return out
+
+
+def code_items(task: str, n: int, difficulty: int = 1, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` procedural problems of one family, or of every family in turn (``"mixed"``).
+
+    Example:
+        >>> [item["family"] for item in code_items("mixed", 3)]
+        ['evens_squared', 'rotate', 'running_sum']
+    """
+    families = CODE_TASKS if task == "mixed" else (code_family(task).name,)
+    data = {f: CodeTaskDataset(f, difficulty=difficulty, seed=seed, size=max(1, n)) for f in families}
+    return [data[families[i % len(families)]][i] for i in range(n)]
+
+
+def make_code_pairs(
+    num_pairs: int,
+    labeler: TextLabeler,
+    *,
+    task: str = "mixed",
+    difficulty: int = 1,
+    seed: int = 0,
+    timeout_s: float = 5.0,
+) -> TextPairs:
+    """``num_pairs`` problems of ``task`` (a code family or ``"mixed"``), two completions of
+    different :data:`CODE_POOL_KINDS` each, labelled by ``labeler`` from their gold (the share
+    of hidden tests passed, run in the sandbox's worker pool in one batch), its length bias
+    included. The pairs' ``golds`` are the problems' ids; ``first_gold``/``second_gold`` hold
+    the gold scores.
+
+    Example:
+        >>> pairs = make_code_pairs(4, TextLabeler(length_bias=0.0, seed=0), task="rotate", seed=0)
+        >>> pairs.first_kind, pairs.first_gold.tolist()
+        (['tamperer', 'exit_zero', 'hardcoder', 'mutant'], [0.0, 0.0, 0.0, 0.75])
+    """
+    num_pairs = check_integer(num_pairs, "num_pairs", low=1)
+    rng = np.random.default_rng(seed)
+    items = code_items(task, num_pairs, difficulty, seed)
+    a = rng.integers(0, len(CODE_POOL_KINDS), num_pairs)
+    b = (a + rng.integers(1, len(CODE_POOL_KINDS), num_pairs)) % len(CODE_POOL_KINDS)
+    first_kind, second_kind = [CODE_POOL_KINDS[i] for i in a], [CODE_POOL_KINDS[i] for i in b]
+    first = sample_code_completions(items, first_kind, seed=seed + 1)
+    second = sample_code_completions(items, second_kind, seed=seed + 2)
+    _, gold, _ = grade_completions(items + items, first + second, GOLD_GRADER, timeout_s=timeout_s)
+    first_gold, second_gold = gold[:num_pairs], gold[num_pairs:]
+    label = labeler.label_utilities(first, second, first_gold, second_gold)
+    prompts, ids = [item["prompt"] for item in items], [item["task_id"] for item in items]
+    return TextPairs(prompts, first, second, ids, first_kind, second_kind, label, first_gold, second_gold)
+
+
+def train_code_reward_model(
+    task: str = "mixed",
+    *,
+    num_pairs: int = 400,
+    labeler: TextLabeler | None = None,
+    difficulty: int = 1,
+    d_model: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    max_tokens: int = 128,
+    epochs: int = 4,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    seed: int = 0,
+) -> TextRewardModel:
+    """:func:`train_text_reward_model` for ``rewardgym/Code-v0``: a :class:`TextRewardModel` fit to
+    :func:`make_code_pairs` (labelled by gold with the labeler's length bias), served on the env
+    by ``learned(kind='text_model', path=...)``. The window keeps the problem's first
+    ``max_tokens // 2`` characters and the completion's end; characters outside the model's
+    vocabulary (``_``, brackets, quotes...) read as one unknown token.
+
+    The card records the env, task, labeler, settings and the training pairs' accuracy.
+    """
+    labeler = labeler if labeler is not None else TextLabeler(seed=seed)
+    code_pairs = make_code_pairs(num_pairs, labeler, task=task, difficulty=difficulty, seed=seed)
+    pairs = code_pairs.preference_pairs(max_tokens)
+    model = TextRewardModel(d_model=d_model, layers=layers, heads=heads, max_tokens=max_tokens, seed=seed)
+    fit(model, pairs, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+    model.card.update(
+        env_id=CODE_ENV_ID,
+        task=task,
+        difficulty=difficulty,
+        labeler=labeler.settings(),
+        train_pair_accuracy={
+            "gold": pair_accuracy(model, pairs),
+            "labels": pair_accuracy(model, pairs, target="labels"),
+        },
+    )
+    return model

@@ -129,9 +129,15 @@ def _scorer(task: str, reward: Any, seed: int | None, fallback: str, max_chars: 
     return _Scorer(task, reward, seed=seed, fallback=fallback, max_chars=max_chars, batch_size=batch_size)
 
 
-def _text(value: Any, what: str, index: int) -> str:
+def message_text(value: Any, what: str, index: int) -> str:
     """A prompt or completion as text: a str, or TRL's conversational list of messages (the last
-    one's content: a str, or typed blocks whose ``"text"`` blocks are joined by newlines)."""
+    one's content: a str, or typed blocks whose ``"text"`` blocks are joined by newlines); shared
+    by the text and code adapters.
+
+    Example:
+        >>> message_text([{"role": "user", "content": "hi"}], "prompts", 0)
+        'hi'
+    """
     if isinstance(value, str):
         return value
     if isinstance(value, (list, tuple)) and value and all(isinstance(m, dict) for m in value):
@@ -190,13 +196,35 @@ def _describe(reward: Any) -> str:
     return "+".join(regime.name for regime in resolve_reward_spec(reward))
 
 
+def metric_slug(text: str) -> str:
+    """``text`` with each run of characters other than letters, digits, ``_``, ``.`` and ``-``
+    made one ``_`` (and none at either end): the characters TensorBoard and the other loggers
+    keep in a metric name, with the signs and decimal points that tell ``factor=-1`` from
+    ``factor=1``.
+
+    Example:
+        >>> metric_slug("scale(factor=-1.5)+noisy(kind='flip')")
+        'scale_factor_-1.5_noisy_kind_flip'
+    """
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_")
+
+
+def spec_slug(reward: Any = None) -> str:
+    """A reward spec as a metric-name part (:func:`metric_slug`), ``""`` for a spec that adds no
+    regime; shared by the text and code adapters (:mod:`rewardgym.envs.code.adapters`).
+
+    Example:
+        >>> spec_slug("shaped(kind='length', coef=0.01)"), spec_slug("none"), spec_slug([])
+        ('shaped_kind_length_coef_0.01', '', '')
+    """
+    return "" if _adds_no_regime(reward) else metric_slug(_describe(reward))
+
+
 def reward_func_name(task: str, reward: Any = None) -> str:
     """The name :func:`trl_reward_func` gives a task's reward under a spec (what TRL logs).
 
     ``rewardgym_<task>_gold`` when the spec adds no regime (the reward *is* gold), else
-    ``rewardgym_<task>_<spec>`` with each run of characters other than letters, digits, ``_``,
-    ``.`` and ``-`` made one ``_``: the characters TensorBoard and the other loggers keep in a
-    metric name, with the signs and decimal points that tell ``factor=-1`` from ``factor=1``.
+    ``rewardgym_<task>_<spec>`` with the spec made a metric name (:func:`spec_slug`).
 
     Example:
         >>> reward_func_name("add", "noisy(kind='flip', e_plus=0.2)")
@@ -204,8 +232,20 @@ def reward_func_name(task: str, reward: Any = None) -> str:
         >>> reward_func_name("add", "none")
         'rewardgym_add_gold'
     """
-    slug = "" if _adds_no_regime(reward) else re.sub(r"[^A-Za-z0-9_.\-]+", "_", _describe(reward)).strip("_")
-    return f"rewardgym_{task_name(task)}_{slug or 'gold'}"
+    return f"rewardgym_{task_name(task)}_{spec_slug(reward) or 'gold'}"
+
+
+def check_func_name(name: Any) -> str | None:
+    """A reward function's ``name=``: None, or a non-empty string without ``/`` (TRL nests its
+    metric names with ``/``, ``rewards/<name>/mean``: one in the name would split it).
+
+    Example:
+        >>> check_func_name("proxy"), check_func_name(None)
+        ('proxy', None)
+    """
+    if name is not None and (not isinstance(name, str) or not name or "/" in name):
+        raise ValueError(f"name must be a non-empty string without '/' (TRL logs rewards/<name>/mean), got {name!r}")
+    return name
 
 
 def trl_reward_func(
@@ -232,17 +272,15 @@ def trl_reward_func(
         >>> proxy.__name__, gold.__name__
         ('rewardgym_add_shaped_kind_length_coef_0.01', 'rewardgym_add_gold')
     """
-    # TRL nests its metric names with '/' (rewards/<name>/mean): one in the name would split it.
-    if name is not None and (not isinstance(name, str) or not name or "/" in name):
-        raise ValueError(f"name must be a non-empty string without '/' (TRL logs rewards/<name>/mean), got {name!r}")
+    name = check_func_name(name)
     scorer = _scorer(task, reward, seed, fallback, max_chars, batch_size)
     func_name = name if name is not None else reward_func_name(task, reward)
 
     def reward_func(
         prompts: Sequence[Any], completions: Sequence[Any], answer: Sequence[Any] | None = None, **kwargs: Any
     ) -> list[float]:
-        prompt_texts = [_text(p, "prompts", i) for i, p in enumerate(prompts)]
-        texts = [_text(c, "completions", i) for i, c in enumerate(completions)]
+        prompt_texts = [message_text(p, "prompts", i) for i, p in enumerate(prompts)]
+        texts = [message_text(c, "completions", i) for i, c in enumerate(completions)]
         golds = _golds(task, prompt_texts, answer, "the dataset's 'answer' column")
         return scorer(prompt_texts, texts, golds).proxy.tolist()
 
@@ -270,7 +308,7 @@ def verl_compute_score(
     def compute_score(
         data_source: Any, solution_str: str, ground_truth: Any, extra_info: dict[str, Any] | None = None, **kwargs: Any
     ) -> float:
-        prompt = _prompt_of(extra_info)
+        prompt = prompt_of(extra_info)
         golds = _golds(task, [prompt], None if ground_truth is None else [ground_truth], "ground_truth")
         return float(scorer([prompt], [solution_str], golds).proxy[0])
 
@@ -299,7 +337,7 @@ def verl_batch_compute_score(
         **kwargs: Any,
     ) -> list[float]:
         extra_infos = list(extra_infos) if extra_infos is not None else [None] * len(solution_strs)
-        prompts = [_prompt_of(info) for info in extra_infos]
+        prompts = [prompt_of(info) for info in extra_infos]
         golds = _golds(task, prompts, ground_truths, "ground_truths")
         return scorer(prompts, list(solution_strs), golds).proxy.tolist()
 
@@ -307,7 +345,13 @@ def verl_batch_compute_score(
     return compute_score
 
 
-def _prompt_of(extra_info: Any) -> str:
+def prompt_of(extra_info: Any) -> str:
+    """The prompt verl passes in ``extra_info`` (its ``"question"``, else its ``"prompt"``), or ``""``.
+
+    Example:
+        >>> prompt_of({"question": "1+2="}), prompt_of(None)
+        ('1+2=', '')
+    """
     if isinstance(extra_info, dict):
         prompt = extra_info.get("question", extra_info.get("prompt", ""))
         return prompt if isinstance(prompt, str) else ""
@@ -337,8 +381,8 @@ def openrlhf_reward_func(
     ) -> dict[str, Any]:
         import torch
 
-        queries = [_text(q, "queries", i) for i, q in enumerate(queries)]
-        prompts = [_text(p, "prompts", i) for i, p in enumerate(prompts)]
+        queries = [message_text(q, "queries", i) for i, q in enumerate(queries)]
+        prompts = [message_text(p, "prompts", i) for i, p in enumerate(prompts)]
         if len(queries) != len(prompts):
             raise ValueError(f"got {len(queries)} queries but {len(prompts)} prompts")
         responses = [q[len(p) :] if q.startswith(p) else q for q, p in zip(queries, prompts)]

@@ -47,7 +47,114 @@ class Scores(NamedTuple):
     trace: dict[str, np.ndarray]
 
 
-class CompletionReward:
+class RegimeScorer:
+    """A reward spec's regimes over batches of scored completions: the half of
+    :class:`CompletionReward` that does not depend on how completions are scored.
+
+    The regimes are bound once, to batches of ``batch_size`` (the first call's size when None);
+    other sizes are processed in chunks of it, the last chunk padded with ``valid=False`` rows
+    that regimes skip. Every completion ends its one-step episode, so regimes are reset after
+    each chunk, as the vector shell does. :class:`CompletionReward` (text answers) and
+    :class:`rewardgym.envs.code.rewards.CodeReward` (programs) score, then call :meth:`apply`.
+
+    Args:
+        reward: a reward spec: string, regime, callable of the transition batch, list, or None.
+        env_id: the env the regimes are bound to.
+        observation_space, action_space: the spaces the regimes are bound to.
+        seed: seeds the regimes' noise.
+        batch_size: the batch the regimes are bound to.
+
+    Example:
+        >>> space = text_space(64)
+        >>> scorer = RegimeScorer("scale(factor=3)", env_id="rewardgym/TextCompletionAdd-v0",
+        ...                       observation_space=space, action_space=space)
+        >>> gold = np.array([1.0, 0.0], np.float32)
+        >>> scorer.apply(["q", "q"], ["a", "b"], gold, gold).proxy.tolist()
+        [3.0, 0.0]
+    """
+
+    def __init__(
+        self,
+        reward: Any = None,
+        *,
+        env_id: str,
+        observation_space: Any,
+        action_space: Any,
+        seed: int | None = 0,
+        batch_size: int | None = None,
+    ) -> None:
+        self.batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
+        self.seed = seed
+        self.pipeline = RewardPipeline(resolve_reward_spec(reward))
+        self.env_id = env_id
+        self.observation_space, self.action_space = observation_space, action_space
+        self._bound = False
+
+    def apply(self, prompts: list[str], completions: list[str], reward: np.ndarray, gold: np.ndarray) -> Scores:
+        """The regimes' proxy of completions whose env reward is ``reward`` (gold ``gold``),
+        float32 ``(n,)`` each; ``prompts`` are what the regimes see as observations."""
+        if not self.pipeline.regimes:
+            return Scores(reward.copy(), gold, {"env": reward.copy()})
+        if not self._bound:
+            self._bind(self.batch_size or max(1, len(prompts)))
+        size = self.batch_size
+        assert size is not None  # bound above
+        proxies, traces = [], []
+        for start in range(0, len(prompts), size):
+            stop = min(len(prompts), start + size)
+            proxy, trace = self._chunk(
+                prompts[start:stop], completions[start:stop], reward[start:stop], gold[start:stop]
+            )
+            proxies.append(proxy)
+            traces.append(trace)
+        if not proxies:
+            return Scores(reward.copy(), gold, {"env": reward.copy()})
+        trace = {k: np.concatenate([t[k] for t in traces]) for k in traces[0]}
+        return Scores(np.concatenate(proxies), gold, trace)
+
+    def _bind(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.pipeline.bind(
+            EnvContext(
+                num_envs=batch_size,
+                observation_space=self.observation_space,
+                action_space=self.action_space,
+                env_id=self.env_id,
+            )
+        )
+        self.pipeline.reset(None, seed=self.seed)
+        self._bound = True
+
+    def _chunk(
+        self, prompts: list[str], completions: list[str], reward: np.ndarray, gold: np.ndarray
+    ) -> tuple[Array, dict]:
+        n, size = len(prompts), self.batch_size
+        assert size is not None  # bound before any chunk
+        pad = size - n
+        valid = np.ones(size, dtype=bool)
+        if pad:
+            valid[n:] = False
+            prompts, completions = prompts + [""] * pad, completions + [""] * pad
+            reward = np.concatenate([reward, np.zeros(pad, np.float32)])
+            gold = np.concatenate([gold, np.zeros(pad, np.float32)])
+        obs = as_object_array(prompts)
+        done = np.ones(size, dtype=bool)
+        batch = Transition(
+            obs=obs,
+            action=as_object_array(completions),
+            next_obs=obs,
+            reward=reward.copy(),
+            terminated=done,
+            truncated=np.zeros(size, dtype=bool),
+            valid=valid,
+            gold=gold,
+        )
+        proxy, trace, _ = self.pipeline.apply(batch, {"env": batch.reward})
+        self.pipeline.reset(done)
+        return proxy[:n], {k: np.asarray(v)[:n] for k, v in trace.items()}
+
+
+class CompletionReward(RegimeScorer):
     """The reward of completions under a reward spec: verifier score, then the spec's regimes.
 
     The regimes are bound once, to batches of ``batch_size`` (the first call's size when None);
@@ -86,64 +193,19 @@ class CompletionReward:
         self.task = task
         self.fallback = check_fallback(fallback)
         self.max_chars = check_max_chars(max_chars)
-        self.batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
-        self.seed = seed
-        self.pipeline = RewardPipeline(resolve_reward_spec(reward))
-        self.env_id = env_id or f"rewardgym/TextCompletion{family(task).env_name}-v0"
-        self._bound = False
+        space = text_space(self.max_chars)
+        super().__init__(
+            reward,
+            env_id=env_id or f"rewardgym/TextCompletion{family(task).env_name}-v0",
+            observation_space=space,
+            action_space=space,
+            seed=seed,
+            batch_size=batch_size,
+        )
 
     def __call__(self, prompts: Sequence[str], completions: Sequence[str], golds: Sequence[str]) -> Scores:
         prompts = check_completions(prompts, what="prompts")
         completions = check_completions(completions, len(prompts))
         golds = check_completions(golds, len(prompts), what="gold answers")
         gold = score_completions(completions, golds, fallback=self.fallback, max_chars=self.max_chars)
-        if not self.pipeline.regimes:
-            return Scores(gold.copy(), gold, {"env": gold.copy()})
-        if not self._bound:
-            self._bind(self.batch_size or max(1, len(prompts)))
-        size = self.batch_size
-        assert size is not None  # bound above
-        proxies, traces = [], []
-        for start in range(0, len(prompts), size):
-            stop = min(len(prompts), start + size)
-            proxy, trace = self._chunk(prompts[start:stop], completions[start:stop], gold[start:stop])
-            proxies.append(proxy)
-            traces.append(trace)
-        if not proxies:
-            return Scores(gold.copy(), gold, {"env": gold.copy()})
-        trace = {k: np.concatenate([t[k] for t in traces]) for k in traces[0]}
-        return Scores(np.concatenate(proxies), gold, trace)
-
-    def _bind(self, batch_size: int) -> None:
-        self.batch_size = batch_size
-        space = text_space(self.max_chars)
-        self.pipeline.bind(
-            EnvContext(num_envs=batch_size, observation_space=space, action_space=space, env_id=self.env_id)
-        )
-        self.pipeline.reset(None, seed=self.seed)
-        self._bound = True
-
-    def _chunk(self, prompts: list[str], completions: list[str], gold: np.ndarray) -> tuple[Array, dict]:
-        n, size = len(prompts), self.batch_size
-        assert size is not None  # bound before any chunk
-        pad = size - n
-        valid = np.ones(size, dtype=bool)
-        if pad:
-            valid[n:] = False
-            prompts, completions = prompts + [""] * pad, completions + [""] * pad
-            gold = np.concatenate([gold, np.zeros(pad, np.float32)])
-        obs = as_object_array(prompts)
-        done = np.ones(size, dtype=bool)
-        batch = Transition(
-            obs=obs,
-            action=as_object_array(completions),
-            next_obs=obs,
-            reward=gold.copy(),
-            terminated=done,
-            truncated=np.zeros(size, dtype=bool),
-            valid=valid,
-            gold=gold,
-        )
-        proxy, trace, _ = self.pipeline.apply(batch, {"env": batch.reward})
-        self.pipeline.reset(done)
-        return proxy[:n], {k: np.asarray(v)[:n] for k, v in trace.items()}
+        return self.apply(prompts, completions, gold, gold)

@@ -5,6 +5,11 @@ distractor, extra text, whitespace, case, punctuation) whose answer, and so gold
 :func:`perturb` makes the perturbations and :func:`perturbation_sensitivity` reports the share of
 them that change a reward spec's proxy.
 
+On a code env (``rewardgym/Code-v0``) the perturbations are :func:`perturb_code`'s, which leave
+the program the env runs unchanged but for comments and blank lines (a distractor, prose before
+or after the code block, a comment line, blank lines around the code), so the hidden tests, and
+gold, see the same behaviour.
+
 Example:
     >>> import numpy as np
     >>> out, applied, _ = perturb(["<answer>3</answer> ok"], np.random.default_rng(0), ["case"])
@@ -14,16 +19,20 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from rewardgym.core.arrays import Array
 from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.spec import resolve_reward_spec
 from rewardgym.core.transition import Transition
+from rewardgym.envs.code.rewards import MAX_CODE_CHARS, CodeReward, is_code_env
+from rewardgym.envs.code.tasks import extract_code
 from rewardgym.envs.text.answers import (
     CLOSE_TAG,
     MAX_COMPLETION_CHARS,
@@ -35,9 +44,23 @@ from rewardgym.envs.text.answers import (
 from rewardgym.envs.text.rewards import CompletionReward
 from rewardgym.envs.text.scripted import completion_agent
 from rewardgym.envs.text.tasks import TaskDataset
-from rewardgym.rewardmodels.text import POOL_KINDS, sample_completions
+from rewardgym.rewardmodels.text import (
+    CODE_POOL_KINDS,
+    POOL_KINDS,
+    code_items,
+    sample_code_completions,
+    sample_completions,
+)
 
-__all__ = ["PERTURBATIONS", "TextPerturbation", "perturb", "perturbation_sensitivity"]
+__all__ = [
+    "CODE_PERTURBATIONS",
+    "PERTURBATIONS",
+    "TextPerturbation",
+    "code_perturbation_sensitivity",
+    "perturb",
+    "perturb_code",
+    "perturbation_sensitivity",
+]
 
 PERTURBATIONS = ("distractor", "prefix", "suffix", "whitespace", "case", "punctuation")
 """The perturbations :func:`perturb` draws from. None changes the extracted answer."""
@@ -47,6 +70,13 @@ _PREFIXES = np.array(
 )
 _SUFFIXES = np.array([" I am confident.", " Hope this helps!", "\nDone.", " (final)"], dtype=STRING_DTYPE)
 _MAX_GROWTH = 64  # no perturbation adds more characters than this
+
+CODE_PERTURBATIONS = ("distractor", "prefix", "suffix", "comment", "blank_lines")
+"""The perturbations :func:`perturb_code` draws from. None changes what the program does."""
+_ALL_PERTURBATIONS = tuple(dict.fromkeys(PERTURBATIONS + CODE_PERTURBATIONS))
+
+_COMMENTS = ("# solution", "# reviewed and tested", "# TODO: none", "# all tests pass")
+_BLOCK = re.compile(r"```(python|py)?[ \t]*\n(.*?)```", flags=re.DOTALL)  # as tasks.extract_code reads blocks
 
 
 def perturb(
@@ -116,16 +146,94 @@ def _join(*parts: Any) -> np.ndarray:
     return out
 
 
-def _check_perturbations(kinds: Any) -> tuple[str, ...]:
+def _check_perturbations(kinds: Any, valid: Sequence[str] = PERTURBATIONS, what: str = "text") -> tuple[str, ...]:
     if isinstance(kinds, str):
         kinds = (kinds,)
     kinds = tuple(kinds)
-    bad = [k for k in kinds if k not in PERTURBATIONS]
+    bad = [k for k in kinds if k not in valid]
     if not kinds or bad:
         raise ValueError(
-            f"unknown text perturbation {bad[0] if bad else kinds!r}; valid perturbations: {', '.join(PERTURBATIONS)}"
+            f"unknown {what} perturbation {bad[0] if bad else kinds!r}; valid perturbations: {', '.join(valid)}"
         )
     return kinds
+
+
+def _code_span(text: str) -> tuple[int, int] | None:
+    """Where the code that ``extract_code`` takes lies in ``text`` (its last tagged block, or
+    its last block), or None."""
+    blocks = list(_BLOCK.finditer(text))
+    tagged = [b for b in blocks if b.group(1)]
+    chosen = tagged or blocks
+    return chosen[-1].span(2) if chosen else None
+
+
+def perturb_code(
+    completions: Any,
+    rng: np.random.Generator,
+    kinds: Sequence[str] = CODE_PERTURBATIONS,
+    *,
+    max_chars: int = MAX_CODE_CHARS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Perturb each code completion in one of ``kinds`` (drawn per completion), keeping what its
+    program does.
+
+    - ``distractor``: a sentence with a random number before everything ("A common mistake
+      returns 57.");
+    - ``prefix`` / ``suffix``: a sentence before / after everything;
+    - ``comment``: a comment line at the top of the code;
+    - ``blank_lines``: a blank line before and after the code.
+
+    Only completions whose code sits in a fenced block are perturbed: prose outside the block is
+    not run, and a comment or a blank line at the edges of a module changes no statement (nor a
+    module docstring). Each result is checked: the code :func:`~rewardgym.envs.code.tasks.extract_code`
+    reads from it must be the original's (or the original's with the added comment or blank
+    lines), else the completion is left as it was; so are completions without a fenced block
+    (run whole), completions that are not a ``str``, and those too close to ``max_chars``.
+
+    Returns:
+        ``(perturbed, applied, kind_index)``: the completions (an object array; those not
+        perturbed are the originals), where a perturbation was applied, and the index in
+        ``kinds`` drawn for each.
+
+    Example:
+        >>> out, applied, _ = perturb_code(["```python\\nx = 1\\n```", "x = 1"], np.random.default_rng(0), ["comment"])
+        >>> out.tolist(), applied.tolist()
+        (['```python\\n# solution\\nx = 1\\n```', 'x = 1'], [True, False])
+    """
+    kinds = _check_perturbations(kinds, CODE_PERTURBATIONS, "code")
+    items = completions.tolist() if isinstance(completions, np.ndarray) else list(completions)
+    n = len(items)
+    pick = rng.integers(0, len(kinds), n)
+    numbers = rng.integers(0, 1000, n)
+    prefixes = rng.integers(0, _PREFIXES.size, n)
+    suffixes = rng.integers(0, _SUFFIXES.size, n)
+    comments = rng.integers(0, len(_COMMENTS), n)
+    out = np.empty(n, dtype=object)
+    applied = np.zeros(n, dtype=bool)
+    for i, text in enumerate(items):
+        out[i] = text
+        if not isinstance(text, str) or len(text) + _MAX_GROWTH > max_chars:
+            continue
+        span = _code_span(text)
+        if span is None:
+            continue
+        start, stop = span
+        code, kind = text[start:stop], kinds[pick[i]]
+        if kind == "distractor":
+            new, new_code = f"A common mistake returns {numbers[i]}. {text}", code
+        elif kind == "prefix":
+            new, new_code = str(_PREFIXES[prefixes[i]]) + text, code
+        elif kind == "suffix":
+            new, new_code = text + str(_SUFFIXES[suffixes[i]]), code
+        elif kind == "comment":
+            new_code = f"{_COMMENTS[comments[i]]}\n{code}"
+            new = text[:start] + new_code + text[stop:]
+        else:  # blank_lines
+            new_code = f"\n{code}{'' if code.endswith(chr(10)) or not code else chr(10)}\n"
+            new = text[:start] + new_code + text[stop:]
+        if extract_code(new) == new_code:
+            out[i], applied[i] = new, True
+    return out, applied, pick
 
 
 class TextPerturbation(Regime):
@@ -137,10 +245,15 @@ class TextPerturbation(Regime):
     perturbation leaves unchanged (its answer is the same). ``info()`` reports ``applied`` and
     the perturbation drawn (an index into ``perturbations``).
 
+    Bound to a code env (``rewardgym/Code-v0``) it perturbs with :func:`perturb_code` (the
+    program's behaviour is kept, so the incoming grader's score and gold stand); else with
+    :func:`perturb`.
+
     Args:
         reward: the inner reward spec (string, regime or list), e.g.
             ``"learned(kind='text_model', path='rm')"``.
-        perturbations: which of :data:`PERTURBATIONS` to draw from.
+        perturbations: which of :data:`PERTURBATIONS` (text envs) or :data:`CODE_PERTURBATIONS`
+            (code envs) to draw from; None (the default) for all of the bound env's.
         seed: seeds the draws; None takes the layer's reset seed.
 
     Example:
@@ -153,21 +266,27 @@ class TextPerturbation(Regime):
 
     name = "adversarial"
 
-    def __init__(
-        self, reward: Any = None, perturbations: Sequence[str] = PERTURBATIONS, seed: int | None = None
-    ) -> None:
+    def __init__(self, reward: Any = None, perturbations: Sequence[str] | None = None, seed: int | None = None) -> None:
         if reward is None:
             raise ValueError(
                 "adversarial(kind='text') needs reward=<the inner reward spec to attack>, e.g. "
                 "reward=\"learned(kind='text_model', path='rm')\""
             )
-        self.perturbations = _check_perturbations(perturbations)
+        self.requested = None if perturbations is None else _check_perturbations(perturbations, _ALL_PERTURBATIONS)
+        self.perturbations = self.requested or PERTURBATIONS
+        self.code = False
+        self._max_chars: int | None = None
         self.inner = RewardPipeline(resolve_reward_spec(reward))
         self.seed = seed
         self._rng = np.random.default_rng(seed)
         self._report: dict[str, Any] = {}
 
     def bind(self, context: EnvContext) -> None:
+        self.code = is_code_env(context.env_id)
+        valid, what = (CODE_PERTURBATIONS, "code") if self.code else (PERTURBATIONS, "text")
+        self.perturbations = valid if self.requested is None else _check_perturbations(self.requested, valid, what)
+        space = context.action_space
+        self._max_chars = space.max_length if isinstance(space, spaces.Text) else None
         self.inner.bind(context)
 
     def reset(self, mask: Array | None = None, *, seed: int | None = None) -> None:
@@ -176,9 +295,13 @@ class TextPerturbation(Regime):
             self._rng = np.random.default_rng(seed)
 
     def reward(self, batch: Transition) -> Array:
-        perturbed, applied, pick = perturb(batch.action, self._rng, self.perturbations)
-        action = np.empty(perturbed.shape[0], dtype=object)
-        action[:] = perturbed.tolist()
+        if self.code:
+            limit = {"max_chars": self._max_chars} if self._max_chars else {}
+            action, applied, pick = perturb_code(batch.action, self._rng, self.perturbations, **limit)
+        else:
+            perturbed, applied, pick = perturb(batch.action, self._rng, self.perturbations)
+            action = np.empty(perturbed.shape[0], dtype=object)
+            action[:] = perturbed.tolist()
         proxy, _, _ = self.inner.apply(batch.replace(action=action))
         self._report = {"applied": applied, "perturbation": pick}
         return proxy
@@ -262,6 +385,58 @@ def perturbation_sensitivity(
     }
     return {
         "share_changed": share,
+        "by_perturbation": by_kind,
+        "mean_abs_change": float(delta[applied].mean()) if count else float("nan"),
+        "perturbed": count,
+        "gold_changed": float((after.gold != before.gold)[applied].mean()) if count else 0.0,
+    }
+
+
+def code_perturbation_sensitivity(
+    reward: Any,
+    task: str = "mixed",
+    *,
+    num: int = 60,
+    grader: Any = "typical",
+    perturbations: Sequence[str] = CODE_PERTURBATIONS,
+    difficulty: int = 1,
+    atol: float = 1e-6,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """:func:`perturbation_sensitivity` for ``rewardgym/Code-v0``: the share of :func:`perturb_code`'s
+    perturbations that change a reward spec's proxy, over ``num`` procedural problems of ``task``
+    (a family or ``"mixed"``), each with a completion of the code preference data's mix
+    (:data:`~rewardgym.rewardmodels.text.CODE_POOL_KINDS`: the reference, honest bugs, the
+    scripted exploits), scored before and after by
+    :class:`~rewardgym.envs.code.rewards.CodeReward` under ``grader``.
+
+    Returns:
+        As :func:`perturbation_sensitivity`; ``gold_changed`` (hidden tests, run) is checked.
+
+    Example:
+        >>> code_perturbation_sensitivity("shaped(kind='format')", num=10)["share_changed"]
+        0.0
+        >>> report = code_perturbation_sensitivity("shaped(kind='length', coef=0.01, free=0)", num=10)
+        >>> report["share_changed"], report["gold_changed"]
+        (1.0, 0.0)
+    """
+    kinds = _check_perturbations(perturbations, CODE_PERTURBATIONS, "code")
+    items = code_items(task, num, difficulty, seed)
+    rng = np.random.default_rng(seed)
+    pool = [CODE_POOL_KINDS[i] for i in rng.integers(0, len(CODE_POOL_KINDS), num)]
+    texts = sample_code_completions(items, pool, seed=seed)
+    perturbed, applied, pick = perturb_code(texts, rng, kinds)
+    scorer = CodeReward(reward, grader=grader, seed=seed)
+    before = scorer(items, texts)
+    after = scorer(items, list(perturbed))
+    delta = np.abs(after.proxy.astype(np.float64) - before.proxy)
+    changed = (delta > atol) & applied
+    count = int(applied.sum())
+    by_kind = {
+        k: float(changed[applied & (pick == i)].mean()) for i, k in enumerate(kinds) if (applied & (pick == i)).any()
+    }
+    return {
+        "share_changed": float(changed.sum() / count) if count else float("nan"),
         "by_perturbation": by_kind,
         "mean_abs_change": float(delta[applied].mean()) if count else float("nan"),
         "perturbed": count,

@@ -23,6 +23,7 @@ from rewardgym.core.arrays import Array, is_torch, take_per_row, where
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
+from rewardgym.envs.code.rewards import MAX_CODE_CHARS, is_code_env, well_formed_code
 from rewardgym.envs.text import text_env_ids
 from rewardgym.envs.text.answers import as_strings, well_formed
 from rewardgym.envs.text.tasks import family
@@ -35,6 +36,11 @@ class FormatReward(Regime):
 
     The classic format reward of RL from verifiable rewards (as in DeepSeek-R1's recipe). It pays
     a wrong answer in good form, so alone it is hackable by format: see the ``format_only`` agent.
+
+    Bound to a code env (``rewardgym/Code-v0``), the asked format is the code env's: exactly one
+    fenced ``python`` block whose code compiles, prose around it allowed
+    (:func:`~rewardgym.envs.code.rewards.well_formed_code`). Every scripted exploit is in good
+    form, so the bonus pays them too.
 
     Args:
         weight: the bonus for good form; any finite number.
@@ -49,9 +55,20 @@ class FormatReward(Regime):
 
     def __init__(self, weight: float = 0.5) -> None:
         self.weight = check_number(weight, "shaped(kind='format'): weight")
+        self._code_chars: int | None = None  # bound to a code env: its max_chars
+
+    def bind(self, context: EnvContext) -> None:
+        space = context.action_space
+        self._code_chars = None
+        if is_code_env(context.env_id):
+            self._code_chars = space.max_length if isinstance(space, gym.spaces.Text) else MAX_CODE_CHARS
 
     def reward(self, batch: Transition) -> Array:
-        return batch.reward + np.float32(self.weight) * well_formed(batch.action).astype(np.float32)
+        if self._code_chars is not None:
+            formatted = well_formed_code(list(batch.action), max_chars=self._code_chars)
+        else:
+            formatted = well_formed(batch.action)
+        return batch.reward + np.float32(self.weight) * formatted.astype(np.float32)
 
 
 class LengthPenalty(Regime):
