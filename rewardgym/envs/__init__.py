@@ -1,6 +1,6 @@
 """rewardgym's environments, one subpackage per modality; importing this registers them all."""
 
-from rewardgym.envs.code import register_code_env
+from rewardgym.envs.code import register_code_dsl_env, register_code_env
 from rewardgym.envs.control import CONTROL_TASKS
 from rewardgym.envs.gridworld import GRIDWORLD_TASKS
 from rewardgym.envs.multimodal import MULTIMODAL_TASKS, register_vqa_env
@@ -12,5 +12,6 @@ for _task in (*CONTROL_TASKS, *GRIDWORLD_TASKS, *MULTIMODAL_TASKS):
 register_text_envs()
 register_vqa_env()
 register_code_env()
+register_code_dsl_env()
 
 __all__ = ["ENVS", "EnvInfo", "register_task"]

@@ -27,7 +27,7 @@ def applies(env_id, spec):
     """Whether the regime serves the env at all: the others refuse it when made, by name."""
     family = spec.split("(")[0]
     info = ENVS[env_id]
-    if info.modality == "text" and family in ("shaped", "learned"):
+    if info.modality in ("text", "code") and family in ("shaped", "learned"):
         return False  # no built-in potential; the default reward model reads Box/Discrete only
     if info.modality == "multimodal" and (family in ("shaped", "learned") or "Text" in info.observation_space):
         return False  # no built-in potential or default reward model; intrinsic flattens array keys only

@@ -14,6 +14,7 @@
 """
 
 from rewardgym.envs.code.code_env import CodeEnv, CodeVectorEnv, register_code_env
+from rewardgym.envs.code.dsl import CODE_DSL, register_code_dsl_env
 from rewardgym.envs.code.exploits import EXPLOITS, detect_exploits
 from rewardgym.envs.code.graders import FLAWS, parse_grader, visible_score
 from rewardgym.envs.code.pool import Program, SandboxPool, pool_isolation, run_many
@@ -33,6 +34,7 @@ from rewardgym.envs.code.tasks import (
 
 __all__ = [
     "CODE_AGENTS",
+    "CODE_DSL",
     "EXPLOITS",
     "FLAWS",
     "CodeEnv",
@@ -54,6 +56,7 @@ __all__ = [
     "make_prompt",
     "parse_grader",
     "pool_isolation",
+    "register_code_dsl_env",
     "register_code_env",
     "run_many",
     "run_python",
