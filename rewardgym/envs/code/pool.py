@@ -18,7 +18,8 @@ semantics, and gains a PID namespace:
   reports the program's wait status and CPU time; when it exits the kernel kills whatever is left
   in the namespace, so a grandchild that escapes the process group with ``setsid`` dies too;
 - the program (PID 2) gets stdio on the pipes (stdin ``/dev/null``), every other descriptor
-  closed, its own random uid, the rlimits, ``HOME`` = its directory, ``sys.argv = ['main.py']``,
+  closed, its own random uid, the rlimits, the seccomp filter (built by the host and passed to
+  the zygote at its start as BPF), ``HOME`` = its directory, ``sys.argv = ['main.py']``,
   ``sys.path[0]`` = its directory and a fresh ``__main__``, and runs ``main.py`` as the
   interpreter runs a script (``PyRun_SimpleFileExFlags``: the same traceback, exit status,
   ``atexit`` and flushing).
@@ -26,9 +27,9 @@ semantics, and gains a PID namespace:
 Differences a program can see: ``os.getpid()`` is 2 and ``os.getppid()`` 1; modules the zygote
 imported are already in ``sys.modules``; string hashing uses one seed per zygote rather than one
 per run. The pool checks its layers once per process by a probe run (uid, network, mount and PID
-namespaces, the private ``/tmp``, see :meth:`SandboxPool.isolation`); where a layer cannot be had
-(or a zygote cannot start) it runs every program through ``run_python`` instead, one after the
-other. A zygote that dies is replaced, and the program it was running is run again through
+namespaces, the private ``/tmp``, the seccomp filter, see :meth:`SandboxPool.isolation`); where a
+layer cannot be had (or a zygote cannot start) it runs every program through ``run_python``
+instead, one after the other. A zygote that dies is replaced, and the program it was running is run again through
 ``run_python``.
 
 Example:
@@ -91,6 +92,7 @@ class _Zygote:
                     os.path.abspath(sandbox.__file__),
                     str(zygote_end.fileno()),
                     sandbox._plan_arg(plan),
+                    sandbox._seccomp_arg(plan),
                 ],
                 cwd="/",
                 env=sandbox._scrubbed_env("/"),
@@ -151,10 +153,11 @@ class _Job:
 _probed: dict[str, bool] | None = None
 _probe_lock = threading.Lock()
 
-_PROBE = (
+_PROBE = sandbox._SECCOMP_PROBE + (
     "import os\n"
     "print(os.getuid(), os.getpid(), os.getppid(), os.readlink('/proc/self/ns/net'), "
-    "os.readlink('/proc/self/ns/mnt'), os.readlink('/proc/self/ns/pid'), os.getcwd(), os.environ['HOME'])\n"
+    "os.readlink('/proc/self/ns/mnt'), os.readlink('/proc/self/ns/pid'), os.getcwd(), os.environ['HOME'], "
+    "filtered)\n"
     "try:\n"
     "    open({marker!r}, 'w').close()\n"
     "except OSError:\n"
@@ -328,7 +331,7 @@ class SandboxPool:
             if leaked:
                 os.unlink(marker)
         try:
-            uid, pid, ppid, net, mnt, pid_ns, cwd, home = result.stdout.split()
+            uid, pid, ppid, net, mnt, pid_ns, cwd, home, filtered = result.stdout.split()
         except ValueError:
             return {"pool": False}
         layers = {
@@ -339,10 +342,13 @@ class SandboxPool:
             "network_namespace": net != os.readlink("/proc/self/ns/net"),
             "pid_namespace": pid_ns != os.readlink("/proc/self/ns/pid") and int(pid) == 2 and int(ppid) == 1,
             "private_tmp": mnt != os.readlink("/proc/self/ns/mnt") and not leaked,
+            "seccomp": self._plan.seccomp and filtered == "1",
             "subreaper": True,
         }
         # Every layer run_python has here, the pool must have too, and its own PID namespace.
-        at_least = all(layers[k] or not expected[k] for k in ("unprivileged_user", "network_namespace", "private_tmp"))
+        at_least = all(
+            layers[k] or not expected[k] for k in ("unprivileged_user", "network_namespace", "private_tmp", "seccomp")
+        )
         layers["pool"] = result.ok and at_least and layers["pid_namespace"] and cwd == home
         return layers
 

@@ -47,6 +47,20 @@ The isolation layers, in the child between ``fork`` and ``exec`` (``preexec_fn``
   user may, and the world-writable places that matter are these three.
 - **run as another user**: the uid is already unprivileged; ``unshare(CLONE_NEWUSER |
   CLONE_NEWNET)`` gives a network namespace where unprivileged user namespaces are allowed.
+- **seccomp** (the last step, after the uid and the limits): ``prctl(PR_SET_NO_NEW_PRIVS)`` and a
+  seccomp-BPF filter that makes the system calls a test program has no business making fail with
+  ``EPERM`` (:data:`SECCOMP_DENIED`): debugging other processes (``ptrace``,
+  ``process_vm_readv``/``writev``, ...), mounts and ``chroot``, new namespaces (``unshare``,
+  ``setns``, ``clone`` with a namespace flag), the kernel keyring, ``bpf``, ``perf_event_open``,
+  ``userfaultfd``, ``io_uring``, kernel modules, ``kexec``, ``reboot``, swap, accounting, the
+  system clock, I/O ports, ``personality``, and ``socket`` for any family but ``AF_UNIX``. The
+  other layers already make most of these fail for want of privilege; the filter keeps the
+  kernel code behind them out of the program's reach altogether (where most kernel privilege
+  escalations start), and still holds where a layer is missing (``allow_weaker=True`` as root, a
+  kernel that allows unprivileged user namespaces). The filter is built once in this process with
+  ``pyseccomp`` (libseccomp's binding) and handed to the child as raw BPF, installed with plain
+  ``prctl``; without ``pyseccomp`` or where the kernel refuses it, runs go without it
+  (``isolation()["seccomp"]`` is False).
 
 A layer the kernel refuses is left out and reported by :func:`isolation`, which finds out once per
 process by running a probe program through the sandbox and reading, from inside, its uid and its
@@ -64,12 +78,13 @@ interpreter is this one where the run's user may execute it, else the system's o
 After every run the process group is killed, and then (where the uid was dropped) every process
 left with the run's uid: a grandchild that left the group with ``setsid`` dies too. The worker
 pool (:mod:`~rewardgym.envs.code.pool`) adds a PID namespace per run, and starts no interpreter
-per run. Not here: seccomp; a root
-file system of its own: the program still reads what any user may read, and writes to any other
-world-writable place outside :data:`PRIVATE_DIRS` (``/run/lock`` where it is so, for instance);
-where the kernel refuses the mount namespace (``isolation()["private_tmp"]`` is False) it writes
-to the host's ``/tmp`` and ``/dev/shm`` and can connect to the Unix sockets there. Run as a user
-other than root, ``RLIMIT_NPROC`` counts that user's other processes too.
+per run. Not here: a seccomp allow-list (the filter denies the calls listed and allows every
+other, so a kernel bug behind an allowed call stays in reach); a root file system of its own: the
+program still reads what any user may read, and writes to any other world-writable place outside
+:data:`PRIVATE_DIRS` (``/run/lock`` where it is so, for instance); where the kernel refuses the
+mount namespace (``isolation()["private_tmp"]`` is False) it writes to the host's ``/tmp`` and
+``/dev/shm`` and can connect to the Unix sockets there. Run as a user other than root,
+``RLIMIT_NPROC`` counts that user's other processes too.
 
 Example:
     >>> from rewardgym.envs.code.sandbox import run_python
@@ -85,6 +100,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import dataclasses
+import errno
 import gc
 import marshal
 import os
@@ -178,6 +194,7 @@ class _Plan:
     drop_uid: bool
     interpreter: str = sys.executable
     private_tmp: bool = False
+    seccomp: bool = False
 
 
 # Loaded once in the parent: the child between fork and exec must not load libraries (the loader's
@@ -188,6 +205,162 @@ _PRCTL = _LIBC.prctl
 _MOUNT = _LIBC.mount
 _MOUNT.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _MOUNT.restype = ctypes.c_int
+
+
+# --- seccomp ------------------------------------------------------------------------------------
+# The filter is built once, in the host, with pyseccomp (libseccomp's binding); the child only hands
+# the exported BPF program to the kernel with prctl, so neither a preexec_fn nor the zygote (which
+# cannot import pyseccomp) loads anything for it.
+
+SECCOMP_DENIED = (
+    # Other processes' memory and state (what a debugger does): ptrace attaches, the rest read,
+    # write or compare another process's memory and descriptors.
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kcmp",
+    "pidfd_getfd",
+    # The mount table and the root directory, by the old and the new (file descriptor) mount API.
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    # New namespaces and joining others (clone's namespace flags are refused too, see below): a user
+    # namespace would give the program root's capabilities over a part of the kernel's code.
+    "unshare",
+    "setns",
+    # The kernel keyring (not namespaced: shared with the host's processes of the same uid).
+    "keyctl",
+    "add_key",
+    "request_key",
+    # Large kernel surfaces with a record of privilege escalations. io_uring also performs
+    # operations (IORING_OP_SOCKET, ...) that no system call of the program's goes through, so it
+    # would get past this filter's own rules.
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    # The machine itself: kernels, modules, reboot, swap, process accounting, quotas, the kernel
+    # log, and open_by_handle_at (the call behind the "shocker" container escape).
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "quotactl",
+    "syslog",
+    "open_by_handle_at",
+    # The system clock (not namespaced).
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    # Hardware I/O ports (x86), and the execution domain (personality can switch off address space
+    # randomisation for the program's children).
+    "iopl",
+    "ioperm",
+    "personality",
+)
+"""The system calls the seccomp filter fails with ``EPERM`` (those an architecture lacks are skipped).
+
+Besides these, ``socket`` fails with ``EPERM`` for every address family but ``AF_UNIX`` (a test
+program has no business with the network, netlink or raw packets; ``socketpair`` and Unix sockets,
+which ``multiprocessing`` and ``asyncio`` use, stay), ``clone`` with any namespace flag fails with
+``EPERM`` like ``unshare``, and ``clone3``, whose flags a seccomp filter cannot read, fails with
+``ENOSYS``, on which the C library falls back to ``clone``. Every other call is allowed. Docker's
+default profile refuses the same calls (it allows rather than denies, and refuses more)."""
+
+_CLONE_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+"""CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET (NEWTIME is unshare's and clone3's only)."""
+
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+
+class _SockFprog(ctypes.Structure):
+    """The kernel's ``struct sock_fprog``: the number of BPF instructions and where they are."""
+
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+_seccomp_bpf: list[bytes | None] = []  # built on first use, in the host (None: not to be had here)
+_seccomp_program: list[Any] = []  # this process's copy of it, ready for prctl: fprog, buffer, args
+
+
+def _build_seccomp_filter() -> bytes | None:
+    """The seccomp filter as raw BPF, built with pyseccomp; None where pyseccomp or libseccomp is
+    missing or refuses (the runs then go without the layer)."""
+    try:
+        import pyseccomp
+    except Exception:  # noqa: BLE001 - no binding, or no libseccomp.so.2 for it to load
+        return None
+    try:
+        deny = pyseccomp.ERRNO(errno.EPERM)
+        bpf = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+        # A system call of another ABI (i386's int 0x80, x32) would get past rules written for the
+        # native numbers: the whole process is killed instead.
+        bpf.set_attr(pyseccomp.Attr.ACT_BADARCH, pyseccomp.KILL_PROCESS)
+        for name in SECCOMP_DENIED:
+            if pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name) < 0:
+                continue  # not on this architecture (iopl on arm64, say)
+            bpf.add_rule(deny, name)
+        bpf.add_rule(deny, "socket", pyseccomp.Arg(0, pyseccomp.NE, socket.AF_UNIX))
+        flags_arg = 1 if pyseccomp.system_arch() in (pyseccomp.Arch.S390, pyseccomp.Arch.S390X) else 0
+        for flag in _CLONE_NAMESPACE_FLAGS:
+            bpf.add_rule(deny, "clone", pyseccomp.Arg(flags_arg, pyseccomp.MASKED_EQ, flag, flag))
+        bpf.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
+        with tempfile.TemporaryFile() as handle:
+            bpf.export_bpf(handle)
+            handle.seek(0)
+            program = handle.read()
+    except (OSError, ValueError, AttributeError):
+        return None
+    return program if program and len(program) % 8 == 0 else None
+
+
+def _seccomp_filter() -> bytes | None:
+    """The filter's BPF for this host, built once (see :data:`SECCOMP_DENIED`)."""
+    if not _seccomp_bpf:
+        program = _build_seccomp_filter()
+        _seccomp_bpf.append(program)
+        if program is not None:
+            _load_seccomp(program)
+    return _seccomp_bpf[0]
+
+
+def _load_seccomp(program: bytes) -> None:
+    """Make ready (before any fork) the ``sock_fprog`` that :func:`_install_seccomp` hands to the kernel."""
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    zero = ctypes.c_ulong(0)
+    no_new_privs = (ctypes.c_int(_PR_SET_NO_NEW_PRIVS), ctypes.c_ulong(1), zero, zero, zero)
+    set_filter = (ctypes.c_int(_PR_SET_SECCOMP), ctypes.c_ulong(_SECCOMP_MODE_FILTER), ctypes.byref(fprog), zero, zero)
+    _seccomp_program[:] = [fprog, buffer, no_new_privs, set_filter]
+
+
+def _install_seccomp() -> None:
+    """In the program's process, as the last step before it runs: no new privileges (which an
+    unprivileged process needs to install a filter; it also makes set-user-ID files run with
+    the program's own uid), then the filter, for this process and all it starts."""
+    _, _, no_new_privs, set_filter = _seccomp_program
+    for args, what in ((no_new_privs, "PR_SET_NO_NEW_PRIVS"), (set_filter, "PR_SET_SECCOMP")):
+        if _PRCTL(*args) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"prctl({what}): {os.strerror(error)}")
 
 
 def _libc_unshare(flags: int) -> None:
@@ -261,6 +434,8 @@ def _preexec(
         if mount_ns and mount_private is not None:
             mount_private()
         _drop_privileges(plan, uid, limits)
+        if plan.seccomp:
+            _install_seccomp()
 
     return setup
 
@@ -580,9 +755,21 @@ def _interpreters() -> list[str]:
     return found
 
 
-_PROBE = (
+# Sets `filtered`: creating an AF_INET socket fails with EPERM (the network namespace alone lets it
+# be made) and the kernel says the process runs under a seccomp filter.
+_SECCOMP_PROBE = (
+    "import socket\n"
+    "try:\n"
+    "    socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()\n"
+    "    filtered = 0\n"
+    "except PermissionError:\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        filtered = int('Seccomp:\\t2' in status.read())\n"
+)
+
+_PROBE = _SECCOMP_PROBE + (
     "import os\n"
-    "print(os.getuid(), os.readlink('/proc/self/ns/net'), os.readlink('/proc/self/ns/mnt'))\n"
+    "print(os.getuid(), os.readlink('/proc/self/ns/net'), os.readlink('/proc/self/ns/mnt'), filtered)\n"
     "try:\n"
     "    open({marker!r}, 'w').close()\n"
     "except OSError:\n"
@@ -602,7 +789,14 @@ def _detect() -> tuple[_Plan, dict[str, bool]]:
         base = [_Plan(True, False, True), _Plan(False, False, True), _Plan(False, False, False)]
     else:
         base = [_Plan(True, True, False), _Plan(False, True, False), _Plan(False, False, False)]
-    candidates = [dataclasses.replace(p, private_tmp=private) for p in base for private in (True, False)]
+    # The seccomp filter where it can be had, else the same plan without it.
+    filters = (True, False) if _seccomp_filter() is not None else (False,)
+    candidates = [
+        dataclasses.replace(p, private_tmp=private, seccomp=seccomp)
+        for p in base
+        for private in (True, False)
+        for seccomp in filters
+    ]
     own_net = os.readlink("/proc/self/ns/net")
     own_mnt = os.readlink("/proc/self/ns/mnt")
     subreaper = _become_subreaper()
@@ -630,9 +824,11 @@ def _detect() -> tuple[_Plan, dict[str, bool]]:
                 os.unlink(marker)
         if probe.exit_code != 0:
             continue
-        uid, net, mnt = probe.stdout.split()
+        uid, net, mnt, filtered = probe.stdout.split()
         if plan.private_tmp and (leaked or mnt == own_mnt):
             continue  # the mounts did not take effect: try the plan without them
+        if plan.seccomp and filtered != "1":
+            continue  # the filter did not take effect: try the plan without it
         layers = {
             "separate_process": True,
             "resource_limits": True,
@@ -641,6 +837,7 @@ def _detect() -> tuple[_Plan, dict[str, bool]]:
             "network_namespace": net != own_net,
             "pid_namespace": False,
             "private_tmp": plan.private_tmp and not leaked and mnt != own_mnt,
+            "seccomp": plan.seccomp and filtered == "1",
             "subreaper": subreaper,
         }
         _detected = (plan, layers)
@@ -663,8 +860,9 @@ def _detect() -> tuple[_Plan, dict[str, bool]]:
 #   C2 (PID 1 of the new namespace, root): private tmpfs and a fresh /proc; forks the program,
 #       reaps orphans, kills everything in the namespace at the deadline, reports the program's wait
 #       status and CPU time, and exits, which kills whatever is left in the namespace;
-#   C3 (PID 2): stdio onto the pipes, every other descriptor closed, the run's uid and limits, then
-#       runs main.py as the interpreter runs a script (PyRun_SimpleFileExFlags in a fresh __main__).
+#   C3 (PID 2): stdio onto the pipes, every other descriptor closed, the run's uid and limits, the
+#       seccomp filter (whose BPF the host passed at the zygote's start), then runs main.py as the
+#       interpreter runs a script (PyRun_SimpleFileExFlags in a fresh __main__).
 
 _REQUEST = struct.Struct("=dqqqqqQ")  # timeout_s, cpu_soft, memory_mb, file_mb, max_processes, uid, payload bytes
 _STARTED = struct.Struct("=ci")  # b"P", C1's pid (its process group)
@@ -683,6 +881,12 @@ def _plan_arg(plan: _Plan) -> str:
     )
 
 
+def _seccomp_arg(plan: _Plan) -> str:
+    """The zygote's last argument: the seccomp filter's BPF in hex where the plan has it, else ``""``."""
+    program = _seccomp_filter() if plan.seccomp else None
+    return program.hex() if program is not None else ""
+
+
 def _recv_exactly(sock: socket.socket, size: int) -> bytes:
     data = bytearray()
     while len(data) < size:
@@ -693,10 +897,15 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
     return bytes(data)
 
 
-def _zygote_serve(sock_fd: int, plan_arg: str) -> str:
-    """The zygote's loop; returns only in a run's program process (C3), with its working directory."""
+def _zygote_serve(sock_fd: int, plan_arg: str, seccomp_hex: str = "") -> str:
+    """The zygote's loop; returns only in a run's program process (C3), with its working directory.
+
+    ``seccomp_hex`` is the seccomp filter's BPF (built by the host, :func:`_seccomp_arg`), which
+    each program process installs; ``""`` for none."""
     net, user, drop, private = (c == "1" for c in plan_arg)
-    plan = _Plan(net, user, drop, sys.executable, private)
+    if seccomp_hex:
+        _load_seccomp(bytes.fromhex(seccomp_hex))
+    plan = _Plan(net, user, drop, sys.executable, private, bool(seccomp_hex))
     _become_subreaper()
     sock = socket.socket(fileno=sock_fd)
     # Pre-fork server practice: no collection in the zygote and its trusted children, and what it
@@ -877,6 +1086,8 @@ def _zygote_init(
             os.dup2(err_w, 2)
             _drop_privileges(plan, uid, limits)
             _PRCTL(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # as after exec: its /proc/self is its own
+            if plan.seccomp:
+                _install_seccomp()  # a failure is reported on status_w: the host runs it with run_python
             os.closerange(3, status_w)
             os.closerange(status_w + 1, 1 << 16)
             os.environ["HOME"] = workdir
@@ -992,10 +1203,11 @@ _m = _u.module_from_spec(_spec)
 _s.modules[_spec.name] = _m
 _spec.loader.exec_module(_m)
 import json
-_m._zygote_run_main(_m._zygote_serve(int(_s.argv[2]), _s.argv[3]))
+_m._zygote_run_main(_m._zygote_serve(int(_s.argv[2]), _s.argv[3], _s.argv[4]))
 """
-"""The zygote's program (``python -E -s -S -B -c ZYGOTE_BOOT sandbox.py FD PLAN``): loads this
-file, serves runs, and in each run's program process runs ``main.py`` and exits with its status."""
+"""The zygote's program (``python -E -s -S -B -c ZYGOTE_BOOT sandbox.py FD PLAN SECCOMP``, SECCOMP
+the filter's BPF in hex or empty): loads this file, serves runs, and in each run's program process
+runs ``main.py`` and exits with its status."""
 
 
 _interpreter_in_use = [""]
@@ -1025,7 +1237,10 @@ def isolation() -> dict[str, bool]:
     the probe writes to ``/tmp`` not showing up in this process's ``/tmp``), ``subreaper`` (this
     process is made the child subreaper with ``prctl(PR_SET_CHILD_SUBREAPER)``, so that a run's
     orphans come to it and are reaped as soon as the run's group is killed; otherwise their
-    zombies wait for init and, while they wait, count against the next run's process limit).
+    zombies wait for init and, while they wait, count against the next run's process limit),
+    ``seccomp`` (the program runs under the seccomp filter of :data:`SECCOMP_DENIED`: checked from
+    inside by ``socket(AF_INET)`` failing with ``EPERM``, which the network namespace alone lets
+    it make, and ``Seccomp: 2`` in its ``/proc/self/status``).
 
     Example:
         >>> layers = isolation()
