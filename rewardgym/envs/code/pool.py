@@ -29,8 +29,9 @@ imported are already in ``sys.modules``; string hashing uses one seed per zygote
 per run. The pool checks its layers once per process by a probe run (uid, network, mount and PID
 namespaces, the private ``/tmp``, the seccomp filter, see :meth:`SandboxPool.isolation`); where a
 layer cannot be had (or a zygote cannot start) it runs every program through ``run_python``
-instead, one after the other. A zygote that dies is replaced, and the program it was running is run again through
-``run_python``.
+instead, one after the other. A zygote that dies is replaced, and the program it was running is
+run again through ``run_python``; its runs' directories live in a directory of its own in the
+host's ``/tmp``, removed with it, so a run cut short leaves no files behind.
 
 Example:
     >>> from rewardgym.envs.code.pool import Program, run_many
@@ -45,8 +46,10 @@ import atexit
 import marshal
 import os
 import selectors
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections import deque
@@ -82,6 +85,10 @@ class _Zygote:
 
     def __init__(self, plan: Any) -> None:
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The zygote's runs make their directories in here; removed with the zygote, so that a run
+        # cut short by the zygote's death leaves no untrusted files in the host's /tmp.
+        self.runs_dir = tempfile.mkdtemp(prefix="rewardgym-pool-")
+        os.chmod(self.runs_dir, 0o711)  # the runs' uids pass through to their own directories
         try:
             self.process = subprocess.Popen(
                 [
@@ -93,6 +100,7 @@ class _Zygote:
                     str(zygote_end.fileno()),
                     sandbox._plan_arg(plan),
                     sandbox._seccomp_arg(plan),
+                    self.runs_dir,
                 ],
                 cwd="/",
                 env=sandbox._scrubbed_env("/"),
@@ -102,6 +110,9 @@ class _Zygote:
                 pass_fds=[zygote_end.fileno()],
                 start_new_session=True,
             )
+        except BaseException:
+            shutil.rmtree(self.runs_dir, ignore_errors=True)
+            raise
         finally:
             zygote_end.close()
         self.sock = host_end
@@ -133,6 +144,7 @@ class _Zygote:
         except subprocess.TimeoutExpired:
             sandbox._kill_group(self.process.pid)
             self.process.wait()
+        shutil.rmtree(self.runs_dir, ignore_errors=True)
 
 
 @dataclass
@@ -282,7 +294,16 @@ class SandboxPool:
             concurrency = min(concurrency, len(checked))
             while len(self._zygotes) < concurrency:
                 self._start_zygote()
-            return self._dispatch(checked, self._zygotes[:concurrency], limits)
+            # Zygotes started since the last batch (more workers asked for, or replacements for
+            # lost ones) must have sent their ready byte before their first request.
+            for zygote in list(self._zygotes[:concurrency]):
+                if not zygote.wait_ready(_BOOT_TIMEOUT_S):
+                    zygote.stop(kill=True)
+                    self._zygotes.remove(zygote)
+            ready = self._zygotes[:concurrency]
+            if not ready:
+                return [run_python(source, files=files, **limits) for source, files in checked]
+            return self._dispatch(checked, ready, limits)
 
     # -- inside -------------------------------------------------------------------------------
 
@@ -444,6 +465,9 @@ class SandboxPool:
                 while pending and idle:
                     start(idle.popleft(), pending.popleft())
                 if not active:
+                    if pending and not idle:  # every zygote was lost and none could be restarted
+                        rerun.extend(pending)
+                        pending.clear()
                     continue
                 now = time.monotonic()
                 wake = min(j.deadline if j.reply is None else j.replied_at + 0.2 for j in active.values())

@@ -897,8 +897,11 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
     return bytes(data)
 
 
-def _zygote_serve(sock_fd: int, plan_arg: str, seccomp_hex: str = "") -> str:
+def _zygote_serve(sock_fd: int, plan_arg: str, seccomp_hex: str = "", runs_dir: str | None = None) -> str:
     """The zygote's loop; returns only in a run's program process (C3), with its working directory.
+
+    Each run's directory is made in ``runs_dir`` (the host's, which it removes with the zygote, so
+    that a run the zygote could not clean up after, because it died, leaves nothing behind).
 
     ``seccomp_hex`` is the seccomp filter's BPF (built by the host, :func:`_seccomp_arg`), which
     each program process installs; ``""`` for none."""
@@ -936,7 +939,7 @@ def _zygote_serve(sock_fd: int, plan_arg: str, seccomp_hex: str = "") -> str:
         timeout_s, cpu_soft, memory_mb, file_mb, max_processes, uid, size = _REQUEST.unpack(data)
         out_w, err_w = fds
         deadline = time.monotonic() + timeout_s
-        workdir = tempfile.mkdtemp(prefix="rewardgym-sandbox-")
+        workdir = tempfile.mkdtemp(prefix="rewardgym-sandbox-", dir=runs_dir)
         _open_workdir(workdir, plan, uid)
         status_r, status_w = os.pipe()
         # As root the zygote puts its next child into a new PID namespace itself (and comes back to
@@ -1203,10 +1206,10 @@ _m = _u.module_from_spec(_spec)
 _s.modules[_spec.name] = _m
 _spec.loader.exec_module(_m)
 import json
-_m._zygote_run_main(_m._zygote_serve(int(_s.argv[2]), _s.argv[3], _s.argv[4]))
+_m._zygote_run_main(_m._zygote_serve(int(_s.argv[2]), _s.argv[3], _s.argv[4], _s.argv[5]))
 """
-"""The zygote's program (``python -E -s -S -B -c ZYGOTE_BOOT sandbox.py FD PLAN SECCOMP``, SECCOMP
-the filter's BPF in hex or empty): loads this file, serves runs, and in each run's program process
+"""The zygote's program (``python -E -s -S -B -c ZYGOTE_BOOT sandbox.py FD PLAN SECCOMP RUNS``,
+SECCOMP the filter's BPF in hex or empty, RUNS the directory its runs' directories go in): loads this file, serves runs, and in each run's program process
 runs ``main.py`` and exits with its status."""
 
 
