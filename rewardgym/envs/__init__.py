@@ -3,6 +3,7 @@
 from rewardgym.envs.code import register_code_dsl_env, register_code_env
 from rewardgym.envs.control import CONTROL_TASKS
 from rewardgym.envs.gridworld import GRIDWORLD_TASKS
+from rewardgym.envs.mujoco import register_mujoco_envs
 from rewardgym.envs.multimodal import MULTIMODAL_TASKS, register_vqa_env
 from rewardgym.envs.registration import ENVS, EnvInfo, register_task
 from rewardgym.envs.text import register_text_envs
@@ -13,5 +14,6 @@ register_text_envs()
 register_vqa_env()
 register_code_env()
 register_code_dsl_env()
+register_mujoco_envs()
 
 __all__ = ["ENVS", "EnvInfo", "register_task"]

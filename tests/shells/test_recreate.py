@@ -29,6 +29,8 @@ def applies(env_id, spec):
     info = ENVS[env_id]
     if info.modality in ("text", "code") and family in ("shaped", "learned"):
         return False  # no built-in potential; the default reward model reads Box/Discrete only
+    if info.modality == "mujoco" and family == "shaped":
+        return False  # no built-in potential yet
     if info.modality == "multimodal" and (family in ("shaped", "learned") or "Text" in info.observation_space):
         return False  # no built-in potential or default reward model; intrinsic flattens array keys only
     return not (family == "intrinsic" and info.observation_space.startswith("Text"))
