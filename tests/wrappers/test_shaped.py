@@ -324,6 +324,8 @@ def test_builtin_potentials_measure_progress():
     np.testing.assert_allclose(phi("rewardgym/Acrobot-v0", obs), -np.cos(t1) - np.cos(t1 + t2), atol=1e-12)
     for env_id in CONTROL_IDS:
         assert BUILTIN_POTENTIALS[env_id].obs_shape == gym.spec(env_id).make().observation_space.shape
+    # Only env ids: a task's reference that describes a paper, not a gymnasium env, is not listed.
+    assert all(env_id in gym.registry for env_id in BUILTIN_POTENTIALS)
 
 
 def check_potential_step(env_id, gamma, obs, next_obs, reward, proxy, terminated, valid=None):

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
+import gymnasium as gym
+
 from rewardgym.core.arrays import Array, as_reward_batch, where, zeros
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
@@ -43,8 +45,10 @@ def _tasks_by_id() -> dict[str, BatchedTask]:
     tasks = [task for task in TASKS.values() if task.potential is not None]
     by_id = {ENV_IDS[task.name]: task for task in tasks}
     for task in tasks:
+        # A task's reference names gymnasium's env where it reproduces one ("CartPole-v1"), and
+        # describes its source otherwise (a paper): only registered ids are env ids.
         for env_id in (*task.aliases, task.reference):
-            if env_id:
+            if env_id and (env_id in task.aliases or env_id in gym.registry):
                 by_id.setdefault(env_id, task)
     return by_id
 
