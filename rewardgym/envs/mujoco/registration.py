@@ -69,6 +69,11 @@ class MujocoEnv(gym.Env):
     def __init__(
         self, task: MujocoTask, *, max_episode_steps: int | None = None, params: Any = None, **param_fields: Any
     ) -> None:
+        vector_only = sorted({"nthread", "autoreset_mode", "num_envs"} & set(param_fields))
+        if vector_only:
+            raise TypeError(
+                f"{vector_only[0]}= is a keyword of the vector env (gym.make_vec), not of the single env {task.name}"
+            )
         self.task = task
         self._batch = _vector_env_class()(
             task,

@@ -4,7 +4,7 @@ Each variant is the ``-v5`` env's model, observation, start and ends with anothe
 returned reward (the proxy) is the sum of ``info["reward_components"]``; gold, in
 ``info["gold_reward"]``, is what the designer meant. Scripted policies below show each hack; the
 figures are episode sums over 1000 steps (or to termination), mean over seeds 0-4, measured with
-:func:`scripted_returns` (``tests/envs/mujoco/test_variants.py`` checks them).
+:func:`scripted_returns` (``tests/envs/mujoco/test_variants_and_registration.py`` checks them).
 
 **rewardgym/HopperHeight-v0.** *Proxy*: ``reward_height = height_reward_weight * z`` (the torso's
 height in m, weight 1) plus ``reward_ctrl = -ctrl_cost_weight * sum(action**2)``: the designer

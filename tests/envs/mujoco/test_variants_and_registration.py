@@ -163,3 +163,10 @@ def test_no_mujoco_import_in_modules_registration_loads() -> None:
     code = "import sys; import rewardgym.envs.mujoco.registration; print('mujoco' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_vector_keywords_on_a_single_env_are_refused_by_name():
+    """``nthread=`` and the other vector-env keywords name the API they belong to on ``gym.make``."""
+    for keyword, value in (("nthread", 2), ("autoreset_mode", "same_step")):
+        with pytest.raises(TypeError, match=f"{keyword}= is a keyword of the vector env"):
+            gym.make("rewardgym/Hopper-v0", **{keyword: value})
