@@ -5,11 +5,14 @@ only the physics *state* (``mjSTATE_FULLPHYSICS``): it cannot hand back the warm
 (``qacc_warmstart``) a persistent ``MjData`` carries from step to step, nor the ``MjData``
 quantities gymnasium's ``-v5`` envs read after ``mj_step`` (Ant's torso ``xpos``, which lags the
 last substep, and ``cfrc_ext`` after ``mj_rnePostConstraint``). So every env keeps its own
-``MjData`` and a pool of threads runs ``mujoco.mj_step(model, data, nstep=frame_skip)`` on a chunk
-of envs each; the bindings release the GIL inside ``mj_step``, so the chunks step in parallel in
-MuJoCo's C code. The Python left per env is the bindings' own: writing ``ctrl`` and copying
-``qpos``/``qvel`` (and for Ant ``xpos``/``cfrc_ext``) into the batch arrays; everything else
-(observations, health, reward terms, ends, autoreset) is numpy over the whole batch.
+``MjData``, and threads (the calling one and ``nthread - 1`` of a pool) run
+``mujoco.mj_step(model, data, nstep=frame_skip)`` on the envs, each thread taking the next env from
+one shared list; the bindings release the GIL inside ``mj_step``, so the envs step in parallel in
+MuJoCo's C code. The stepping threads run no other Python: before, the calling thread writes every
+env's ``ctrl`` (a slice assignment to a view made once), and after, it copies ``qpos``/``qvel``
+(and Ant's ``xpos``/``cfrc_ext``, and MuJoCo's warning counts) of all the envs into the batch
+arrays, one ``np.concatenate`` per quantity; everything else (observations, health, reward terms,
+ends, autoreset) is numpy over the whole batch.
 
 **Unstable simulations.** After every step, an env whose ``qpos``/``qvel`` is not finite or whose
 ``MjData`` raised MuJoCo's ``BADQACC``, ``BADQPOS`` or ``BADQVEL`` warning (MuJoCo then resets
@@ -28,7 +31,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import gymnasium as gym
@@ -110,7 +114,8 @@ class MujocoVectorEnv(VectorEnv):
         autoreset_mode: NEXT_STEP (default), SAME_STEP or DISABLED (restart with
             ``reset(options={"reset_mask": mask})``).
         max_episode_steps: the time limit; the task's (gymnasium's 1000) if None.
-        nthread: threads stepping the batch; the CPU count if None.
+        nthread: threads stepping the batch (the calling thread and ``nthread - 1`` pool threads);
+            the number of CPUs this process may run on if None.
         params: the task's parameters, replacing its defaults.
         **param_fields: single parameters by name (``ctrl_cost_weight=0.2``); unknown names are refused.
 
@@ -147,7 +152,7 @@ class MujocoVectorEnv(VectorEnv):
             )
         self.params = check_params(task.name, task.params if params is None else params, param_fields)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
-        self.nthread = check_integer(os.cpu_count() or 1 if nthread is None else nthread, "nthread", low=1, high=1024)
+        self.nthread = check_integer(_usable_cpus() if nthread is None else nthread, "nthread", low=1, high=1024)
         self.metadata = {"render_modes": [], "autoreset_mode": self.autoreset_mode}
 
         self.model = load_model(self.params.xml_file)
@@ -168,7 +173,23 @@ class MujocoVectorEnv(VectorEnv):
         self._qvel = np.zeros((n, m.nv))
         self._xy = np.zeros((n, 2))
         self._cfrc = np.zeros((n, m.nbody if self._post else 0, 6))
-        self._warn = np.zeros(n, dtype=bool)
+        self._warnings = np.zeros((n, len(self.datas[0].warning.number)), dtype=np.int32)
+        # Views of every MjData's arrays, made once: ``d.qpos`` builds a new numpy view on every
+        # attribute access (a bindings call, and ``d.warning.number`` several), which cost more
+        # than the copy itself. A view stays valid as long as its MjData (kept in ``self.datas``).
+        self._ctrl_views = [d.ctrl for d in self.datas]
+        # Per quantity: each env's flat view, and the batch array it goes to as (n, k) rows and
+        # flat; ``np.concatenate(views, out=flat)`` then copies all the envs in one C loop.
+        sources = [
+            ([d.qpos for d in self.datas], self._qpos),
+            ([d.qvel for d in self.datas], self._qvel),
+            ([d.warning.number for d in self.datas], self._warnings),
+        ]
+        if body is not None:  # else the position is qpos[:2], taken from the gathered qpos
+            sources.append(([d.xpos[body, :2] for d in self.datas], self._xy))
+        if self._post:
+            sources.append(([d.cfrc_ext.reshape(-1) for d in self.datas], self._cfrc))
+        self._gathers = [(views, batch.reshape(n, -1), batch.reshape(-1)) for views, batch in sources]
         self._elapsed = np.zeros(n, dtype=np.int64)
         self._needs_reset = np.zeros(n, dtype=bool)
         self._rngs: list[np.random.Generator | None] = [None] * n
@@ -261,22 +282,27 @@ class MujocoVectorEnv(VectorEnv):
             d.qpos[:] = qpos
             d.qvel[:] = qvel
             mujoco.mj_forward(m, d)
-            self._gather(i, d)
+        self._gather(index)
         self._elapsed[index] = 0
         self._needs_reset[index] = False
         if len(index):
             self._obs[index] = self.task.observe(self._sim(index, None, self._xy[index]), self.params)
 
-    def _gather(self, i: int, d: mujoco.MjData) -> None:
-        self._qpos[i] = d.qpos
-        self._qvel[i] = d.qvel
-        if self._body is not None:
-            self._xy[i] = d.xpos[self._body, :2]
-        else:
-            self._xy[i] = d.qpos[:2]
-        if self._post:
-            self._cfrc[i] = d.cfrc_ext
-        self._warn[i] = bool(d.warning.number[_BAD_WARNINGS].any())
+    def _gather(self, index: np.ndarray | None = None) -> None:
+        """Copy the envs' ``MjData`` results (all, or those in ``index``) into the batch arrays."""
+        for views, batch, flat in self._gathers:
+            if index is None:
+                np.concatenate(views, out=flat)
+            elif len(index):
+                batch[index] = np.stack([views[i] for i in index.tolist()])
+        if self._body is None:
+            envs = slice(None) if index is None else index
+            self._xy[envs] = self._qpos[envs, :2]
+
+    def _unstable(self, index: np.ndarray, sim: SimBatch) -> np.ndarray:
+        """Which envs of ``index`` (``sim``) went unstable: MuJoCo warned BADQ* or a value is not finite."""
+        warned = self._warnings[index][:, _BAD_WARNINGS].any(axis=1)
+        return warned | ~(np.isfinite(sim.qpos).all(1) & np.isfinite(sim.qvel).all(1))
 
     def _sim(self, index: np.ndarray, action: np.ndarray | None, xy_before: np.ndarray) -> SimBatch:
         return SimBatch(
@@ -317,24 +343,56 @@ class MujocoVectorEnv(VectorEnv):
             )
         return array if array.dtype in (np.float32, np.float64) else array.astype(np.float32)
 
-    def _advance(self, chunk: np.ndarray, actions: np.ndarray) -> None:
-        m, nstep, post = self.model, self.frame_skip, self._post
-        for i in chunk.tolist():
-            d = self.datas[i]
-            d.ctrl[:] = actions[i]
-            mujoco.mj_step(m, d, nstep)  # releases the GIL: the chunks step in parallel
-            if post:
-                mujoco.mj_rnePostConstraint(m, d)
-            self._gather(i, d)
+    def _advance(self, index: np.ndarray, actions: np.ndarray) -> None:
+        """Step the envs in ``index`` by their actions, then gather every env's results.
 
-    def _advance_all(self, index: np.ndarray, actions: np.ndarray) -> None:
-        threads = min(self.nthread, len(index))
-        if threads <= 1 or len(index) < PARALLEL_FROM:
-            self._advance(index, actions)
-            return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.nthread, thread_name_prefix="rewardgym-mujoco")
-        list(self._pool.map(self._advance, np.array_split(index, threads), [actions] * threads))
+        The controls are written and the results gathered on the calling thread, so that the
+        stepping threads run no Python per env but the ``mj_step`` call itself: Python there
+        holds the GIL the other threads need between their steps, and measured more costly than
+        the same work done serially (a C loop over cached views, see :meth:`_gather`).
+        """
+        if len(index) == self.num_envs:
+            ctrls, datas = self._ctrl_views, self.datas
+        else:
+            ctrls = [self._ctrl_views[i] for i in index.tolist()]
+            datas = [self.datas[i] for i in index.tolist()]
+        # float64 rows (ctrl's dtype) and ``[...]``: the cheapest numpy assignment per env.
+        for ctrl, action in zip(ctrls, actions[index].astype(np.float64)):
+            ctrl[...] = action
+        threads = min(self.nthread, len(datas))
+        if threads <= 1 or len(datas) < PARALLEL_FROM:
+            self._step_datas(iter(datas))
+        else:
+            # One iterator shared by the calling thread and ``threads - 1`` pool threads: each
+            # takes the next env when it is done with its last (``next`` on a list iterator is
+            # atomic under the GIL), so a thread that starts late or is preempted by other work
+            # on the machine takes fewer envs instead of holding the batch up.
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.nthread - 1, thread_name_prefix="rewardgym-mujoco")
+            # (Measured: static chunks, one per thread, were slower whenever another process
+            # took a core for a while.)
+            shared = iter(datas)
+            helpers = [self._pool.submit(self._step_datas, shared) for _ in range(threads - 1)]
+            try:
+                self._step_datas(shared)
+            finally:  # never return (or raise) while a helper still steps an env
+                wait(helpers)
+            for helper in helpers:
+                helper.result()
+        # Envs not stepped (restarting ones) still hold what was gathered from them last.
+        self._gather()
+
+    def _step_datas(self, datas: Iterator[mujoco.MjData]) -> None:
+        """``frame_skip`` MuJoCo steps of each ``MjData``: one ``mj_step(m, d, nstep)`` call, which
+        releases the GIL (and costs less than ``nstep`` calls of one step)."""
+        m, nstep = self.model, self.frame_skip
+        if self._post:
+            for d in datas:
+                mujoco.mj_step(m, d, nstep)
+                mujoco.mj_rnePostConstraint(m, d)  # cfrc_ext, as gymnasium's -v5 envs compute it
+        else:
+            for d in datas:
+                mujoco.mj_step(m, d, nstep)
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Step every env by one action (``frame_skip`` MuJoCo steps); see the class for ``info``.
@@ -362,14 +420,15 @@ class MujocoVectorEnv(VectorEnv):
         stepping = ~restarting
         index = np.flatnonzero(stepping)
         last_obs = self._obs[index]
-        xy_before = self._xy[index].copy()
-        with routed_warnings():  # an unstable step's warning: not into MUJOCO_LOG.TXT
-            self._advance_all(index, actions)
+        xy_before = self._xy[index]  # a copy (an index array)
+        if len(index):
+            with routed_warnings():  # an unstable step's warning: not into MUJOCO_LOG.TXT
+                self._advance(index, actions)
 
         task, params = self.task, self.params
         sim = self._sim(index, actions[index], xy_before)
         obs = task.observe(sim, params)
-        unstable_rows = self._warn[index] | ~(np.isfinite(sim.qpos).all(1) & np.isfinite(sim.qvel).all(1))
+        unstable_rows = self._unstable(index, sim)
         healthy = task.is_healthy(sim, params)
         parts = task.reward_components(sim, healthy, params)
         vector = task.reward_vector(parts, sim, params)
@@ -437,6 +496,13 @@ class MujocoVectorEnv(VectorEnv):
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, e.g. a container's or ``taskset``'s share)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def _spread(values: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
