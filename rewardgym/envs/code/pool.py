@@ -6,13 +6,15 @@ same flags and scrubbed environment as ``run_python`` (``python -E -s -S -B``), 
 forks per program instead. Every run keeps ``run_python``'s isolation and :class:`RunResult`
 semantics, and gains a PID namespace:
 
-- the zygote (root, holding nothing secret) reads only a fixed header per run (limits, the run's
-  uid, the payload's length) and the write ends of two pipes whose read ends stay in the host;
-  it makes the run's temporary directory and removes it after the run;
+- the zygote (root, holding nothing secret) enters a network namespace of its own at its start
+  (its runs use it one after another, never two at once; see ``_zygote_serve`` for why that is
+  safe), then reads only a fixed header per run (limits, the run's uid, the payload's length) and
+  the write ends of two pipes whose read ends stay in the host; it makes the run's temporary
+  directory and removes it after the run;
 - its child reads the program and its files straight from the socket (so neither the zygote nor
   any later run ever holds them: the zygote's memory, which every run inherits, never sees a
-  program, a file or an output), writes them, starts a new session and unshares the network
-  namespace, the mount namespace and a **PID namespace**;
+  program, a file or an output), writes them, starts a new session and unshares the mount
+  namespace and a **PID namespace**;
 - PID 1 of that namespace (trusted, root) mounts the private ``tmpfs`` and a fresh ``/proc``,
   forks the program, reaps orphans, kills every process of the namespace at the deadline and
   reports the program's wait status and CPU time; when it exits the kernel kills whatever is left

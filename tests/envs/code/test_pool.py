@@ -598,3 +598,37 @@ def test_a_batch_interrupted_mid_run_leaves_a_working_pool(layered, monkeypatch)
         [result] = made.run_many([Program(PID_PROGRAM)], timeout_s=0.2)
         assert result.ok
         assert result.stdout == "2\n"  # in the pool, not rerun via run_python after the host deadline
+
+
+LISTENER = """
+import os, socket, time
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind("\\0rewardgym-pool-test")  # an abstract name: it lives in the network namespace
+server.listen()
+if os.fork() == 0:  # a daemon that leaves the session, holding the socket open
+    os.setsid()
+    time.sleep(30)
+    os._exit(0)
+print("listening")
+"""
+
+CONNECTOR = """
+import socket
+client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    client.connect("\\0rewardgym-pool-test")
+    print("connected")
+except OSError as error:
+    print(type(error).__name__)
+"""
+
+
+def test_runs_of_one_zygote_share_nothing_through_its_network_namespace():
+    """A zygote's runs use its network namespace one after another: what a run left listening
+    there (an abstract Unix socket held by a setsid daemon) is gone before the next run starts."""
+    with SandboxPool(workers=1) as made:
+        if not made.isolation().get("pool"):
+            pytest.skip("the pool's layers cannot be had here: it runs every program through run_python")
+        first, second = made.run_many([Program(LISTENER), Program(CONNECTOR)], timeout_s=5.0)
+        assert first.stdout == "listening\n", first.stderr
+        assert second.stdout == "ConnectionRefusedError\n", second.stderr
