@@ -64,6 +64,10 @@ def check_completion(completion: Any, max_chars: int) -> tuple[str | None, str]:
         return None, f"not valid Python: {type(error).__name__} at line {error.lineno}: {error.msg}"
     except ValueError as error:  # null bytes
         return None, f"not valid Python: {error}"
+    except (RecursionError, MemoryError) as error:
+        # CPython's parser and compiler recurse: 16k characters of nested unary minus or of
+        # chained calls exhaust them here, in the host, before any sandbox runs the program.
+        return None, f"not valid Python: too deeply nested to compile ({type(error).__name__})"
     return source, ""
 
 

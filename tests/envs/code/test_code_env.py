@@ -142,6 +142,13 @@ def test_bad_completions_score_zero_with_the_reason_and_never_raise():
     env.reset(seed=0)
     _, reward, terminated, _, info = env.step(b"def caesar(s, k): return s")
     assert (reward, terminated, info["reason"], info["exploits"]) == (0.0, True, "not a str: bytes", ())
+    # Nesting that exhausts CPython's parser or compiler (in the host) is refused, not raised.
+    deep = CodeVectorEnv("caesar", 4)
+    deep.reset(seed=0)
+    nested = ["-" * 16000 + "1", "x = " + "+".join(["1"] * 8000), "f" + "(1)" * 5000, "not " * 4000 + "x"]
+    _, proxy, _, _, info = deep.step(nested)
+    assert proxy.tolist() == [0.0] * 4
+    assert all(reason.startswith("not valid Python: too deeply nested to compile") for reason in info["reason"])
     with pytest.raises(ValueError, match="must hold 6 entries"):
         envs.step(["x"] * 5)
     with pytest.raises(TypeError, match="completions must be a sequence"):
