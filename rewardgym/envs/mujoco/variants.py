@@ -129,7 +129,7 @@ def forward_while_healthy(
 
 
 def _hopper_terminates(params: HopperHeightParams) -> bool:
-    return bool(params.terminate_when_unhealthy)
+    return hopper.terminates(_hopper(params))
 
 
 HOPPER_HEIGHT = MujocoTask(
