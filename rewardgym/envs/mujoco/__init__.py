@@ -26,6 +26,7 @@ from rewardgym.envs.mujoco.registration import (
     MujocoEnv,
     make_mujoco_env,
     make_mujoco_vector_env,
+    mujoco_env_id,
     register_mujoco_envs,
 )
 from rewardgym.envs.mujoco.task import REWARD_COMPONENTS, REWARD_VECTOR, UNSTABLE, MujocoTask, SimBatch
@@ -44,6 +45,7 @@ __all__ = [
     "SimBatch",
     "make_mujoco_env",
     "make_mujoco_vector_env",
+    "mujoco_env_id",
     "register_mujoco_envs",
 ]
 

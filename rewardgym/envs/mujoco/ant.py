@@ -32,6 +32,7 @@ from rewardgym.envs.mujoco.task import (
     SimBatch,
     ctrl_cost,
     normal_velocity_noise,
+    observed_qpos,
     x_velocity,
 )
 
@@ -164,6 +165,19 @@ def terminates(params: AntParams) -> bool:
     return bool(params.terminate_when_unhealthy)
 
 
+def potential(obs: np.ndarray, params: AntParams) -> np.ndarray:
+    """The built-in potential for ``shaped``: the torso's height ``z`` (metres; 0.75 at the start).
+
+    A posture potential (the observation holds no forward position); an ant whose torso sinks
+    below 0.2 m is unhealthy.
+
+    Example:
+        >>> potential(np.array([[0.75] + [0.0] * 104]), AntParams()).tolist()
+        [0.75]
+    """
+    return observed_qpos(obs, params, index=2, excluded=2)
+
+
 ANT = MujocoTask(
     name="Ant",
     params=AntParams(),
@@ -174,6 +188,8 @@ ANT = MujocoTask(
     step_info=step_info,
     reset_noise=reset_noise,
     terminates=terminates,
+    potential=potential,
+    potential_text="torso height z",
     observation_size=105,
     action_size=8,
     position_body=1,

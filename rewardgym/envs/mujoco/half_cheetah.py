@@ -23,7 +23,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rewardgym.envs.mujoco.task import Components, MujocoTask, SimBatch, ctrl_cost, normal_velocity_noise, x_velocity
+from rewardgym.envs.mujoco.task import (
+    Components,
+    MujocoTask,
+    SimBatch,
+    ctrl_cost,
+    normal_velocity_noise,
+    observed_qpos,
+    x_velocity,
+)
 
 
 class HalfCheetahParams(NamedTuple):
@@ -120,6 +128,21 @@ def terminates(params: HalfCheetahParams) -> bool:
     return False
 
 
+def potential(obs: np.ndarray, params: HalfCheetahParams) -> np.ndarray:
+    """The built-in potential for ``shaped``: ``cos`` of the torso's pitch, 1 upright, -1 on its back.
+
+    A posture potential (the observation holds no forward position): HalfCheetah's best-known
+    failure is flipping over and running on its back, which this potential marks as the worst
+    state. Potential-based shaping with it keeps the optimal policy; naive shaping pays for
+    staying upright.
+
+    Example:
+        >>> potential(np.array([[0.0, np.pi] + [0.0] * 15]), HalfCheetahParams()).tolist()
+        [-1.0]
+    """
+    return np.cos(observed_qpos(obs, params, index=2, excluded=1))
+
+
 HALF_CHEETAH = MujocoTask(
     name="HalfCheetah",
     params=HalfCheetahParams(),
@@ -130,6 +153,8 @@ HALF_CHEETAH = MujocoTask(
     step_info=step_info,
     reset_noise=reset_noise,
     terminates=terminates,
+    potential=potential,
+    potential_text="cos(torso pitch): 1 upright, -1 on its back",
     observation_size=17,
     action_size=6,
     gold_text="gymnasium's HalfCheetah-v5 reward: forward speed minus 0.1 * sum(action**2)",

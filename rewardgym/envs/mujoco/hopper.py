@@ -25,7 +25,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rewardgym.envs.mujoco.task import Components, MujocoTask, SimBatch, ctrl_cost, uniform_noise, x_velocity
+from rewardgym.envs.mujoco.task import (
+    Components,
+    MujocoTask,
+    SimBatch,
+    ctrl_cost,
+    observed_qpos,
+    uniform_noise,
+    x_velocity,
+)
 
 
 class HopperParams(NamedTuple):
@@ -133,6 +141,21 @@ def reset_noise(
     return uniform_noise(rng, init_qpos, init_qvel, params.reset_noise_scale)
 
 
+def potential(obs: np.ndarray, params: HopperParams) -> np.ndarray:
+    """The built-in potential for ``shaped``: the torso's height ``z`` (metres; 1.25 standing).
+
+    A posture potential: the observation holds no forward position (``-v5`` excludes x), and
+    height is what separates a healthy hopper from a falling one. Under potential-based shaping
+    it cannot change the optimal policy; under ``shaped(kind='naive')`` it pays for standing
+    tall, the hack of ``HopperHeight-v0``.
+
+    Example:
+        >>> potential(np.array([[1.25] + [0.0] * 10]), HopperParams()).tolist()
+        [1.25]
+    """
+    return observed_qpos(obs, params, index=1, excluded=1)
+
+
 def terminates(params: HopperParams) -> bool:
     """Whether an unhealthy state ends the episode (``terminate_when_unhealthy``).
 
@@ -153,6 +176,8 @@ HOPPER = MujocoTask(
     step_info=step_info,
     reset_noise=reset_noise,
     terminates=terminates,
+    potential=potential,
+    potential_text="torso height z",
     observation_size=11,
     action_size=3,
     gold_text="gymnasium's Hopper-v5 reward: forward speed + 1 while healthy - 1e-3 * sum(action**2)",

@@ -78,6 +78,9 @@ class MujocoTask:
         terminates: ``params -> bool``: whether an unhealthy state ends the episode.
         gold: ``(components, sim, healthy, params) -> (n,)`` float64, or None when gold is the
             reward (the equal envs).
+        potential: ``(obs, params) -> (n,)`` float64, the built-in potential that ``shaped``
+            uses on this env (a function of the observation batch, as shaping needs), or None.
+        potential_text: what the potential measures, for the docs and ``rewardgym list``.
         position_body: the body whose ``xpos[:2]`` is the paid position, or None for ``qpos[:2]``.
         uses_cfrc_ext: whether the task reads contact forces (then every step runs
             ``mj_rnePostConstraint``, as gymnasium's ``-v5`` do).
@@ -100,6 +103,8 @@ class MujocoTask:
     reset_noise: Callable[[np.random.Generator, np.ndarray, np.ndarray, Any], tuple[np.ndarray, np.ndarray]]
     terminates: Callable[[Any], bool]
     gold: Callable[[Components, SimBatch, np.ndarray, Any], np.ndarray] | None = None
+    potential: Callable[[np.ndarray, Any], np.ndarray] | None = None
+    potential_text: str = ""
     position_body: int | None = None
     uses_cfrc_ext: bool = False
     observation_size: int = 0
@@ -204,6 +209,23 @@ def x_velocity(sim: SimBatch) -> np.ndarray:
         [2.0]
     """
     return (sim.xy_after[:, 0] - sim.xy_before[:, 0]) / sim.dt
+
+
+def observed_qpos(obs: np.ndarray, params: Any, index: int, excluded: int) -> np.ndarray:
+    """Coordinate ``qpos[index]`` of each env, read from an observation batch that starts with
+    ``qpos``, without its first ``excluded`` coordinates when
+    ``exclude_current_positions_from_observation`` (the ``-v5`` default), as float64.
+
+    What the built-in potentials read: the observation is all that shaping sees.
+
+    Example:
+        >>> from rewardgym.envs.mujoco.hopper import HopperParams
+        >>> obs = np.array([[1.25, 0.1, 0.0]])  # qpos[1:] of a Hopper: z, angle, ...
+        >>> observed_qpos(obs, HopperParams(), index=1, excluded=1).tolist()
+        [1.25]
+    """
+    skip = excluded if params.exclude_current_positions_from_observation else 0
+    return np.asarray(obs, dtype=np.float64)[:, index - skip]
 
 
 def check_params(task_name: str, params: Any, fields: dict[str, Any]) -> Any:

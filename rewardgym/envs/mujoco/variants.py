@@ -34,6 +34,7 @@ gold negative), not that running on the back is the proxy's optimum.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -65,6 +66,8 @@ class HopperHeightParams(NamedTuple):
     height_reward_weight: float = 1.0
 
 
+# Cached: the base task's functions run on every step, and the variant's params are hashable.
+@functools.cache
 def _hopper(params: Any) -> HopperParams:
     return HopperParams(**{name: getattr(params, name) for name in HopperParams._fields})
 
@@ -143,6 +146,8 @@ HOPPER_HEIGHT = MujocoTask(
     reset_noise=_hopper_reset,
     terminates=_hopper_terminates,
     gold=forward_while_healthy,
+    potential=hopper.potential,
+    potential_text=hopper.HOPPER.potential_text,
     observation_size=11,
     action_size=3,
     gold_text="forward speed while healthy (Hopper-v5's forward term, 0 on unhealthy steps): distance hopped",
@@ -168,6 +173,7 @@ class HalfCheetahSensorParams(NamedTuple):
     upright_angle: float = math.pi / 2
 
 
+@functools.cache
 def _cheetah(params: Any) -> HalfCheetahParams:
     return HalfCheetahParams(**{name: getattr(params, name) for name in HalfCheetahParams._fields})
 
@@ -274,6 +280,8 @@ HALF_CHEETAH_SENSOR = MujocoTask(
     reset_noise=_cheetah_reset,
     terminates=_never_terminates,
     gold=forward_while_upright,
+    potential=half_cheetah.potential,
+    potential_text=half_cheetah.HALF_CHEETAH.potential_text,
     observation_size=17,
     action_size=6,
     gold_text="HalfCheetah-v5's reward, its forward term counted only while upright (torso pitch < 90 deg)",

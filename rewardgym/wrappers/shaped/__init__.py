@@ -20,10 +20,10 @@ Kinds (``shaped(kind=..., ...)``; the default is ``"potential"``), each in its o
 :mod:`~rewardgym.wrappers.shaped.text`.
 
 ``Phi`` is a potential: a function of an observation batch returning one number per env. Each
-control env has a built-in one, written with its dynamics (the ``potential`` of its
-:class:`~rewardgym.envs.batched.BatchedTask`) and chosen by the env's id when ``potential`` is
-None (:data:`BUILTIN_POTENTIALS`); :mod:`~rewardgym.wrappers.shaped.kernels` compiles it into the
-shaping kernels.
+control, gridworld and MuJoCo env has a built-in one, written with its dynamics (the ``potential``
+of its :class:`~rewardgym.envs.batched.BatchedTask` or :class:`~rewardgym.envs.mujoco.MujocoTask`)
+and chosen by the env's id when ``potential`` is None (:data:`BUILTIN_POTENTIALS`);
+:mod:`~rewardgym.wrappers.shaped.kernels` compiles a batched task's into the shaping kernels.
 
 Example:
     >>> import gymnasium as gym, rewardgym

@@ -1,10 +1,12 @@
 """Shaping by a potential: potential-based (``kind="potential"``) and naive (``kind="naive"``).
 
 A potential ``Phi`` maps an observation batch to one number per env. It is a user's callable, or
-an env's built-in one: the ``potential`` of the env's :class:`~rewardgym.envs.batched.BatchedTask`,
-written beside its dynamics and found through the env registry by the env's id when the regime
-binds. Built-in potentials run compiled (:mod:`rewardgym.wrappers.shaped.kernels`); callables run
-on whole numpy or torch batches.
+an env's built-in one, written beside its dynamics and found through the env registry by the
+env's id when the regime binds: the ``potential`` of a batched env's
+:class:`~rewardgym.envs.batched.BatchedTask`, which runs compiled
+(:mod:`rewardgym.wrappers.shaped.kernels`), or of a MuJoCo env's
+:class:`~rewardgym.envs.mujoco.MujocoTask`, a numpy function of the observation batch (MuJoCo's
+batches are small and on the CPU). Callables run on whole numpy or torch batches.
 
 Example:
     >>> import numpy as np
@@ -18,12 +20,14 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import gymnasium as gym
+import numpy as np
 
-from rewardgym.core.arrays import Array, as_reward_batch, where, zeros
+from rewardgym.core.arrays import Array, as_reward_batch, to_numpy, where, zeros
 from rewardgym.core.regime import EnvContext, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
 from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.mujoco import MUJOCO_TASKS, mujoco_env_id
 from rewardgym.envs.registration import ENV_IDS, TASKS
 from rewardgym.wrappers.shaped.kernels import CompiledPotential
 
@@ -53,16 +57,43 @@ def _tasks_by_id() -> dict[str, BatchedTask]:
     return by_id
 
 
+def _mujoco_potentials() -> dict[str, BuiltinPotential]:
+    """Each MuJoCo env id with a built-in potential: the task's numpy function of the observation
+    batch under the task's default params, and the default observation's shape."""
+    return {
+        mujoco_env_id(task.name): BuiltinPotential(_bound(task.potential, task.params), (task.observation_size,))
+        for task in MUJOCO_TASKS.values()
+        if task.potential is not None
+    }
+
+
+def _bound(potential: Callable[[np.ndarray, Any], np.ndarray], params: Any) -> Potential:
+    return lambda obs: potential(to_numpy(obs), params)
+
+
+def _builtin(env_id: str) -> CompiledPotential | BuiltinPotential | None:
+    """The built-in potential of ``env_id``: compiled for a batched task, a numpy function for a
+    MuJoCo task, None for an env without one."""
+    task = _tasks_by_id().get(env_id)
+    if task is not None:
+        return CompiledPotential(task)
+    return _mujoco_potentials().get(env_id)
+
+
 class _BuiltinPotentials(Mapping[str, BuiltinPotential]):
     def __getitem__(self, env_id: str) -> BuiltinPotential:
-        compiled = CompiledPotential(_tasks_by_id()[env_id])
-        return BuiltinPotential(compiled.values, compiled.obs_shape)
+        builtin = _builtin(env_id)
+        if builtin is None:
+            raise KeyError(env_id)
+        if isinstance(builtin, CompiledPotential):
+            return BuiltinPotential(builtin.values, builtin.obs_shape)
+        return builtin
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_tasks_by_id())
+        return iter([*_tasks_by_id(), *_mujoco_potentials()])
 
     def __len__(self) -> int:
-        return len(_tasks_by_id())
+        return len(_tasks_by_id()) + len(_mujoco_potentials())
 
     def __repr__(self) -> str:
         return f"BUILTIN_POTENTIALS({list(self)})"
@@ -94,8 +125,9 @@ class _PotentialRegime(Regime):
     def __init__(self, potential: Potential | str | None, scale: float) -> None:
         self.potential = _potential_arg(self.kind, potential)
         self.scale = check_number(scale, f"shaped(kind={self.kind!r}) parameter scale={scale!r}")
-        # Exactly one of these is set once the potential is known: a user's callable, or the
-        # compiled built-in potential of an env's task (named now, or the bound env's at bind).
+        # Exactly one of these is set once the potential is known: a function of batches (a
+        # user's callable, or a MuJoCo task's built-in one), or the compiled built-in potential
+        # of a batched env's task (named now, or the bound env's at bind).
         self._function: Potential | None = None
         self._function_name = ""
         self._compiled: CompiledPotential | None = None
@@ -103,28 +135,34 @@ class _PotentialRegime(Regime):
             self._function = self.potential
             self._function_name = getattr(self.potential, "__name__", type(self.potential).__name__)
         elif isinstance(self.potential, str):
-            self._compiled = CompiledPotential(_tasks_by_id()[self.potential])
+            self._use_builtin(self.potential, _builtin(self.potential))
 
     def bind(self, context: EnvContext) -> None:
         if callable(self.potential):
             return
         env_id = self.potential if isinstance(self.potential, str) else context.env_id
-        task = _tasks_by_id().get(env_id or "")
-        if task is None:
+        builtin = _builtin(env_id or "")
+        if builtin is None:
             raise ValueError(
                 f"shaped(kind={self.kind!r}) has no built-in potential for env {context.env_id!r}; "
                 f"envs with one: {', '.join(BUILTIN_POTENTIALS)}. Pass potential=<a callable "
                 "obs_batch -> (num_envs,) potentials> for any other env."
             )
-        compiled = CompiledPotential(task)
         shape = tuple(getattr(context.observation_space, "shape", None) or ())
-        if shape != compiled.obs_shape:
+        if shape != builtin.obs_shape:
             raise ValueError(
                 f"the built-in potential of {env_id!r} reads observations of shape "
-                f"{compiled.obs_shape}, but this env's observations have shape {shape}; pass "
+                f"{builtin.obs_shape}, but this env's observations have shape {shape}; pass "
                 "potential=<a callable> for a changed observation"
             )
-        self._compiled = compiled
+        self._use_builtin(env_id or "", builtin)
+
+    def _use_builtin(self, env_id: str, builtin: CompiledPotential | BuiltinPotential | None) -> None:
+        if isinstance(builtin, CompiledPotential):
+            self._compiled = builtin
+        elif builtin is not None:
+            self._function = builtin.function
+            self._function_name = f"the built-in potential of {env_id}"
 
     def _phi(self, obs: Array, like: Array) -> Array:
         if self._function is None:
