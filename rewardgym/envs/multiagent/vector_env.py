@@ -20,6 +20,7 @@ from rewardgym.core.rng import per_env_seeds, seed_streams
 from rewardgym.core.validation import check_integer
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
+from rewardgym.envs.batched.fastest_kernel import FastestKernel
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP
 from rewardgym.envs.batched.vector_env import MAX_NUM_ENVS, SERIAL_BELOW, parse_autoreset_mode
 from rewardgym.envs.multiagent.game import MultiAgentGame, check_reward_mode, resolve_game_params
@@ -113,6 +114,8 @@ class MultiAgentVectorEnv(DeviceBatchEnv):
         else:
             target = "parallel" if self.num_envs >= SERIAL_BELOW else "serial"
         self._step_kernel, self._reset_kernel = kernels(game, target, self.params)
+        if target == "parallel":  # threads only while they pay (docs/design.md, "One source")
+            self._step_kernel = FastestKernel([self._step_kernel, kernels(game, "serial", self.params)[0]])
 
         g, n = self.num_games, self.num_agents
         self._state = self._zeros((g, game.state_size(self.params)), np.float64)
