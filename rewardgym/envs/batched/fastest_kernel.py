@@ -1,21 +1,28 @@
-"""Running whichever of equivalent kernels has been fastest lately, timed as they run.
+"""Running whichever of equivalent kernels costs least lately, timed as they run.
 
 numba's parallel kernels split a batch among their threads and wait for the slowest. On a machine
-where another process holds a core, the thread sharing that core finishes a scheduler timeslice
-later, and OpenMP's barriers make it worse: on this project's 2-core machine, with one core
-spinning, a 4,096-env CartPole step on two threads ran 1.5-20x slower than on one. A serial
-kernel on the free core loses nothing. So the vector env holds the parallel and the serial kernel
-(one source, the same results bit for bit: each env's arithmetic is its own) and runs the one
-that has been faster, probing the other now and then (after 16 calls, then twice as long each
-time the probe loses, up to 4,096 calls), so that it moves back to the threads when the core
-frees up.
+where another process holds a core, the thread sharing that core now and then finishes a
+scheduler timeslice late: on this project's 2-core machine, with one core spinning, a 4,096-env
+CartPole step on two threads took 88 us at the median but 367 us on average (one step in 26
+stalled for milliseconds), against 161 us on one thread; numba's OpenMP layer sometimes collapsed
+to milliseconds per step. A serial kernel on the free core loses nothing. So the vector env holds
+the parallel and the serial kernel (one source, the same results bit for bit: each env's
+arithmetic is its own) and runs the one whose calls have cost least on average, stalls included.
+
+It runs the current kernel for a window of calls, then probes the other for a few dozen calls (the
+first ones untimed: the threads a parallel kernel leaves spinning slow the next serial calls),
+and switches if the probe averaged clearly less; the next whole window then confirms the switch
+or takes it back (a probe can miss a kernel's rare stalls, a window cannot). A probe or a switch
+that loses doubles the next window, up to :data:`MAX_WINDOW` calls; a probe already twice as slow
+stops early, so a kernel that collapses costs little. When the machine frees up, a probe finds
+the threads again.
 
 Example:
     >>> import time
     >>> slow = lambda: time.sleep(0.001)
     >>> fast = lambda: None
     >>> run = FastestKernel([slow, fast])
-    >>> for _ in range(40):
+    >>> for _ in range(200):
     ...     run()
     >>> run.current
     1
@@ -27,26 +34,40 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-FIRST_PROBE_AFTER = 16
-"""Calls before the first probe of another kernel, and after a probe that found a faster one."""
+FIRST_WINDOW = 64
+"""Calls of the current kernel before the first probe, and after a switch that held."""
 
-MAX_PROBE_AFTER = 4096
-"""The longest wait between probes: a probe that loses doubles the wait up to this, so that a
-kernel that collapses under load (a step 100x slower) costs at most a fortieth of a step."""
+TRIAL_WINDOW = 128
+"""Calls of a kernel a probe switched to, whose mean confirms the switch or takes it back."""
 
-SMOOTHING = 0.25
-"""Weight of the newest timing in each kernel's moving average."""
+MAX_WINDOW = 8192
+"""The longest window: probes and switches that lose double it up to this."""
+
+SETTLE_CALLS = 4
+"""Calls at a probe's start that are not timed (the previous kernel's threads still spinning)."""
+
+PROBE_CALLS = 48
+"""Timed calls of a probe: enough to catch a kernel that stalls one call in a few dozen (a
+probe of a kernel that stalls often gives up early, see :data:`GIVE_UP`)."""
+
+MARGIN = 0.9
+"""A probe takes over only if it averaged under this fraction of the current kernel's time: two
+kernels within noise of each other do not swap back and forth."""
+
+GIVE_UP = 2.0
+"""A probe stops early once its time exceeds this many times what the current kernel would have
+taken for the whole probe."""
 
 
 class FastestKernel:
     """Calls one of ``kernels`` (interchangeable: same arguments, same results) per call: the one
-    whose recent calls took least time, probing the others now and then.
+    whose recent calls took least time on average, probing the others in turn.
 
-    A kernel's first call is not timed (numba compiles on it), nor counted as a probe.
+    A kernel's first call is not timed (numba compiles on it).
 
     Args:
-        kernels: the candidates, the preferred first (the parallel kernel); it runs until the
-            first probe.
+        kernels: the candidates, the preferred first (the parallel kernel); it runs the first
+            window.
     """
 
     def __init__(self, kernels: Sequence[Callable[..., Any]]) -> None:
@@ -55,41 +76,75 @@ class FastestKernel:
         self.kernels = list(kernels)
         self.current = 0
         self.seconds: list[float | None] = [None] * len(self.kernels)
-        """Each kernel's moving average of seconds per call (None until timed)."""
-        self._called = [False] * len(self.kernels)
-        self._probe_after = FIRST_PROBE_AFTER
-        self._until_probe = FIRST_PROBE_AFTER
+        """Each kernel's mean seconds per call over its last window or probe (None until timed)."""
+        self._compiled = [False] * len(self.kernels)
+        self._backoff = FIRST_WINDOW  # the window after a probe or a trial that lost
+        self._window = FIRST_WINDOW
         self._next_probe = 1 % len(self.kernels)
+        self._probe: int | None = None  # the kernel being probed, if a probe is on
+        self._trial_from: int | None = None  # the kernel a probe won from, until a window confirms
+        self._calls, self._total = 0, 0.0
 
     def __call__(self, *args: Any) -> None:
-        index = self.current
-        self._until_probe -= 1
-        if self._until_probe <= 0 and len(self.kernels) > 1:
-            index = self._next_probe
+        index = self.current if self._probe is None else self._probe
         kernel = self.kernels[index]
-        if not self._called[index]:
+        if not self._compiled[index]:
             kernel(*args)  # compiles: not a timing
-            self._called[index] = True
+            self._compiled[index] = True
             return
         start = time.perf_counter()
         kernel(*args)
-        self._record(index, time.perf_counter() - start)
-
-    def _record(self, index: int, seconds: float) -> None:
-        previous = self.seconds[index]
-        self.seconds[index] = seconds if previous is None else previous + SMOOTHING * (seconds - previous)
-        if index == self.current:
-            return
-        # A probe: switch if it beat the current kernel's average, and probe again soon; else
-        # wait twice as long before the next probe.
-        best = self.seconds[self.current]
-        if best is None or seconds < best:
-            self.current = index
-            self._probe_after = FIRST_PROBE_AFTER
+        elapsed = time.perf_counter() - start
+        if self._probe is None:
+            self._time_current(elapsed)
         else:
-            self._probe_after = min(2 * self._probe_after, MAX_PROBE_AFTER)
-        self._until_probe = self._probe_after
-        self._next_probe = self._following(self._next_probe)
+            self._time_probe(elapsed)
+
+    def _time_current(self, elapsed: float) -> None:
+        self._calls += 1
+        self._total += elapsed
+        if self._calls < self._window or len(self.kernels) == 1:
+            return
+        mean = self._total / self._calls
+        self.seconds[self.current] = mean
+        self._calls, self._total = 0, 0.0
+        if self._trial_from is not None:
+            # A probe's few dozen calls can miss a kernel's rare stalls; a whole window cannot.
+            previous, self._trial_from = self._trial_from, None
+            if mean * MARGIN > (self.seconds[previous] or 0.0):
+                self.current = previous  # the switch did not pay: back, and probe later
+                self._lose()
+                return
+            self._backoff = FIRST_WINDOW
+        self._probe = self._next_probe
+        self._calls = -SETTLE_CALLS
+
+    def _time_probe(self, elapsed: float) -> None:
+        self._calls += 1
+        if self._calls <= 0:
+            return  # settling
+        self._total += elapsed
+        best = self.seconds[self.current] or 0.0
+        hopeless = self._total > GIVE_UP * best * PROBE_CALLS
+        if self._calls < PROBE_CALLS and not hopeless:
+            return
+        probed = self._probe
+        assert probed is not None
+        mean = self._total / self._calls
+        self.seconds[probed] = mean
+        self._probe = None
+        self._next_probe = self._following(probed)
+        self._calls, self._total = 0, 0.0
+        if mean < MARGIN * best:
+            self._trial_from, self.current = self.current, probed
+            self._window = TRIAL_WINDOW
+        else:
+            self._lose()
+
+    def _lose(self) -> None:
+        """A probe or a trial lost: run the current kernel twice as long before the next probe."""
+        self._backoff = min(2 * self._backoff, MAX_WINDOW)
+        self._window = self._backoff
 
     def _following(self, index: int) -> int:
         """The next kernel to probe after ``index``: the others in turn, never the current one."""
