@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup sweep demo lint test bench bench-agents bench-gpu clean
+.PHONY: setup sweep demo lint test bench bench-peers bench-agents bench-gpu clean
 
 setup: $(STAMP)
 
@@ -35,7 +35,12 @@ lint: setup
 test: lint
 	$(PY) -m pytest
 
-bench: setup
+# The CPU table's peers (gymnax, JAX, envpool): a failed install only skips their contenders.
+bench-peers: setup
+	-$(PY) -m pip install -q 'envpool>=1.2' 'jax>=0.6,<0.12' flax six
+	-$(PY) -m pip install -q --no-deps gymnax==1.0.1
+
+bench: setup bench-peers
 	$(PY) -m pytest benchmarks/test_throughput.py benchmarks/test_text_throughput.py benchmarks/test_multiagent_throughput.py benchmarks/test_render_throughput.py benchmarks/test_multimodal_throughput.py --benchmark-only -p no:cacheprovider
 
 # Agents and text: SB3 adapter throughput, time-to-475 ratios, the text hacking gap (minutes).
