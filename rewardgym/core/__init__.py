@@ -23,7 +23,12 @@ from rewardgym.core.spec import (
     parse_reward_spec,
     resolve_reward_spec,
 )
+from rewardgym.core.threading_layer import load_tbb
 from rewardgym.core.transition import Transition
+
+# On import, before any of the package's parallel kernels starts numba's threads (defining a kernel
+# starts none): numba then finds the TBB runtime the tbb wheel installs (threading_layer.py: why).
+load_tbb()
 
 __all__ = [
     "EPISODE_RETURNS",
