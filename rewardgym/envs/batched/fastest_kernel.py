@@ -112,7 +112,7 @@ class FastestKernel:
             # A probe's few dozen calls can miss a kernel's rare stalls; a whole window cannot.
             previous, self._trial_from = self._trial_from, None
             if mean * MARGIN > (self.seconds[previous] or 0.0):
-                self.current = previous  # the switch did not pay: back, and probe later
+                self.current = previous  # clearly slower than what it replaced: back, probe later
                 self._lose()
                 return
             self._backoff = FIRST_WINDOW
