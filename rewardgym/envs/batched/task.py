@@ -160,7 +160,9 @@ def observation_row_of(batch: Any, index: int) -> Any:
     return batch[index]
 
 
-@register_jitable
+# Inlined into the kernels at numba's IR level: as a call it cost CartPole's kernel 298 instructions
+# an env step against 260 inlined (valgrind's count, 3000 steps of 4096 envs on one thread).
+@register_jitable(inline="always")
 def observe_state(state: np.ndarray, obs: np.ndarray) -> None:
     """The ``observe`` of tasks whose observation is their state (CartPole, MountainCar)."""
     for j in range(obs.shape[0]):
