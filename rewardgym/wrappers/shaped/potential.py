@@ -158,10 +158,11 @@ class _PotentialRegime(Regime):
         self._use_builtin(env_id or "", builtin)
 
     def _use_builtin(self, env_id: str, builtin: CompiledPotential | BuiltinPotential | None) -> None:
+        # One or the other, never both: a regime bound again, to another env, forgets the first.
         if isinstance(builtin, CompiledPotential):
-            self._compiled = builtin
+            self._compiled, self._function = builtin, None
         elif builtin is not None:
-            self._function = builtin.function
+            self._compiled, self._function = None, builtin.function
             self._function_name = f"the built-in potential of {env_id}"
 
     def _phi(self, obs: Array, like: Array) -> Array:

@@ -81,3 +81,21 @@ def test_shaped_with_the_builtin_potential_on_every_mujoco_env(name: str, kind: 
     envs.close()
     if name in ("Hopper", "HopperHeight"):
         assert ended > 0  # random actions topple a hopper: the terminal case ran
+
+
+def test_a_regime_bound_again_uses_the_new_envs_potential() -> None:
+    """shaped with potential=None bound to CartPole, then to Hopper, shapes with Hopper's."""
+    from rewardgym.core.regime import EnvContext
+    from rewardgym.wrappers.shaped import shaped
+
+    regime = shaped(gamma=1.0)
+    cartpole = gym.make("rewardgym/CartPole-v0")
+    regime.bind(EnvContext(1, cartpole.observation_space, cartpole.action_space, env_id="rewardgym/CartPole-v0"))
+    hopper = gym.make("rewardgym/Hopper-v0")
+    regime.bind(EnvContext(1, hopper.observation_space, hopper.action_space, env_id="rewardgym/Hopper-v0"))
+    from rewardgym.core.transition import Transition
+
+    obs, next_obs = np.array([[1.25] + [0.0] * 10]), np.array([[1.0] + [0.0] * 10])
+    no = np.zeros(1, bool)
+    batch = Transition(obs, np.zeros((1, 3)), next_obs, np.zeros(1, np.float32), no, no, ~no)
+    assert regime.reward(batch).tolist() == [-0.25]  # Hopper's torso height: 1.0 - 1.25
