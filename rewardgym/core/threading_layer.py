@@ -4,8 +4,8 @@ numba picks the first threading layer it can load, TBB before OpenMP before its 
 TBB schedules by work stealing, so a thread that the OS deschedules (another process on its
 core) loses its share of the batch to the others; OpenMP's static split and spinning barriers
 wait for it, and on this project's 2-core machine, with one core busy, a 4,096-env CartPole
-step took 250-270 us on TBB's two threads, about what one thread takes, and 510-720 us on
-OpenMP's (140-150 us on either when idle).
+step took 189-273 us on TBB's two threads, about what one thread takes (169-245 us), and
+512-720 us on OpenMP's (130-150 us on either when idle).
 
 The ``tbb`` wheel (a dependency on Linux x86-64) installs ``libtbb.so.12`` into the environment's
 ``lib`` folder, which conda puts on the loader's path and a virtualenv does not, so numba cannot
@@ -13,7 +13,6 @@ find it there. :func:`load_tbb` loads it by path, once, before numba starts its 
 own choice then finds it. ``NUMBA_THREADING_LAYER`` still decides where it is set.
 
 Example:
-    >>> import numba
     >>> load_tbb() in (True, False)
     True
 """

@@ -189,7 +189,6 @@ ANT = MujocoTask(
     reset_noise=reset_noise,
     terminates=terminates,
     potential=potential,
-    potential_text="torso height z",
     observation_size=105,
     action_size=8,
     position_body=1,

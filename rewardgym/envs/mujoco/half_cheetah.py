@@ -154,7 +154,6 @@ HALF_CHEETAH = MujocoTask(
     reset_noise=reset_noise,
     terminates=terminates,
     potential=potential,
-    potential_text="cos(torso pitch): 1 upright, -1 on its back",
     observation_size=17,
     action_size=6,
     gold_text="gymnasium's HalfCheetah-v5 reward: forward speed minus 0.1 * sum(action**2)",

@@ -177,7 +177,6 @@ HOPPER = MujocoTask(
     reset_noise=reset_noise,
     terminates=terminates,
     potential=potential,
-    potential_text="torso height z",
     observation_size=11,
     action_size=3,
     gold_text="gymnasium's Hopper-v5 reward: forward speed + 1 while healthy - 1e-3 * sum(action**2)",

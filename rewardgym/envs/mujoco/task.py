@@ -80,7 +80,6 @@ class MujocoTask:
             reward (the equal envs).
         potential: ``(obs, params) -> (n,)`` float64, the built-in potential that ``shaped``
             uses on this env (a function of the observation batch, as shaping needs), or None.
-        potential_text: what the potential measures, for the docs and ``rewardgym list``.
         position_body: the body whose ``xpos[:2]`` is the paid position, or None for ``qpos[:2]``.
         uses_cfrc_ext: whether the task reads contact forces (then every step runs
             ``mj_rnePostConstraint``, as gymnasium's ``-v5`` do).
@@ -104,7 +103,6 @@ class MujocoTask:
     terminates: Callable[[Any], bool]
     gold: Callable[[Components, SimBatch, np.ndarray, Any], np.ndarray] | None = None
     potential: Callable[[np.ndarray, Any], np.ndarray] | None = None
-    potential_text: str = ""
     position_body: int | None = None
     uses_cfrc_ext: bool = False
     observation_size: int = 0

@@ -140,7 +140,6 @@ WALKER2D = MujocoTask(
     reset_noise=reset_noise,
     terminates=terminates,
     potential=hopper.potential,
-    potential_text="torso height z",
     observation_size=17,
     action_size=6,
     gold_text="gymnasium's Walker2d-v5 reward: forward speed + 1 while healthy - 1e-3 * sum(action**2)",
