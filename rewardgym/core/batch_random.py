@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
 
 from rewardgym.core.arrays import Array, is_torch
 from rewardgym.core.rng import splitmix64
@@ -58,12 +59,9 @@ class BatchRandom:
             import torch
 
             return low + (high - low) * torch.rand(size, generator=self.torch(like.device), device=like.device)
-        n = math.prod(size)
-        if self._keys.shape[0] < n:
-            self._keys = _stream_keys(self._seed, n)
+        keys, call = self.counter_streams(math.prod(size))
         with np.errstate(over="ignore"):  # uint64 wrap-around is the hash's arithmetic
-            bits = splitmix64(self._keys[:n] + np.uint64(self._calls) * _GOLDEN)
-        self._calls += 1
+            bits = splitmix64(keys + call * _GOLDEN)
         # The top 24 bits, exact in float32: a float64 draw cast down could round up to 1.0.
         unit = (bits >> _S40).astype(np.float32) * np.float32(1.0 / (1 << 24))
         return (low + (high - low) * unit).astype(np.float32, copy=False).reshape(size)
@@ -105,13 +103,33 @@ class BatchRandom:
             values = values.astype(np.float32)
         flat = np.ascontiguousarray(values).reshape(-1)
         n = flat.shape[0]
-        if self._keys.shape[0] < n:
-            self._keys = _stream_keys(self._seed, n)
+        keys, call = self.counter_streams(n)
         out = np.empty_like(flat)
         kernel = _add_normal_parallel if n >= PARALLEL_FROM else _add_normal
-        kernel(flat, self._keys, np.uint64(self._calls), float(scale), _ZIGGURAT_W, _ZIGGURAT_K, _ZIGGURAT_F, out)
-        self._calls += 1
+        kernel(flat, keys, call, float(scale), out)
         return out.reshape(values.shape)
+
+    def counter_streams(self, n: int) -> tuple[np.ndarray, np.uint64]:
+        """The counter-based streams of ``n`` elements for one call: their keys ``(n,)`` uint64
+        and the call's number, which this consumes. Element ``i`` draws with
+        :func:`counter_normal` or :func:`counter_uniform` of ``(keys[i], call)``; what
+        :meth:`add_normal` and :meth:`uniform` draw on numpy batches, and compiled reward layers
+        (:class:`~rewardgym.core.regime.FusedLayer`) inside the env's kernel.
+
+        Example:
+            >>> import numpy as np
+            >>> rng = BatchRandom(seed=0)
+            >>> keys, call = rng.counter_streams(3)
+            >>> drawn = rng.add_normal(np.zeros(3), 1.0)  # the next call
+            >>> rng.seed(0); _ = rng.counter_streams(3); keys2, call2 = rng.counter_streams(3)
+            >>> bool((keys == keys2).all()), int(call), int(call2)
+            (True, 0, 1)
+        """
+        if self._keys.shape[0] < n:
+            self._keys = _stream_keys(self._seed, n)
+        call = np.uint64(self._calls)
+        self._calls += 1
+        return self._keys[:n], call
 
     def numpy(self) -> np.random.Generator:
         """The numpy generator, for draws these methods do not cover (e.g. ``standard_t``)."""
@@ -206,33 +224,53 @@ def _ziggurat_normal(
         bits = splitmix64(bits)
 
 
+# Not inline="always": numba's inliner then drops a caller's writes to arrays it unpacked from a
+# tuple (as reward layers' bodies do); LLVM inlines the call anyway.
+@register_jitable
+def counter_normal(key: np.uint64, call: np.uint64) -> float:  # pragma: no cover (compiled)
+    """The standard normal of stream ``key`` on call ``call`` (see
+    :meth:`BatchRandom.counter_streams`): a compiled function, for numba code on the CPU or GPU.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = BatchRandom(seed=0)
+        >>> keys, call = rng.counter_streams(2)
+        >>> z = [counter_normal(key, call) for key in keys]
+        >>> rng.seed(0)
+        >>> rng.add_normal(np.zeros(2), 1.0).tolist() == z
+        True
+    """
+    return _ziggurat_normal(splitmix64(key + call * _GOLDEN), _ZIGGURAT_W, _ZIGGURAT_K, _ZIGGURAT_F)
+
+
+@register_jitable  # not inline="always": see counter_normal
+def counter_uniform(key: np.uint64, call: np.uint64) -> np.float32:  # pragma: no cover (compiled)
+    """The uniform on ``[0, 1)`` of stream ``key`` on call ``call``, float32 (the top 24 bits of
+    the hash, exact): what :meth:`BatchRandom.uniform` draws, for numba code.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = BatchRandom(seed=0)
+        >>> keys, call = rng.counter_streams(2)
+        >>> u = [counter_uniform(key, call) for key in keys]
+        >>> rng.seed(0)
+        >>> rng.uniform(like=np.zeros(2)).tolist() == u
+        True
+    """
+    return np.float32(splitmix64(key + call * _GOLDEN) >> _S40) * np.float32(1.0 / (1 << 24))
+
+
 @njit(nogil=True, cache=True)
 def _add_normal(
-    x: np.ndarray,
-    keys: np.ndarray,
-    call: np.uint64,
-    scale: float,
-    w: np.ndarray,
-    k: np.ndarray,
-    f: np.ndarray,
-    out: np.ndarray,
+    x: np.ndarray, keys: np.ndarray, call: np.uint64, scale: float, out: np.ndarray
 ) -> None:  # pragma: no cover (compiled)
-    step = call * _GOLDEN
     for i in range(x.shape[0]):
-        out[i] = x[i] + scale * _ziggurat_normal(splitmix64(keys[i] + step), w, k, f)
+        out[i] = x[i] + scale * counter_normal(keys[i], call)
 
 
 @njit(nogil=True, cache=True, parallel=True)
 def _add_normal_parallel(
-    x: np.ndarray,
-    keys: np.ndarray,
-    call: np.uint64,
-    scale: float,
-    w: np.ndarray,
-    k: np.ndarray,
-    f: np.ndarray,
-    out: np.ndarray,
+    x: np.ndarray, keys: np.ndarray, call: np.uint64, scale: float, out: np.ndarray
 ) -> None:  # pragma: no cover (compiled)
-    step = call * _GOLDEN
     for i in prange(x.shape[0]):
-        out[i] = x[i] + scale * _ziggurat_normal(splitmix64(keys[i] + step), w, k, f)
+        out[i] = x[i] + scale * counter_normal(keys[i], call)

@@ -51,12 +51,15 @@ class RewardPipeline:
             regime.reset(mask, seed=None if seed is None else layer_seed(seed, index))
 
     def apply(
-        self, batch: Transition, trace: dict[str, Array] | None = None
+        self, batch: Transition, trace: dict[str, Array] | None = None, computed: Array | None = None
     ) -> tuple[Array, dict[str, Array], dict[str, dict[str, Any]]]:
         """The proxy reward of the batch, ``trace`` extended with the reward after each layer, and
         what each layer reports (:meth:`Regime.info`, only for layers that report something).
 
         A layer whose name is already in the trace (a second ``scale``, say) is keyed ``name#2``.
+        ``computed`` holds the outputs of the first ``len(computed)`` layers where they were
+        already computed (inside the env's step kernel, :meth:`Regime.fused_layer`), one row per
+        layer: those layers are checked and report, but are not called again.
 
         Raises:
             NonFiniteRewardError: the incoming reward (named by the trace's last key, ``"env"``)
@@ -75,7 +78,15 @@ class RewardPipeline:
         every_step_real = on_cpu and bool(batch.valid.all())
         checks = _NanChecks(on_cpu)
         checks.add(next(reversed(trace), "env"), reward)
-        for regime, name in zip(self.regimes, names):
+        computed_rows: Any = () if computed is None else computed
+        done = len(computed_rows)
+        for index in range(done):  # fused layers learn nothing (FusedLayer), so no update
+            reward = trace[names[index]] = computed_rows[index]
+            checks.add(names[index], reward)
+            report = self.regimes[index].info()
+            if report:
+                reports[names[index]] = report
+        for regime, name in zip(self.regimes[done:], names[done:]):
             layer_input = batch._replace(reward=reward)
             new = regime.reward(layer_input)
             # A float32 numpy batch, what regimes return on the CPU, needs no conversion.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import gymnasium as gym
 
@@ -30,6 +30,35 @@ class EnvContext:
     action_space: gym.Space
     device: str = "cpu"
     env_id: str | None = None
+
+
+class FusedLayer(NamedTuple):
+    """A regime's per-env arithmetic in the one form every target compiles: a per-instance body.
+
+    The engine compiles the bodies of a stack's leading layers into its own step kernel (one call
+    a step for dynamics and regimes, on the CPU and the GPU: :mod:`rewardgym.envs.batched.layers`),
+    and the regime applies the same body to any other batch, so each kind's arithmetic is written
+    once.
+
+    Attributes:
+        body: a numba function (``register_jitable``, module level, so kernels compile once per
+            kind) ``body(i, reward, valid, obs, next_obs, terminated, args) -> new reward`` of env
+            ``i``: its incoming reward (float32), whether the step is a real transition (False on
+            a NEXT_STEP autoreset step, whose result the engine discards), its observations before
+            and after the step as float rows (only if ``reads_obs``), whether it terminated, and
+            ``args``, the tuple :attr:`arguments` gave. It may write per-env results into arrays
+            of ``args`` (a report, the books of a budget).
+        arguments: called before each step with the number of envs: the tuple of arrays and
+            numbers the body reads and writes; parameters go here, not into the body, so that one
+            compiled kernel serves every value of them.
+        finish: called after each step with the same tuple: keeps state, sets :meth:`Regime.info`.
+        reads_obs: whether the body reads ``obs`` and ``next_obs`` (the engine writes them only then).
+    """
+
+    body: Callable[..., float]
+    arguments: Callable[[int], tuple[Any, ...]]
+    finish: Callable[[tuple[Any, ...]], None] | None = None
+    reads_obs: bool = False
 
 
 RegimeT = TypeVar("RegimeT", bound="Regime")
@@ -111,6 +140,15 @@ class Regime:
             )
         self.training = mode
         return self
+
+    def fused_layer(self) -> FusedLayer | None:
+        """The layer's per-env arithmetic as a :class:`FusedLayer`, or None (the default) if it
+        has none: a kind that learns, calls Python, or reads more than one env's row.
+
+        Asked after :meth:`bind`, on every step (cheap): a layer that has one now may have none
+        later (a regime bound again), and the engine then stops fusing it.
+        """
+        return None
 
     def frozen_copy(self: RegimeT) -> RegimeT:
         """A copy of the regime as it stands now that learns no more: what evaluation scores with.

@@ -94,14 +94,15 @@ def make_env(task: str, reward: Any = None, **kwargs: Any) -> gym.Env:
 
 
 def make_vector_env(
-    task: str, num_envs: int = 1, reward: Any = None, device: str = "cpu", **kwargs: Any
+    task: str, num_envs: int = 1, reward: Any = None, device: str = "cpu", fuse: bool = True, **kwargs: Any
 ) -> gym.vector.VectorEnv:
-    """gymnasium vector entry point: ``num_envs`` envs of a task on ``device``, with a reward spec."""
+    """gymnasium vector entry point: ``num_envs`` envs of a task on ``device``, with a reward spec
+    (``fuse=False``: no layer runs inside the step kernel; see :func:`rewardgym.wrap`)."""
     env = BatchedVectorEnv(_task(task), num_envs, device=device, **kwargs)
-    return with_reward(env, reward, ENV_IDS[task])
+    return with_reward(env, reward, ENV_IDS[task], fuse=fuse)
 
 
-def with_reward(env: Any, reward: Any, env_id: str) -> Any:
+def with_reward(env: Any, reward: Any, env_id: str, *, fuse: bool = True) -> Any:
     """``env`` in a reward shell under ``reward``, with the spec of ``env_id`` set first.
 
     ``reward=None`` gives the shell with no layer, as ``"none"`` does: every env made by id
@@ -110,7 +111,7 @@ def with_reward(env: Any, reward: Any, env_id: str) -> Any:
     # gymnasium sets the spec only after the entry point returns, but regimes are bound now and
     # may need the id (built-in potentials are chosen by env).
     env.spec = gym.spec(env_id)
-    return wrap(env, reward)
+    return wrap(env, reward, fuse=fuse)
 
 
 def _task(name: str) -> BatchedTask:

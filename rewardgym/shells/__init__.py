@@ -34,14 +34,14 @@ if TYPE_CHECKING:
 
 
 @overload
-def wrap(env: gym.vector.VectorEnv, reward: RewardSpec) -> VectorRewardShell: ...
+def wrap(env: gym.vector.VectorEnv, reward: RewardSpec, *, fuse: bool = True) -> VectorRewardShell: ...
 @overload
-def wrap(env: gym.Env, reward: RewardSpec) -> RewardShell: ...
+def wrap(env: gym.Env, reward: RewardSpec, *, fuse: bool = True) -> RewardShell: ...
 @overload
-def wrap(env: VecEnv, reward: RewardSpec) -> SB3RewardShell: ...
+def wrap(env: VecEnv, reward: RewardSpec, *, fuse: bool = True) -> SB3RewardShell: ...
 @overload
-def wrap(env: ParallelEnv, reward: RewardSpec) -> ParallelRewardShell: ...
-def wrap(env: Any, reward: RewardSpec) -> Any:
+def wrap(env: ParallelEnv, reward: RewardSpec, *, fuse: bool = True) -> ParallelRewardShell: ...
+def wrap(env: Any, reward: RewardSpec, *, fuse: bool = True) -> Any:
     """Apply a reward spec to any supported env, keeping its gold reward untouched.
 
     Args:
@@ -55,6 +55,8 @@ def wrap(env: Any, reward: RewardSpec) -> Any:
         reward: a regime, a callable of the transition batch, a spec string such as
             ``"scale(factor=2)+scale(factor=-1)"``, or a list of these. Names in a string resolve
             through :func:`rewardgym.register_regime`'s registry (``import rewardgym`` fills it).
+        fuse: on rewardgym's own vector envs, run the stack's fusable leading layers inside the
+            step kernel (the same results, faster; :class:`VectorRewardShell`). Other envs ignore it.
 
     Example:
         >>> import gymnasium as gym, rewardgym
@@ -64,7 +66,7 @@ def wrap(env: Any, reward: RewardSpec) -> Any:
         -0.5
     """
     if isinstance(env, gym.vector.VectorEnv):
-        return VectorRewardShell(env, reward)
+        return VectorRewardShell(env, reward, fuse=fuse)
     if isinstance(env, gym.Env):
         return RewardShell(env, reward)
     if isinstance(env, (ParallelEnv, AECEnv)):  # an AEC env is refused with the conversion to use

@@ -18,7 +18,7 @@ from rewardgym.core.info import (
     mask_key,
 )
 from rewardgym.core.pipeline import RewardPipeline
-from rewardgym.core.regime import EnvContext
+from rewardgym.core.regime import EnvContext, FusedLayer
 from rewardgym.core.spec import RewardSpec, resolve_reward_spec
 from rewardgym.core.transition import Transition
 from rewardgym.shells.monitor import EpisodeReturns
@@ -42,6 +42,17 @@ class VectorRewardShell(VectorWrapper):
     report their proxy and gold returns in ``info["episode_returns"]`` (mask
     ``info["_episode_returns"]``; see :mod:`rewardgym.shells.monitor`).
 
+    On rewardgym's own vector envs (the engine, on the CPU or the GPU) the leading layers of the stack that
+    have a :class:`~rewardgym.core.regime.FusedLayer` (``scale``, ``shaped`` with a built-in
+    potential, ``noisy(kind='gaussian')``, ``adversarial(kind='untargeted')``) run inside the env's
+    step kernel, one compiled call for dynamics and layers; the rest follow as usual. Results are
+    the same bit for bit either way (``fuse=False`` turns it off, to compare).
+
+    Args:
+        env: the vector env.
+        reward: the reward spec (see :func:`rewardgym.wrap`).
+        fuse: run fusable leading layers inside the engine's step kernel (default True).
+
     Example:
         >>> import gymnasium as gym, numpy as np, rewardgym
         >>> envs = rewardgym.wrap(gym.make_vec("rewardgym/CartPole-v0", num_envs=2), "scale(factor=3)")
@@ -51,8 +62,11 @@ class VectorRewardShell(VectorWrapper):
         ([3.0, 3.0], [1.0, 1.0])
     """
 
-    def __init__(self, env: gym.vector.VectorEnv, reward: RewardSpec = None) -> None:
+    def __init__(self, env: gym.vector.VectorEnv, reward: RewardSpec = None, *, fuse: bool = True) -> None:
         super().__init__(env)
+        self.fuse = fuse
+        # rewardgym's engine, where the shell wraps it directly (None for any other env).
+        self._engine: Any = env if hasattr(type(env), "step_with_layers") else None
         self.pipeline = RewardPipeline(resolve_reward_spec(reward))
         self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
         spec = env.spec
@@ -88,7 +102,12 @@ class VectorRewardShell(VectorWrapper):
         return obs, info
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(actions)
+        layers = self._fusable_layers()
+        computed = None
+        if layers:
+            obs, reward, terminated, truncated, info, computed = self._engine.step_with_layers(actions, layers)
+        else:
+            obs, reward, terminated, truncated, info = self.env.step(actions)
         info = dict(info)
         if GOLD_REWARD not in info:  # a foreign env: its own reward is the true objective
             info[GOLD_REWARD] = reward.clone() if is_torch(reward) else np.array(reward, copy=True)
@@ -114,7 +133,7 @@ class VectorRewardShell(VectorWrapper):
             valid=valid,
             gold=info[GOLD_REWARD],
         )
-        proxy, info[REWARD_TRACE], reports = self.pipeline.apply(batch, trace)
+        proxy, info[REWARD_TRACE], reports = self.pipeline.apply(batch, trace, computed)
         if reports:
             info[REGIME_INFO] = reports
         if _TRACE_MASK not in info:
@@ -127,6 +146,20 @@ class VectorRewardShell(VectorWrapper):
         self._prev_done = done
         self._obs = obs
         return obs, proxy, terminated, truncated, info
+
+    def _fusable_layers(self) -> list[FusedLayer]:
+        """The fused layers of the stack's leading regimes, which the env's step kernel applies
+        itself: only where the env is rewardgym's engine, wrapped by this shell alone
+        (a wrapper in between would see the reward before them), and while ``fuse`` is on."""
+        if not self.fuse or self._engine is None:
+            return []
+        layers = []
+        for regime in self.pipeline.regimes:
+            layer = regime.fused_layer()
+            if layer is None:
+                break
+            layers.append(layer)
+        return layers
 
     def _every_step_valid(self, obs: Any) -> Any:
         """All True: without a NEXT_STEP autoreset step, every step is a real transition."""

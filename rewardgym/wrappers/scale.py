@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+from numba.extending import register_jitable
+
 from rewardgym.core.arrays import Array
-from rewardgym.core.regime import Regime
+from rewardgym.core.regime import FusedLayer, Regime
 from rewardgym.core.registry import register_regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
+from rewardgym.envs.batched.layers import apply_layer
 
 
 class Scale(Regime):
@@ -30,7 +36,19 @@ class Scale(Regime):
         self.factor = check_number(factor, "scale(factor=...)")
 
     def reward(self, batch: Transition) -> Array:
-        return batch.reward * self.factor
+        return apply_layer(self.fused_layer(), batch)
+
+    def fused_layer(self) -> FusedLayer:
+        return FusedLayer(_scale_one, self._arguments)
+
+    def _arguments(self, num_envs: int) -> tuple[Any, ...]:
+        return (np.float32(self.factor),)  # float32 arithmetic, as numpy and torch scale a float32 batch
+
+
+@register_jitable  # never inline="always": numba then drops writes to the argument arrays
+def _scale_one(i, reward, valid, obs, next_obs, terminated, args):  # pragma: no cover (compiled)
+    (factor,) = args
+    return reward * factor
 
 
 register_regime("scale", Scale, override=True)

@@ -23,6 +23,7 @@ from numba import cuda, njit, prange
 from numba.extending import register_jitable
 
 from rewardgym.envs.batched.device import kernel_stream
+from rewardgym.envs.batched.layers import chain, flat_loop
 from rewardgym.envs.batched.task import BatchedTask
 
 NEXT_STEP, SAME_STEP, DISABLED = 0, 1, 2
@@ -131,6 +132,161 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
         observe(state[i], obs[i])
 
     return step_one, reset_one
+
+
+_FUSED_CACHE: dict[tuple, Callable[..., Any]] = {}
+
+
+def fused_step_kernel(
+    task: BatchedTask, target: str, params: tuple, bodies: tuple[Callable[..., float], ...], arities: tuple[int, ...]
+) -> Callable[..., Any]:
+    """The step kernel of a task with reward layers compiled in, built once per task, target,
+    parameters and layer bodies (a layer's own parameters are arguments, not constants):
+    ``kernel(state, rng, elapsed, needs_reset, actions, max_steps, mode, obs, final_obs, reward,
+    gold, terminated, truncated, trace, obs_before, valid, *each layer's arguments)``.
+
+    Each chunk of envs is stepped, then the layers (a :func:`~rewardgym.envs.batched.layers.chain`)
+    run over the same chunk while it is in the cache, one tight loop each: ``trace[k]`` gets layer
+    ``k``'s output, ``valid`` (scratch, ``(num_envs,)`` bool) whether each env's step was a transition.
+    They read ``obs_before``, the observations the env last returned, and the real next ones
+    (``final_obs`` in SAME_STEP mode, else ``obs``), as the pipeline's layers would.
+    """
+    key = (task.name, target, params, bodies, arities)
+    if key not in _FUSED_CACHE:
+        check_target(target)
+        # The dynamics are a function of their own (on the CPU), compiled once per task and
+        # parameters and shared by every stack's kernel: a new stack compiles only its layers.
+        dynamics = _cuda_dynamics(task, params) if target == "cuda" else _dynamics(task, params)
+        run_layers = chain(bodies)
+
+        @register_jitable(inline="always")
+        def step_rows(
+            start,
+            stop,
+            state,
+            rng,
+            elapsed,
+            needs_reset,
+            actions,
+            max_steps,
+            mode,
+            obs,
+            final_obs,
+            reward,
+            gold,
+            terminated,
+            truncated,
+            trace,
+            obs_before,
+            valid,
+            layers,
+        ):
+            dynamics(
+                start,
+                stop,
+                state,
+                rng,
+                elapsed,
+                needs_reset,
+                actions,
+                max_steps,
+                mode,
+                obs,
+                final_obs,
+                reward,
+                gold,
+                terminated,
+                truncated,
+            )
+            for i in range(start, stop):
+                # Only a NEXT_STEP autoreset step (not a transition) leaves an episode at step 0.
+                valid[i] = mode != NEXT_STEP or elapsed[i] > 0
+            obs_after = obs
+            if mode == SAME_STEP:
+                obs_after = final_obs
+            run_layers(start, stop, reward, valid, obs_before, obs_after, terminated, layers, trace)
+
+        _FUSED_CACHE[key] = flat_loop(step_rows, _FUSED_ARGUMENTS, arities, target)
+    return _FUSED_CACHE[key]
+
+
+def _dynamics_loop(step_one: Callable[..., None]) -> Callable[..., None]:
+    def dynamics(
+        start,
+        stop,
+        state,
+        rng,
+        elapsed,
+        needs_reset,
+        actions,
+        max_steps,
+        mode,
+        obs,
+        final_obs,
+        reward,
+        gold,
+        terminated,
+        truncated,
+    ):
+        for i in range(start, stop):
+            step_one(
+                i,
+                state,
+                rng,
+                elapsed,
+                needs_reset,
+                actions,
+                max_steps,
+                mode,
+                obs,
+                final_obs,
+                reward,
+                gold,
+                terminated,
+                truncated,
+            )
+
+    return dynamics
+
+
+_DYNAMICS_CACHE: dict[tuple[str, tuple], Callable[..., None]] = {}
+
+
+def _dynamics(task: BatchedTask, params: tuple) -> Callable[..., None]:
+    """A task's dynamics over rows ``start`` to ``stop``, compiled once per task and parameters."""
+    key = (task.name, params)
+    if key not in _DYNAMICS_CACHE:
+        step_one, _ = _instance_bodies(task, params)
+        _DYNAMICS_CACHE[key] = njit(**CPU_OPTIONS)(_dynamics_loop(step_one))
+    return _DYNAMICS_CACHE[key]
+
+
+def _cuda_dynamics(task: BatchedTask, params: tuple) -> Callable[..., None]:
+    """The same for a CUDA kernel, where the loop is inlined into it (device functions compile
+    with their kernel)."""
+    step_one, _ = _instance_bodies(task, params)
+    return register_jitable(inline="always")(_dynamics_loop(step_one))
+
+
+_FUSED_ARGUMENTS = (
+    "state",
+    "rng",
+    "elapsed",
+    "needs_reset",
+    "actions",
+    "max_steps",
+    "mode",
+    "obs",
+    "final_obs",
+    "reward",
+    "gold",
+    "terminated",
+    "truncated",
+    "trace",
+    "obs_before",
+    "valid",
+)
+"""The fused step kernel's arguments before the layers' own."""
 
 
 # The kernels allocate nothing, so numba's reference counting (NRT) has nothing to do; without it

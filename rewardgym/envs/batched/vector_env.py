@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,12 +14,14 @@ from gymnasium.vector.utils import batch_space
 
 from rewardgym.core.arrays import to_numpy
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
+from rewardgym.core.regime import FusedLayer
 from rewardgym.core.rng import per_env_seeds, seed_streams
 from rewardgym.core.validation import check_integer
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
 from rewardgym.envs.batched.fastest_kernel import FastestKernel
-from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, kernels, render_kernel
+from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, fused_step_kernel, kernels, render_kernel
+from rewardgym.envs.batched.layers import kernel_arguments, on_device
 from rewardgym.envs.batched.task import BatchedTask, observation_row, observation_views, observed_task
 
 SERIAL_BELOW = 512
@@ -167,6 +171,10 @@ class BatchedVectorEnv(DeviceBatchEnv):
         self._action_dtype = task.action_dtype
         self._seeded = False
         self._has_reset = False
+        self._observed = observed
+        self._fused_kernels: dict[tuple[Any, ...], Any] = {}
+        self._last_obs: Any = None  # the flat rows last returned: what layers read as obs
+        self._valid_scratch = self._zeros((n,), np.bool_)  # which steps were transitions, for layers
 
     # -- public API -------------------------------------------------------------------------
 
@@ -217,10 +225,70 @@ class BatchedVectorEnv(DeviceBatchEnv):
         obs = self._empty((self.num_envs, self._obs_cells), self._obs_dtype)
         self._reset_kernel(*self._buffers, self._view(mask), self._view(obs))
         self._has_reset = True
+        self._last_obs = obs
         return self._observations(obs), {}
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        return self.step_with_layers(actions, ())[:5]
+
+    def step_with_layers(
+        self, actions: Any, layers: Sequence[FusedLayer]
+    ) -> tuple[Any, Any, Any, Any, dict[str, Any], Any]:
+        """:meth:`step`, with reward layers applied inside the step kernel: gymnasium's five
+        results (the reward is still the env's own) and, last, each layer's output, one row per
+        layer ``(len(layers), num_envs)`` float32, as :class:`~rewardgym.core.pipeline.RewardPipeline`
+        would compute it (an autoreset step's reward passes through). Calls each layer's ``finish``.
+
+        This is how :class:`~rewardgym.shells.VectorRewardShell` runs the leading layers of a
+        stack that have a :class:`~rewardgym.core.regime.FusedLayer`: dynamics and those layers
+        in one kernel call a step.
+
+        Example:
+            >>> import gymnasium as gym, numpy as np, rewardgym
+            >>> envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=2).unwrapped
+            >>> scale = rewardgym.resolve_reward_spec("scale(factor=3)")[0]
+            >>> _ = envs.reset(seed=0)
+            >>> *_, layer_rewards = envs.step_with_layers(np.array([0, 1]), [scale.fused_layer()])
+            >>> layer_rewards.tolist()
+            [[3.0, 3.0]]
+        """
         actions = self._check_step(actions)
+        if not layers:
+            return self._step(actions, self._step_kernel, (), ())
+        arguments = tuple(layer.arguments(self.num_envs) for layer in layers)
+        kernel = self._fused_kernel(tuple(layer.body for layer in layers), tuple(map(len, arguments)))
+        trace = self._empty((len(layers), self.num_envs), np.float32)
+        if self.device == "cuda":
+            arguments = tuple(on_device(group, trace.device) for group in arguments)
+            flat = tuple(value for group in arguments for value in kernel_arguments(group))
+        else:
+            flat = tuple(value for group in arguments for value in group)
+        buffers = self._view(trace), self._view(self._last_obs), self._view(self._valid_scratch)
+        *results, _ = self._step(actions, kernel, buffers, flat)
+        for layer, args in zip(layers, arguments):
+            if layer.finish is not None:
+                layer.finish(args)
+        return (*results, trace)
+
+    def _fused_kernel(self, bodies: tuple[Any, ...], arities: tuple[int, ...]) -> Any:
+        """The step kernel with these layers compiled in: like the plain one, the faster of the
+        threaded and serial loops from SERIAL_BELOW envs."""
+        key = (bodies, arities)
+        if key not in self._fused_kernels:
+            build = functools.partial(
+                fused_step_kernel, self._observed, params=self.params, bodies=bodies, arities=arities
+            )
+            if self._target == "parallel":
+                self._fused_kernels[key] = FastestKernel([build(target="parallel"), build(target="serial")])
+            else:
+                self._fused_kernels[key] = build(target=self._target)
+        return self._fused_kernels[key]
+
+    def _step(
+        self, actions: Any, kernel: Any, layer_buffers: tuple[Any, ...], layer_arguments: tuple[Any, ...]
+    ) -> tuple[Any, Any, Any, Any, dict[str, Any], None]:
+        """One step of ``kernel`` on checked actions: the plain kernel, or a fused one with the
+        layers' buffers and arguments after the usual ones."""
         n = self.num_envs
         obs_shape = (n, self._obs_cells)
         same_step = self.autoreset_mode is AutoresetMode.SAME_STEP
@@ -236,7 +304,15 @@ class BatchedVectorEnv(DeviceBatchEnv):
         outputs = tuple(self._view(b) for b in (obs, final_obs, reward, gold, terminated, truncated))
         if self.device == "cuda":
             actions = devices.kernel_view(actions)
-        self._step_kernel(*self._buffers, actions, self.max_episode_steps, self._kernel_mode, *outputs)
+        kernel(
+            *self._buffers,
+            actions,
+            self.max_episode_steps,
+            self._kernel_mode,
+            *outputs,
+            *layer_buffers,
+            *layer_arguments,
+        )
         everyone = self._everyone
         info: dict[str, Any] = {
             GOLD_REWARD: gold,
@@ -247,7 +323,8 @@ class BatchedVectorEnv(DeviceBatchEnv):
         if same_step:
             info[FINAL_OBS] = self._observations(final_obs)
             info[mask_key(FINAL_OBS)] = terminated | truncated
-        return self._observations(obs), reward, terminated, truncated, info
+        self._last_obs = obs
+        return self._observations(obs), reward, terminated, truncated, info, None
 
     def _observations(self, rows: Any) -> Any:
         """The kernels' flat ``(num_envs, cells)`` rows in the observation space's shape."""

@@ -284,9 +284,11 @@ def make_token_vector_env(
     autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     max_episode_steps: int | None = None,
     render_mode: str | None = None,
+    fuse: bool = True,
 ) -> gym.vector.VectorEnv:
     """gymnasium vector entry point of ``rewardgym/Text<Task>-v0``; with ``render_mode="rgb_array"``
-    its ``render()`` returns one frame per env."""
+    its ``render()`` returns one frame per env; ``fuse=False`` applies every reward layer after
+    the step kernel (:func:`rewardgym.wrap`)."""
     env = BatchedVectorEnv(
         token_task(task, difficulty, check_budget(max_new_tokens)),
         num_envs,
@@ -295,4 +297,4 @@ def make_token_vector_env(
         max_episode_steps=max_episode_steps,
         render_mode=render_mode,
     )
-    return with_reward(env, reward, env_id(task))
+    return with_reward(env, reward, env_id(task), fuse=fuse)

@@ -16,19 +16,18 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
-from rewardgym.core.arrays import Array, clip, fill_where, is_torch, mask_like, minimum, sign, zeros
-from rewardgym.core.batch_random import BatchRandom
-from rewardgym.core.regime import EnvContext, Regime
+from rewardgym.core.arrays import Array, fill_where, float64, mask_like
+from rewardgym.core.batch_random import BatchRandom, counter_uniform
+from rewardgym.core.regime import EnvContext, FusedLayer, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
-
-if TYPE_CHECKING:
-    import torch
+from rewardgym.envs.batched.layers import apply_layer
 
 __all__ = ["RewardPoisoning"]
 
@@ -140,63 +139,49 @@ class RewardPoisoning(Regime):
         raise NotImplementedError
 
     def reward(self, batch: Transition) -> Array:
-        reward = batch.reward
-        if self._spent is None or tuple(self._spent.shape) != tuple(reward.shape):
-            self._spent = zeros(reward, dtype="float64")
-        flip = self._flips_around_zero() and type(reward) is np.ndarray
-        aimed: Any = None if flip else self.aimed_delta(batch)
-        attacked = batch.valid
-        if self.rate < 1.0:  # a draw per env costs a pass over the batch; rate 1 needs none
-            attacked = (self._rng.uniform(like=reward) < self.rate) & attacked
-        if type(reward) is np.ndarray and type(self._spent) is np.ndarray and reward.ndim == 1:
-            return self._compiled_reward(reward, aimed, np.asarray(attacked))
-        remaining = clip(self.budget - self._spent, 0.0)
-        size = minimum(abs(aimed), remaining) * attacked
-        delta = sign(aimed) * size
-        # The min keeps the books within the budget even where rounding would nudge them over.
-        self._spent = minimum(self._spent + size, self.budget)
-        self._report = {
-            "spent": self._spent,
-            "remaining": clip(self.budget - self._spent, 0.0),
-            "delta": delta,
-            "attacked": delta != 0,  # drawn but with nothing left to spend (or aim) is no attack
-        }
-        return reward + _cast_like(delta, reward)
+        # The body the engine fuses into its step kernel, over any batch (numpy, or torch on its
+        # device); a kind that aims elsewhere than the flip around zero hands it its aimed deltas.
+        aimed = None if self._flips_around_zero() else float64(self.aimed_delta(batch))
+        return apply_layer(self._layer(aimed), batch)
+
+    def fused_layer(self) -> FusedLayer | None:
+        """The flip around zero (the untargeted kind's default); other aims need the whole batch
+        first (a running mean, a target), so they run in the pipeline."""
+        if not self._flips_around_zero():
+            return None
+        return self._layer(None)
+
+    def _layer(self, aimed: Array | None) -> FusedLayer:
+        """The attack as a body: ``aimed`` deltas (float64, of the batch's kind), or None for the flip."""
+
+        def arguments(num_envs: int) -> tuple[Any, ...]:
+            if self._spent is None or tuple(self._spent.shape) != (num_envs,):
+                self._spent = np.zeros(num_envs)  # on a torch batch's device after the first step
+            draw = self.rate < 1.0  # a draw per env costs a pass over the batch; rate 1 needs none
+            keys, call = self._rng.counter_streams(num_envs) if draw else (_NO_KEYS, np.uint64(0))
+            books = np.empty(num_envs), np.empty(num_envs), np.empty(num_envs)  # spent, remaining, delta
+            return (
+                (keys, call, np.float32(self.rate), draw)  # float32, as numpy compares a float32 draw
+                + (_NO_AIM if aimed is None else aimed, aimed is None, self.delta_max, self.budget, self._spent)
+                + books
+            )
+
+        return FusedLayer(_poison_one, arguments, self._keep_books)
+
+    def _keep_books(self, args: tuple[Any, ...]) -> None:
+        """After a step: the books the body wrote, reported; every array is new, so a caller may
+        keep them."""
+        spent, remaining, delta = args[-3:]
+        self._spent = spent
+        self._report = {"spent": spent, "remaining": remaining, "delta": delta, "attacked": delta != 0}
 
     def info(self) -> dict[str, Any]:
         return dict(self._report)
 
     def _flips_around_zero(self) -> bool:
         """Whether the aimed delta is ``clip(-2 r, -delta_max, delta_max)``, which the compiled
-        path computes itself (the untargeted kind's default)."""
+        body computes itself (the untargeted kind's default)."""
         return False
-
-    def _compiled_reward(self, reward: np.ndarray, aimed: Array | None, attacked: np.ndarray) -> np.ndarray:
-        """The budget's books and the poisoned reward in one compiled pass, on a numpy batch.
-
-        The same arithmetic as the numpy/torch path of :meth:`reward`, which took ~8 numpy
-        passes (~50 us at 4096 envs). Every reported array is new, so a caller may keep them.
-        """
-        n = reward.shape[0]
-        spent, remaining, delta = np.empty(n), np.empty(n), np.empty(n)
-        out = np.empty(n, reward.dtype)
-        flip = aimed is None
-        _poison_kernel(
-            reward,
-            np.zeros(1) if flip else np.asarray(aimed, dtype=np.float64),
-            flip,
-            self.delta_max,
-            attacked,
-            self.budget,
-            self._spent,
-            spent,
-            remaining,
-            delta,
-            out,
-        )
-        self._spent = spent
-        self._report = {"spent": spent, "remaining": remaining, "delta": delta, "attacked": delta != 0}
-        return out
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(delta_max={self.delta_max}, budget={self.budget}, rate={self.rate})"
@@ -213,31 +198,29 @@ def _nan_max(a, b):  # pragma: no cover (compiled)
     return a if a > b or a != a else b
 
 
-@njit(nogil=True, cache=True)
-def _poison_kernel(
-    reward, aimed, flip, delta_max, attacked, budget, spent_before, spent, remaining, delta, out
-):  # pragma: no cover
-    """:meth:`RewardPoisoning.reward`'s arithmetic per env: the delta aimed for (``flip``:
-    ``clip(-2 r, -delta_max, delta_max)``, else ``aimed[i]``), clamped to the budget left, and
-    the books after it."""
-    for i in range(reward.shape[0]):
-        if flip:
-            a = _nan_min(_nan_max(-2.0 * float(reward[i]), -delta_max), delta_max)
-        else:
-            a = aimed[i]
-        left = _nan_max(budget - spent_before[i], 0.0)
-        size = _nan_min(abs(a), left) * attacked[i]
-        direction = 1.0 if a > 0.0 else (-1.0 if a < 0.0 else a)  # np.sign: 0 stays 0, NaN stays NaN
-        d = direction * size
-        after = _nan_min(spent_before[i] + size, budget)
-        spent[i] = after
-        remaining[i] = _nan_max(budget - after, 0.0)
-        delta[i] = d
-        out[i] = reward[i] + np.float32(d)
+_NO_KEYS, _NO_AIM = np.zeros(1, np.uint64), np.zeros(1)
+"""Stand-ins for the streams' keys at rate 1 and the aimed deltas of the flip, which the body never reads."""
 
 
-def _cast_like(x: Array, like: Array) -> Array:
-    """``x`` in ``like``'s dtype (both of one kind, numpy or torch)."""
-    if is_torch(like):
-        return cast("torch.Tensor", x).to(like.dtype)
-    return cast(np.ndarray, x).astype(like.dtype)
+@register_jitable  # never inline="always": numba then drops writes to the argument arrays
+def _poison_one(i, reward, valid, obs, next_obs, terminated, args):  # pragma: no cover (compiled)
+    """One env's attack: whether it is attacked (a valid step, drawn at ``rate``), the delta aimed
+    for (``flip``: ``clip(-2 r, -delta_max, delta_max)``, else ``aimed[i]``) clamped to the budget
+    left, and the books after it."""
+    keys, call, rate, draw, aimed, flip, delta_max, budget, spent_before, spent, remaining, delta = args
+    attacked = valid
+    if draw:
+        attacked = attacked and counter_uniform(keys[i], call) < rate
+    if flip:
+        a = _nan_min(_nan_max(-2.0 * float(reward), -delta_max), delta_max)
+    else:
+        a = aimed[i]
+    left = _nan_max(budget - spent_before[i], 0.0)
+    size = _nan_min(abs(a), left) * attacked
+    direction = 1.0 if a > 0.0 else (-1.0 if a < 0.0 else a)  # np.sign: 0 stays 0, NaN stays NaN
+    d = direction * size
+    after = _nan_min(spent_before[i] + size, budget)
+    spent[i] = after
+    remaining[i] = _nan_max(budget - after, 0.0)
+    delta[i] = d
+    return reward + np.float32(d)

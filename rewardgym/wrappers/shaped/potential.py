@@ -23,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 from rewardgym.core.arrays import Array, as_reward_batch, to_numpy, where, zeros
-from rewardgym.core.regime import EnvContext, Regime
+from rewardgym.core.regime import EnvContext, FusedLayer, Regime
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
 from rewardgym.envs.batched.task import BatchedTask
@@ -239,14 +239,23 @@ class PotentialShaping(_PotentialRegime):
         self._shaping: Array | None = None
 
     def reward(self, batch: Transition) -> Array:
-        if self._compiled is not None:
-            shaped, self._shaping = self._compiled.shaping(batch, self.gamma, self.scale, naive=False)
-            return shaped
+        layer = self.fused_layer()
+        if layer is not None:
+            return self._compiled.shaping(batch, layer)  # type: ignore[union-attr]  # a layer means a compiled potential
         phi = self._phi(batch.obs, batch.reward)
         phi_next = self._phi(batch.next_obs, batch.reward)
         phi_next = where(batch.terminated, zeros(phi_next), phi_next)
         self._shaping = self.scale * (self.gamma * phi_next - phi)
         return batch.reward + self._shaping
+
+    def fused_layer(self) -> FusedLayer | None:
+        """The built-in potential of a batched env, compiled; None for a callable's or MuJoCo's."""
+        if self._compiled is None:
+            return None
+        return self._compiled.layer(self.gamma, self.scale, naive=False, report=self._keep_shaping)
+
+    def _keep_shaping(self, shaping: Array) -> None:
+        self._shaping = shaping
 
     def info(self) -> dict[str, Any]:
         return {"shaping": self._shaping}
@@ -283,11 +292,20 @@ class NaiveShaping(_PotentialRegime):
         self._bonus: Array | None = None
 
     def reward(self, batch: Transition) -> Array:
-        if self._compiled is not None:
-            shaped, self._bonus = self._compiled.shaping(batch, 1.0, self.scale, naive=True)
-            return shaped
+        layer = self.fused_layer()
+        if layer is not None:
+            return self._compiled.shaping(batch, layer)  # type: ignore[union-attr]  # a layer means a compiled potential
         self._bonus = self.scale * self._phi(batch.next_obs, batch.reward)
         return batch.reward + self._bonus
+
+    def fused_layer(self) -> FusedLayer | None:
+        """The built-in potential of a batched env, compiled; None for a callable's or MuJoCo's."""
+        if self._compiled is None:
+            return None
+        return self._compiled.layer(1.0, self.scale, naive=True, report=self._keep_bonus)
+
+    def _keep_bonus(self, bonus: Array) -> None:
+        self._bonus = bonus
 
     def info(self) -> dict[str, Any]:
         return {"bonus": self._bonus}

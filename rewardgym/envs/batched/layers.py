@@ -1,0 +1,268 @@
+"""Reward layers compiled from their per-instance bodies: into the engine's step kernel, or alone.
+
+A regime that has a :class:`~rewardgym.core.regime.FusedLayer` writes its per-env arithmetic
+once, as a body ``body(i, reward, valid, obs, next_obs, terminated, args) -> new reward``. This
+module compiles such bodies two ways, from the same source:
+
+- :func:`chain`: the bodies of a stack's leading layers as one per-instance function, which
+  :mod:`rewardgym.envs.batched.kernels` calls inside the step kernel, right after the dynamics:
+  a whole stack is then one kernel call a step, on the CPU (serial or threaded) and on the GPU;
+- :func:`apply_layer`: one layer over any batch of transitions, numpy or torch (on the GPU, or
+  under numba's CUDA simulator, one thread per env), which is how a regime applies itself to an
+  env the engine does not run (gymnasium's own, say).
+
+numba cannot pass a tuple of arrays into a threaded loop (its parallel backend takes arrays and
+numbers only), so the loops are generated with one flat argument per array (:func:`flat_loop`)
+and regroup them, per layer, inside the loop.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+# A module-level import: numba's CUDA simulator finds ``cuda`` in a kernel's globals to swap in
+# its per-thread fake, which it cannot do for a name bound in a closure.
+from numba import cuda, njit, prange
+from numba.extending import register_jitable
+
+from rewardgym.core.arrays import Array, is_torch, mask_like, to_numpy
+from rewardgym.core.regime import FusedLayer
+from rewardgym.core.transition import Transition
+from rewardgym.envs.batched.device import cuda_simulated, kernel_view
+
+__all__ = ["apply_layer", "chain", "flat_loop", "kernel_arguments", "observation_rows", "on_device"]
+
+
+def chain(bodies: Sequence[Callable[..., float]]) -> Callable[..., None]:
+    """The bodies applied in order to rows ``start`` to ``stop``, as one function
+    ``run(start, stop, reward, valid, obs, next_obs, terminated, layers, trace)``.
+
+    Layer by layer: each runs over the rows in a tight loop of its own (as a separate pass would,
+    but on rows still in the cache), reading the previous layer's output. ``layers`` holds each
+    body's argument tuple; ``trace[k, i]`` gets layer ``k``'s output. Where ``valid[i]`` is False
+    (an autoreset step) every layer's output is its input, as in
+    :class:`~rewardgym.core.pipeline.RewardPipeline`; the bodies still run, for their reports.
+
+    Example:
+        >>> import numpy as np
+        >>> from numba import njit
+        >>> from numba.extending import register_jitable
+        >>> @register_jitable
+        ... def double(i, reward, valid, obs, next_obs, terminated, args):
+        ...     return reward * np.float32(2.0)
+        >>> run = chain([double, double])
+        >>> @njit
+        ... def rows(reward, valid, trace):
+        ...     run(0, 2, reward, valid, reward, reward, valid, ((), ()), trace)
+        >>> trace = np.zeros((2, 2), np.float32)
+        >>> rows(np.array([1.5, 1.0], np.float32), np.array([True, False]), trace)
+        >>> trace.tolist()
+        [[3.0, 1.0], [6.0, 1.0]]
+    """
+
+    # Generated as one flat function: numba types a chain of nested closures far more slowly.
+    lines = ["def run(start, stop, reward, valid, obs, next_obs, terminated, layers, trace):"]
+    for k in range(len(bodies)):
+        incoming = "reward[i]" if k == 0 else f"trace[{k - 1}, i]"
+        lines += [
+            f"    args = layers[{k}]",
+            "    for i in range(start, stop):",
+            f"        r = {incoming}",
+            f"        new = np.float32(body{k}(i, r, valid[i], obs[i], next_obs[i], terminated[i], args))",
+            f"        trace[{k}, i] = select(valid[i], new, r)",
+        ]
+    if not bodies:
+        lines.append("    pass")
+    namespace: dict[str, Any] = {"np": np, "select": _select, **{f"body{k}": body for k, body in enumerate(bodies)}}
+    exec("\n".join(lines) + "\n", namespace)  # noqa: S102 - the source is built from indices alone
+    return register_jitable(inline="always")(namespace["run"])
+
+
+@register_jitable  # not inline="always": numba's inliner mis-scopes a conditional expression's value
+def _select(condition: bool, yes: float, no: float) -> float:  # pragma: no cover (compiled)
+    return yes if condition else no
+
+
+def flat_loop(inner: Callable[..., None], fixed: Sequence[str], arities: Sequence[int], target: str) -> Any:
+    """A kernel ``kernel(*fixed, *flat)`` that calls ``inner(start, stop, *fixed, layers)`` over
+    the rows of its first argument, in chunks of :data:`CHUNK` rows, where ``flat`` is every
+    layer's arguments one after another and ``layers`` regroups them, ``arities[k]`` for layer ``k``.
+
+    ``target`` is ``"serial"``, ``"parallel"`` (numba's ``prange`` over chunks) or ``"cuda"`` (a
+    launcher of one thread per row, each a chunk of one). The source is generated because numba's
+    threaded loops take no tuples.
+
+    Example:
+        >>> import numpy as np
+        >>> from numba.extending import register_jitable
+        >>> @register_jitable
+        ... def add(start, stop, out, layers):
+        ...     for i in range(start, stop):
+        ...         out[i] = layers[0][0][i] + layers[1][0]
+        >>> kernel = flat_loop(add, ["out"], [1, 1], "serial")
+        >>> out = np.zeros(3)
+        >>> kernel(out, np.arange(3.0), 10.0)
+        >>> out.tolist()
+        [10.0, 11.0, 12.0]
+    """
+    params, call = _signature(tuple(fixed), tuple(arities))
+    namespace: dict[str, Any] = {"inner": inner, "prange": prange, "cuda": cuda, "CHUNK": CHUNK}
+    if target == "cuda":
+        exec(  # noqa: S102 - the source is built from argument names alone
+            f"def kernel({params}):\n"
+            f"    i = cuda.grid(1)\n"
+            f"    if i < {fixed[0]}.shape[0]:\n"
+            f"        inner(i, i + 1, {call})\n",
+            namespace,
+        )
+        from rewardgym.envs.batched.kernels import cuda_launcher
+
+        return cuda_launcher(cuda.jit(namespace["kernel"]))
+    # numba's parallel array analysis fails on tuples built inside a prange body, so the threads
+    # take chunks of rows, each run by a separate (not inlined) function: a call per chunk, not
+    # per row, which would cost more than the row (every array is passed as its fields). The
+    # serial kernel calls the same function once, so the two targets compile it once.
+    namespace["rows"] = _rows(inner, tuple(fixed), tuple(arities))
+    loop = (
+        f"    for chunk in prange((n + CHUNK - 1) // CHUNK):\n"
+        f"        rows(chunk * CHUNK, min(n, (chunk + 1) * CHUNK), {params})\n"
+        if target == "parallel"
+        else f"    rows(0, n, {params})\n"
+    )
+    exec(f"def kernel({params}):\n    n = {fixed[0]}.shape[0]\n" + loop, namespace)  # noqa: S102
+    from rewardgym.envs.batched.kernels import CPU_OPTIONS
+
+    return njit(parallel=target == "parallel", **CPU_OPTIONS)(namespace["kernel"])
+
+
+def _signature(fixed: tuple[str, ...], arities: tuple[int, ...]) -> tuple[str, str]:
+    """A flat loop's parameter list, and the arguments it passes ``inner`` after ``start, stop``:
+    the fixed ones, then a tuple of each layer's."""
+    flat, groups = [], []
+    for k, arity in enumerate(arities):
+        names = [f"layer{k}_{j}" for j in range(arity)]
+        flat += names
+        groups.append(f"({''.join(name + ', ' for name in names)})")
+    params = ", ".join([*fixed, *flat])
+    call = "".join(name + ", " for name in fixed) + f"({''.join(group + ', ' for group in groups)})"
+    return params, call
+
+
+@functools.cache
+def _rows(inner: Callable[..., None], fixed: tuple[str, ...], arities: tuple[int, ...]) -> Any:
+    """``rows(start, stop, *fixed, *flat)``, calling ``inner`` on those rows, compiled once."""
+    from rewardgym.envs.batched.kernels import CPU_OPTIONS
+
+    params, call = _signature(fixed, arities)
+    namespace: dict[str, Any] = {"inner": inner}
+    exec(f"def rows(start, stop, {params}):\n    inner(start, stop, {call})\n", namespace)  # noqa: S102
+    return njit(**CPU_OPTIONS)(namespace["rows"])
+
+
+CHUNK = 256
+"""Rows per task of a threaded :func:`flat_loop`: enough to make a call's cost vanish, few enough
+that TBB can balance the chunks between threads (16 chunks at 4,096 envs)."""
+
+
+def observation_rows(obs: Array) -> Array:
+    """Observations as bodies read them: one flat row per env (a grid's cells in C order, as the
+    engine's ``observe`` writes them), float32 and float64 as they are, any other dtype (integers,
+    bools, half floats) as float64, which holds each of them exactly.
+
+    Example:
+        >>> import numpy as np
+        >>> observation_rows(np.ones((2, 2, 2), np.uint8)).dtype, observation_rows(np.ones((2, 3), np.float32)).shape
+        (dtype('float64'), (2, 3))
+    """
+    obs = obs.reshape(obs.shape[0], math.prod(obs.shape[1:]))  # not -1: an empty batch has no size to infer
+    if is_torch(obs):
+        import torch
+
+        return obs if obs.dtype in (torch.float32, torch.float64) else obs.to(torch.float64)
+    return obs if obs.dtype.char in "fd" else obs.astype(np.float64)
+
+
+def apply_layer(layer: FusedLayer, batch: Transition) -> Array:
+    """``layer``'s new reward of every env of ``batch`` (float32, of the batch's kind and device),
+    from its body: on the CPU for numpy batches and torch ones on the CPU, on the GPU (or numba's
+    CUDA simulator) for torch ones there, one thread per env. Calls ``layer.finish`` with the
+    layer's arguments, its arrays as the batch's kind (torch on the batch's device for torch).
+
+    Unlike the pipeline, it computes every row, ``valid`` or not: the pipeline keeps the input
+    reward where a step is not valid.
+
+    Example:
+        >>> import numpy as np
+        >>> from numba.extending import register_jitable
+        >>> from rewardgym.core.regime import FusedLayer
+        >>> @register_jitable
+        ... def plus(i, reward, valid, obs, next_obs, terminated, args):
+        ...     return reward + args[0]
+        >>> batch = Transition(np.zeros((2, 1)), np.zeros(2), np.zeros((2, 1)), np.ones(2, np.float32),
+        ...                    np.zeros(2, bool), np.zeros(2, bool), np.ones(2, bool))
+        >>> apply_layer(FusedLayer(plus, lambda n: (np.float32(0.5),)), batch).tolist()
+        [1.5, 1.5]
+    """
+    reward = batch.reward
+    n = batch.num_envs
+    args = layer.arguments(n)
+    if layer.reads_obs:
+        obs, next_obs = observation_rows(batch.obs), observation_rows(batch.next_obs)
+    else:  # stand-ins the body never reads
+        obs = next_obs = reward.reshape(n, 1)
+    fixed = (reward, mask_like(batch.valid, reward), obs, next_obs, mask_like(batch.terminated, reward))
+    out: Array
+    if not is_torch(reward):
+        out = np.empty(n, np.float32)
+        _layer_loop(layer.body, len(args), "serial")(out, *fixed, *args)
+    elif reward.is_cuda or cuda_simulated():
+        import torch
+
+        args = on_device(args, reward.device)
+        out = torch.empty(n, dtype=torch.float32, device=reward.device)
+        if n:
+            views = (kernel_view(torch.as_tensor(x, device=out.device).detach()) for x in fixed)
+            _layer_loop(layer.body, len(args), "cuda")(kernel_view(out), *views, *kernel_arguments(args))
+    else:
+        import torch
+
+        # A torch batch on the CPU: the CPU loop on numpy views; the layer's arrays as torch.
+        out_rows = np.empty(n, np.float32)
+        numpy_args = tuple(to_numpy(x) if is_torch(x) else x for x in args)
+        _layer_loop(layer.body, len(args), "serial")(out_rows, *(to_numpy(x) for x in fixed), *numpy_args)
+        out = torch.from_numpy(out_rows)
+        args = tuple(torch.from_numpy(x) if isinstance(x, np.ndarray) else x for x in numpy_args)
+    if layer.finish is not None:
+        layer.finish(args)
+    return out
+
+
+def on_device(arguments: tuple[Any, ...], device: Any) -> tuple[Any, ...]:
+    """A layer's arguments with its numpy arrays moved to a torch ``device``: what a CUDA kernel
+    reads and writes, and what the layer's ``finish`` then keeps (its state and reports stay on
+    the batch's device)."""
+    import torch
+
+    return tuple(torch.as_tensor(x, device=device) if isinstance(x, np.ndarray) else x for x in arguments)
+
+
+def kernel_arguments(arguments: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Arguments as a CUDA kernel takes them: torch tensors as numba device arrays."""
+    return tuple(kernel_view(x) if is_torch(x) else x for x in arguments)
+
+
+@functools.cache
+def _layer_loop(body: Callable[..., float], arity: int, target: str) -> Any:
+    """The loop applying one body to a batch, built once per body, arity and target."""
+
+    @register_jitable(inline="always")
+    def one(start, stop, out, reward, valid, obs, next_obs, terminated, layers):
+        for i in range(start, stop):
+            out[i] = np.float32(body(i, reward[i], valid[i], obs[i], next_obs[i], terminated[i], layers[0]))
+
+    return flat_loop(one, ["out", "reward", "valid", "obs", "next_obs", "terminated"], [arity], target)
