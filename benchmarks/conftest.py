@@ -113,6 +113,7 @@ SUITES: dict[str, Suite] = {
             "rewardgym",
             "rewardgym+scale",
             "rewardgym+stack",
+            "rewardgym+stack-unfused",
             "rewardgym-1thread",
             "gymnasium-vector",
             "gymnasium-stack",
@@ -131,6 +132,7 @@ SUITES: dict[str, Suite] = {
             ("rg/bare", "rewardgym", "bare-kernel"),
             ("scale/rg", "rewardgym+scale", "rewardgym"),
             ("rg/stack", "rewardgym", "rewardgym+stack"),
+            ("fused/unfused", "rewardgym+stack", "rewardgym+stack-unfused"),
             ("stack/gym-stack", "rewardgym+stack", "gymnasium-stack"),
             ("1thread/vector", "rewardgym-1thread", "gymnasium-vector"),
         ],
@@ -169,14 +171,19 @@ SUITES: dict[str, Suite] = {
     ),
     "gpu": Suite(
         title="CartPole on the GPU (device='cuda')",
-        contenders=["rewardgym", "rewardgym+scale", "bare-kernel", "gymnasium-vector"],
+        contenders=["rewardgym", "rewardgym+scale", "rewardgym+stack", "bare-kernel", "gymnasium-vector"],
         ratios=[
             ("rg/bare", "rewardgym", "bare-kernel"),
             ("scale/rg", "rewardgym+scale", "rewardgym"),
+            ("rg/stack", "rewardgym", "rewardgym+stack"),
             ("rg/vector", "rewardgym", "gymnasium-vector"),
         ],
         targets=[
             ("rewardgym >= 1e9 steps/s at >= 1M envs", _rate_at_least(2**20, "rewardgym", 1e9)),
+            (
+                "shaped+noisy+adversarial adds <= 20% at >= 1M envs (rg/stack <= 1.2)",
+                _at_most(2**20, "rewardgym", "rewardgym+stack", 1.2),
+            ),
         ],
     ),
 }

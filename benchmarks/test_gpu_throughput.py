@@ -5,6 +5,8 @@ so that neither sampling nor host-to-device copies are measured):
 
 - ``rewardgym``: ``gym.make_vec("rewardgym/CartPole-v0", num_envs=N, device="cuda")``;
 - ``rewardgym+scale``: the same through the reward shell, ``reward="scale(factor=2)"``;
+- ``rewardgym+stack``: the same under ``shaped+noisy(sigma=0.5)+adversarial(budget=0.2)``, whose
+  layers run inside the CUDA step kernel (the issue's target: it adds at most 20%);
 - ``bare-kernel``: rewardgym's CUDA step kernel launched directly on preallocated buffers;
 - ``gymnasium-vector``: gymnasium's numpy CartPole vector env on the CPU, for scale.
 
@@ -39,7 +41,8 @@ ACTION_ROWS = 8
 """Distinct action batches per N, cycled through (8 x 4M int64 actions = 256 MiB of GPU memory)."""
 SEED = 0
 
-CONTENDERS = ["rewardgym", "rewardgym+scale", "gymnasium-vector"]
+CONTENDERS = ["rewardgym", "rewardgym+scale", "rewardgym+stack", "gymnasium-vector"]
+STACK = "shaped+noisy(sigma=0.5)+adversarial(budget=0.2)"
 
 
 def _sizes() -> list:
@@ -69,6 +72,8 @@ def make_envs(contender: str, num_envs: int) -> gym.vector.VectorEnv:
         return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cuda")
     if contender == "rewardgym+scale":
         return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cuda", reward="scale(factor=2)")
+    if contender == "rewardgym+stack":
+        return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cuda", reward=STACK)
     if contender == "gymnasium-vector":
         return gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
     raise ValueError(f"unknown contender {contender!r}")

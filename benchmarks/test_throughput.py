@@ -6,7 +6,10 @@ measured) at each batch size N:
 
 - ``rewardgym``: ``gym.make_vec("rewardgym/CartPole-v0", num_envs=N, device="cpu")``;
 - ``rewardgym+scale``: the same through the reward shell, ``reward="scale(factor=2)"``;
-- ``rewardgym+stack``: the same under ``shaped+noisy(sigma=0.5)+adversarial(budget=0.2)``;
+- ``rewardgym+stack``: the same under ``shaped+noisy(sigma=0.5)+adversarial(budget=0.2)``, whose
+  three layers run inside the env's step kernel;
+- ``rewardgym+stack-unfused``: the same with ``fuse=False``: the layers after the kernel, one
+  compiled pass each (what fusing saves);
 - ``rewardgym-1thread``: ``rewardgym`` with numba on one thread (``numba.set_num_threads(1)``
   while it is warmed up and timed, restored after);
 - ``gymnasium-vector``: gymnasium's numpy CartPole vector env (``vector_entry_point``);
@@ -75,6 +78,7 @@ API_CONTENDERS = [
     "rewardgym",
     "rewardgym+scale",
     "rewardgym+stack",
+    "rewardgym+stack-unfused",
     "rewardgym-1thread",
     "gymnasium-vector",
     "gymnasium-stack",
@@ -248,8 +252,9 @@ def make_envs(contender: str, num_envs: int) -> gym.vector.VectorEnv:
         return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu")
     if contender == "rewardgym+scale":
         return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu", reward="scale(factor=2)")
-    if contender == "rewardgym+stack":
-        return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu", reward=STACK)
+    if contender in ("rewardgym+stack", "rewardgym+stack-unfused"):
+        fuse = contender == "rewardgym+stack"
+        return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu", reward=STACK, fuse=fuse)
     if contender == "gymnasium-vector":
         return gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
     if contender == "gymnasium-stack":
