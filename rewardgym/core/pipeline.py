@@ -80,9 +80,10 @@ class RewardPipeline:
         checks.add(next(reversed(trace), "env"), reward)
         computed_rows: Any = () if computed is None else computed
         done = len(computed_rows)
+        if done:
+            checks.add_rows(names[:done], computed_rows)
         for index in range(done):  # fused layers learn nothing (FusedLayer), so no update
             reward = trace[names[index]] = computed_rows[index]
-            checks.add(names[index], reward)
             report = self.regimes[index].info()
             if report:
                 reports[names[index]] = report
@@ -167,6 +168,14 @@ class _NanChecks:
                 _refuse(name)
         else:
             self.pending.append((name, reward.isnan().any()))
+
+    def add_rows(self, names: list[str], rows: Array) -> None:
+        """Each row of ``rows`` (one per layer, C-contiguous) as :meth:`add` would, in one pass."""
+        if self.on_cpu or not is_torch(rows):
+            if _has_nan(rows.reshape(-1)):
+                _refuse(next(name for name, row in zip(names, rows) if _has_nan(row)))
+        else:
+            self.pending += [(name, flag) for name, flag in zip(names, rows.isnan().any(dim=1))]
 
     def settle(self) -> None:
         if not self.pending:

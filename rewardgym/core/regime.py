@@ -44,15 +44,18 @@ class FusedLayer(NamedTuple):
         body: a numba function (``register_jitable``, module level, so kernels compile once per
             kind) ``body(i, reward, valid, obs, next_obs, terminated, args) -> new reward`` of env
             ``i``: its incoming reward (float32), whether the step is a real transition (False on
-            a NEXT_STEP autoreset step, whose result the engine discards), its observations before
-            and after the step as float rows (only if ``reads_obs``), whether it terminated, and
-            ``args``, the tuple :attr:`arguments` gave. It may write per-env results into arrays
-            of ``args`` (a report, the books of a budget).
+            a NEXT_STEP autoreset step, whose result is discarded), its observations before and
+            after the step as flat rows (in the env's dtype inside the engine, float32 or float64
+            elsewhere; :func:`~rewardgym.envs.batched.layers.observation_rows`), whether it
+            terminated, and ``args``, the tuple :attr:`arguments` gave. It may write per-env
+            results into arrays of ``args`` (a report, the books of a budget). Not
+            ``inline="always"``: numba's inliner then drops those writes.
         arguments: called before each step with the number of envs: the tuple of arrays and
             numbers the body reads and writes; parameters go here, not into the body, so that one
             compiled kernel serves every value of them.
         finish: called after each step with the same tuple: keeps state, sets :meth:`Regime.info`.
-        reads_obs: whether the body reads ``obs`` and ``next_obs`` (the engine writes them only then).
+        reads_obs: whether the body reads ``obs`` and ``next_obs``; where it does not,
+            :func:`~rewardgym.envs.batched.layers.apply_layer` skips converting them.
     """
 
     body: Callable[..., float]

@@ -159,7 +159,8 @@ class RewardPoisoning(Regime):
                 self._spent = np.zeros(num_envs)  # on a torch batch's device after the first step
             draw = self.rate < 1.0  # a draw per env costs a pass over the batch; rate 1 needs none
             keys, call = self._rng.counter_streams(num_envs) if draw else (_NO_KEYS, np.uint64(0))
-            books = np.empty(num_envs), np.empty(num_envs), np.empty(num_envs)  # spent, remaining, delta
+            # spent, remaining, delta, attacked (drawn but with nothing left to spend, or aim, is no attack)
+            books = np.empty(num_envs), np.empty(num_envs), np.empty(num_envs), np.empty(num_envs, np.bool_)
             return (
                 (keys, call, np.float32(self.rate), draw)  # float32, as numpy compares a float32 draw
                 + (_NO_AIM if aimed is None else aimed, aimed is None, self.delta_max, self.budget, self._spent)
@@ -171,9 +172,9 @@ class RewardPoisoning(Regime):
     def _keep_books(self, args: tuple[Any, ...]) -> None:
         """After a step: the books the body wrote, reported; every array is new, so a caller may
         keep them."""
-        spent, remaining, delta = args[-3:]
+        spent, remaining, delta, attacked = args[-4:]
         self._spent = spent
-        self._report = {"spent": spent, "remaining": remaining, "delta": delta, "attacked": delta != 0}
+        self._report = {"spent": spent, "remaining": remaining, "delta": delta, "attacked": attacked}
 
     def info(self) -> dict[str, Any]:
         return dict(self._report)
@@ -207,7 +208,7 @@ def _poison_one(i, reward, valid, obs, next_obs, terminated, args):  # pragma: n
     """One env's attack: whether it is attacked (a valid step, drawn at ``rate``), the delta aimed
     for (``flip``: ``clip(-2 r, -delta_max, delta_max)``, else ``aimed[i]``) clamped to the budget
     left, and the books after it."""
-    keys, call, rate, draw, aimed, flip, delta_max, budget, spent_before, spent, remaining, delta = args
+    keys, call, rate, draw, aimed, flip, delta_max, budget, spent_before, spent, remaining, delta, attacked_out = args
     attacked = valid
     if draw:
         attacked = attacked and counter_uniform(keys[i], call) < rate
@@ -223,4 +224,5 @@ def _poison_one(i, reward, valid, obs, next_obs, terminated, args):  # pragma: n
     spent[i] = after
     remaining[i] = _nan_max(budget - after, 0.0)
     delta[i] = d
+    attacked_out[i] = d != 0.0
     return reward + np.float32(d)

@@ -48,6 +48,12 @@ class CompiledPotential:
             raise ValueError(f"task {task.name!r} has no built-in potential")
         self.task = task
         self.obs_shape: tuple[int, ...] = tuple(task.observation_space.shape or ())
+        self._body: Callable[..., float] | None = None  # the shaping body, once asked for
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The body is a closure, which does not pickle (regimes travel to sweep workers); the
+        # copy builds it again from the cache.
+        return {**vars(self), "_body": None}
 
     def values(self, obs: Array) -> Array:
         """The potential of each observation of a batch ``(num_envs, *obs_shape)``: float64, of
@@ -70,9 +76,9 @@ class CompiledPotential:
         def arguments(num_envs: int) -> tuple[Any, ...]:
             return float(gamma), float(scale), bool(naive), np.empty(num_envs, np.float32)
 
-        # The body is looked up, not kept: a closure would not pickle, and regimes travel to workers.
-        body = _shaping_body(self.task.potential, self.task.params)
-        return FusedLayer(body, arguments, lambda args: report(args[-1]), reads_obs=True)
+        if self._body is None:
+            self._body = _shaping_body(self.task.potential, self.task.params)
+        return FusedLayer(self._body, arguments, lambda args: report(args[-1]), reads_obs=True)
 
     def shaping(self, batch: Transition, layer: FusedLayer) -> Array:
         """``layer`` (from :meth:`layer`) over a batch whose observations this potential reads."""
