@@ -113,6 +113,21 @@ def zeros(like: Array, shape: tuple[int, ...] | None = None, dtype: str | None =
     return np.zeros(shape, dtype=like.dtype if dtype is None else dtype)
 
 
+def empty(like: Array, dtype: str | None = None) -> Array:
+    """An uninitialised batch of ``like``'s shape, ``dtype`` (default: ``like``'s), kind and
+    device: for outputs whose every element is written before it is read.
+
+    Example:
+        >>> empty(np.zeros(3, np.float32), "bool").shape, empty(np.zeros(3, np.float32), "bool").dtype
+        ((3,), dtype('bool'))
+    """
+    if is_torch(like):
+        import torch
+
+        return torch.empty(like.shape, dtype=like.dtype if dtype is None else getattr(torch, dtype), device=like.device)
+    return np.empty(like.shape, dtype=like.dtype if dtype is None else dtype)
+
+
 def float64(x: Array) -> Array:
     """``x`` as float64, of the same kind (numpy or torch) and device."""
     if is_torch(x):

@@ -50,6 +50,7 @@ class BatchRandom:
         self._torch: dict[str, Any] = {}
         # add_normal's counter-based streams: one key per element, and the number of calls so far.
         self._keys = np.empty(0, dtype=np.uint64)
+        self._device_keys: dict[str, Any] = {}  # the keys on each torch device they were asked for
         self._calls = 0
 
     def uniform(self, like: Array, low: float = 0.0, high: float = 1.0, shape: tuple[int, ...] | None = None) -> Array:
@@ -59,7 +60,7 @@ class BatchRandom:
             import torch
 
             return low + (high - low) * torch.rand(size, generator=self.torch(like.device), device=like.device)
-        keys, call = self.counter_streams(math.prod(size))
+        keys, call = self._streams(math.prod(size))
         with np.errstate(over="ignore"):  # uint64 wrap-around is the hash's arithmetic
             bits = splitmix64(keys + call * _GOLDEN)
         # The top 24 bits, exact in float32: a float64 draw cast down could round up to 1.0.
@@ -103,15 +104,16 @@ class BatchRandom:
             values = values.astype(np.float32)
         flat = np.ascontiguousarray(values).reshape(-1)
         n = flat.shape[0]
-        keys, call = self.counter_streams(n)
+        keys, call = self._streams(n)
         out = np.empty_like(flat)
         kernel = _add_normal_parallel if n >= PARALLEL_FROM else _add_normal
         kernel(flat, keys, call, float(scale), out)
         return out.reshape(values.shape)
 
-    def counter_streams(self, n: int) -> tuple[np.ndarray, np.uint64]:
+    def counter_streams(self, n: int, like: Array | None = None) -> tuple[Array, np.uint64]:
         """The counter-based streams of ``n`` elements for one call: their keys ``(n,)`` uint64
-        and the call's number, which this consumes. Element ``i`` draws with
+        (numpy, or a torch tensor on ``like``'s device where ``like`` is one: kept there, not
+        copied on every call) and the call's number, which this consumes. Element ``i`` draws with
         :func:`counter_normal` or :func:`counter_uniform` of ``(keys[i], call)``; what
         :meth:`add_normal` and :meth:`uniform` draw on numpy batches, and compiled reward layers
         (:class:`~rewardgym.core.regime.FusedLayer`) inside the env's kernel.
@@ -125,8 +127,21 @@ class BatchRandom:
             >>> bool((keys == keys2).all()), int(call), int(call2)
             (True, 0, 1)
         """
+        keys, call = self._streams(n)
+        if like is None or not is_torch(like):
+            return keys, call
+        key = str(like.device)
+        if key not in self._device_keys:
+            import torch
+
+            self._device_keys[key] = torch.from_numpy(self._keys).to(like.device)
+        return self._device_keys[key][:n], call
+
+    def _streams(self, n: int) -> tuple[np.ndarray, np.uint64]:
+        """:meth:`counter_streams` on the host: the keys as numpy."""
         if self._keys.shape[0] < n:
             self._keys = _stream_keys(self._seed, n)
+            self._device_keys = {}
         call = np.uint64(self._calls)
         self._calls += 1
         return self._keys[:n], call

@@ -50,16 +50,17 @@ class FusedLayer(NamedTuple):
             terminated, and ``args``, the tuple :attr:`arguments` gave. It may write per-env
             results into arrays of ``args`` (a report, the books of a budget). Not
             ``inline="always"``: numba's inliner then drops those writes.
-        arguments: called before each step with the number of envs: the tuple of arrays and
-            numbers the body reads and writes; parameters go here, not into the body, so that one
-            compiled kernel serves every value of them.
+        arguments: called before each step with ``like``, a float32 batch ``(num_envs,)`` of the
+            step's kind and device (numpy, or torch on the GPU): the tuple of arrays (made like
+            it) and numbers the body reads and writes; parameters go here, not into the body, so
+            that one compiled kernel serves every value of them.
         finish: called after each step with the same tuple: keeps state, sets :meth:`Regime.info`.
         reads_obs: whether the body reads ``obs`` and ``next_obs``; where it does not,
             :func:`~rewardgym.envs.batched.layers.apply_layer` skips converting them.
     """
 
     body: Callable[..., float]
-    arguments: Callable[[int], tuple[Any, ...]]
+    arguments: Callable[[Any], tuple[Any, ...]]
     finish: Callable[[tuple[Any, ...]], None] | None = None
     reads_obs: bool = False
 

@@ -41,7 +41,7 @@ class Scale(Regime):
     def fused_layer(self) -> FusedLayer:
         return FusedLayer(_scale_one, self._arguments)
 
-    def _arguments(self, num_envs: int) -> tuple[Any, ...]:
+    def _arguments(self, like: Array) -> tuple[Any, ...]:
         return (np.float32(self.factor),)  # float32 arithmetic, as numpy and torch scale a float32 batch
 
 

@@ -149,7 +149,7 @@ def test_cuda_fused_kernel_matches_the_serial_one():
         layers = shell._fusable_layers()
         outputs = []
         for t in range(12):
-            arguments = [layer.arguments(n) for layer in layers]
+            arguments = [layer.arguments(np.zeros(n, np.float32)) for layer in layers]
             kernel = fused_step_kernel(
                 env._observed, target, env.params, tuple(x.body for x in layers), tuple(map(len, arguments))
             )

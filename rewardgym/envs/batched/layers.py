@@ -205,12 +205,12 @@ def apply_layer(layer: FusedLayer, batch: Transition) -> Array:
         ...     return reward + args[0]
         >>> batch = Transition(np.zeros((2, 1)), np.zeros(2), np.zeros((2, 1)), np.ones(2, np.float32),
         ...                    np.zeros(2, bool), np.zeros(2, bool), np.ones(2, bool))
-        >>> apply_layer(FusedLayer(plus, lambda n: (np.float32(0.5),)), batch).tolist()
+        >>> apply_layer(FusedLayer(plus, lambda like: (np.float32(0.5),)), batch).tolist()
         [1.5, 1.5]
     """
     reward = batch.reward
     n = batch.num_envs
-    args = layer.arguments(n)
+    args = layer.arguments(reward)
     if layer.reads_obs:
         obs, next_obs = observation_rows(batch.obs), observation_rows(batch.next_obs)
     else:  # stand-ins the body never reads

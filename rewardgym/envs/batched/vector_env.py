@@ -255,10 +255,10 @@ class BatchedVectorEnv(DeviceBatchEnv):
         actions = self._check_step(actions)
         if not layers:
             return self._step(actions, self._step_kernel, (), ())
-        arguments = tuple(layer.arguments(self.num_envs) for layer in layers)
-        kernel = self._fused_kernel(tuple(layer.body for layer in layers), tuple(map(len, arguments)))
         trace = self._empty((len(layers), self.num_envs), np.float32)
-        if self.device == "cuda":
+        arguments = tuple(layer.arguments(trace[0]) for layer in layers)  # made like a row of it
+        kernel = self._fused_kernel(tuple(layer.body for layer in layers), tuple(map(len, arguments)))
+        if self.device == "cuda":  # numbers, and numpy constants a layer keeps, to the kernel's device
             arguments = tuple(on_device(group, trace.device) for group in arguments)
             flat = tuple(value for group in arguments for value in kernel_arguments(group))
         else:

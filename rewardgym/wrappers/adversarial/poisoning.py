@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
-from rewardgym.core.arrays import Array, fill_where, float64, mask_like
+from rewardgym.core.arrays import Array, empty, fill_where, float64, mask_like, zeros
 from rewardgym.core.batch_random import BatchRandom, counter_uniform
 from rewardgym.core.regime import EnvContext, FusedLayer, Regime
 from rewardgym.core.transition import Transition
@@ -154,13 +154,13 @@ class RewardPoisoning(Regime):
     def _layer(self, aimed: Array | None) -> FusedLayer:
         """The attack as a body: ``aimed`` deltas (float64, of the batch's kind), or None for the flip."""
 
-        def arguments(num_envs: int) -> tuple[Any, ...]:
-            if self._spent is None or tuple(self._spent.shape) != (num_envs,):
-                self._spent = np.zeros(num_envs)  # on a torch batch's device after the first step
+        def arguments(like: Array) -> tuple[Any, ...]:
+            if self._spent is None or tuple(self._spent.shape) != tuple(like.shape):
+                self._spent = zeros(like, dtype="float64")
             draw = self.rate < 1.0  # a draw per env costs a pass over the batch; rate 1 needs none
-            keys, call = self._rng.counter_streams(num_envs) if draw else (_NO_KEYS, np.uint64(0))
+            keys, call = self._rng.counter_streams(len(like), like) if draw else (_NO_KEYS, np.uint64(0))
             # spent, remaining, delta, attacked (drawn but with nothing left to spend, or aim, is no attack)
-            books = np.empty(num_envs), np.empty(num_envs), np.empty(num_envs), np.empty(num_envs, np.bool_)
+            books = empty(like, "float64"), empty(like, "float64"), empty(like, "float64"), empty(like, "bool")
             return (
                 (keys, call, np.float32(self.rate), draw)  # float32, as numpy compares a float32 draw
                 + (_NO_AIM if aimed is None else aimed, aimed is None, self.delta_max, self.budget, self._spent)

@@ -56,8 +56,8 @@ class Gaussian(Noise):
     def fused_layer(self) -> FusedLayer:
         return FusedLayer(_gaussian_one, self._arguments)
 
-    def _arguments(self, num_envs: int) -> tuple[Any, ...]:
-        keys, call = self.rng.counter_streams(num_envs)
+    def _arguments(self, like: Array) -> tuple[Any, ...]:
+        keys, call = self.rng.counter_streams(len(like), like)
         return keys, call, float(self.sigma)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
-from rewardgym.core.arrays import Array, is_torch, to_numpy
+from rewardgym.core.arrays import Array, empty, is_torch, to_numpy
 from rewardgym.core.regime import FusedLayer
 from rewardgym.core.transition import Transition
 from rewardgym.envs.batched.kernels import CPU_OPTIONS
@@ -73,8 +73,8 @@ class CompiledPotential:
         Phi(s))`` with ``Phi(s') = 0`` where the step terminated, or ``scale * Phi(s')`` if
         ``naive``, float32; ``report(added)`` after each step."""
 
-        def arguments(num_envs: int) -> tuple[Any, ...]:
-            return float(gamma), float(scale), bool(naive), np.empty(num_envs, np.float32)
+        def arguments(like: Array) -> tuple[Any, ...]:
+            return float(gamma), float(scale), bool(naive), empty(like)
 
         if self._body is None:
             self._body = _shaping_body(self.task.potential, self.task.params)
