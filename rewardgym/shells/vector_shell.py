@@ -18,7 +18,7 @@ from rewardgym.core.info import (
     mask_key,
 )
 from rewardgym.core.pipeline import RewardPipeline
-from rewardgym.core.regime import EnvContext, FusedLayer
+from rewardgym.core.regime import EnvContext, FusedLayer, Regime
 from rewardgym.core.spec import RewardSpec, resolve_reward_spec
 from rewardgym.core.transition import Transition
 from rewardgym.shells.monitor import EpisodeReturns
@@ -42,11 +42,11 @@ class VectorRewardShell(VectorWrapper):
     report their proxy and gold returns in ``info["episode_returns"]`` (mask
     ``info["_episode_returns"]``; see :mod:`rewardgym.shells.monitor`).
 
-    On rewardgym's own vector envs (the engine, on the CPU or the GPU) the leading layers of the stack that
-    have a :class:`~rewardgym.core.regime.FusedLayer` (``scale``, ``shaped`` with a built-in
-    potential, ``noisy(kind='gaussian')``, ``adversarial(kind='untargeted')``) run inside the env's
-    step kernel, one compiled call for dynamics and layers; the rest follow as usual. Results are
-    the same bit for bit either way (``fuse=False`` turns it off, to compare).
+    On rewardgym's own vector envs (the engine, on the CPU or the GPU) the leading layers of the
+    stack that have a :class:`~rewardgym.core.regime.FusedLayer` (``scale``, ``shaped`` with a
+    built-in potential, ``noisy(kind='gaussian')``, ``adversarial(kind='untargeted')``) run inside
+    the env's step kernel, one compiled call for dynamics and layers; the rest follow as usual.
+    Results are the same bit for bit either way (``fuse=False`` turns it off, to compare).
 
     Args:
         env: the vector env.
@@ -155,7 +155,9 @@ class VectorRewardShell(VectorWrapper):
             return []
         layers = []
         for regime in self.pipeline.regimes:
-            layer = regime.fused_layer()
+            # A kind that learns is never fused (its update needs the pipeline's batch), even a
+            # subclass of a fused kind that adds learning.
+            layer = regime.fused_layer() if type(regime).update is Regime.update else None
             if layer is None:
                 break
             layers.append(layer)

@@ -198,3 +198,18 @@ def as_numpy(step):
     if isinstance(step, tuple):
         return tuple(as_numpy(value) for value in step)
     return step
+
+
+def test_a_fused_kind_that_learns_runs_in_the_pipeline():
+    from rewardgym.wrappers.scale import Scale
+
+    class LearningScale(Scale):
+        def update(self, batch):
+            self.factor += 1.0
+            return {}
+
+    envs = gym.make_vec("rewardgym/CartPole-v0", num_envs=2, reward=[LearningScale(2.0)])
+    assert envs._fusable_layers() == []
+    envs.reset(seed=0)
+    rewards = [envs.step(np.zeros(2, np.int64))[1].tolist() for _ in range(2)]
+    assert rewards == [[2.0, 2.0], [3.0, 3.0]]  # it learned between the steps

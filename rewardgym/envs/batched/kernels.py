@@ -9,6 +9,9 @@ three autoreset modes and the final observation. It is wrapped by a thin loop pe
 
 Because every target compiles the same Python source, the CPU and GPU paths cannot drift apart,
 and CI checks the CUDA kernels under numba's CUDA simulator against the CPU ones.
+
+:func:`fused_step_kernel` is the step kernel with reward layers compiled in after the dynamics
+(:mod:`rewardgym.envs.batched.layers`), for every target alike.
 """
 
 from __future__ import annotations
@@ -211,6 +214,8 @@ def fused_step_kernel(
 
 
 def _dynamics_loop(step_one: Callable[..., None]) -> Callable[..., None]:
+    """``step_one`` over rows ``start`` to ``stop``: the fused kernels' dynamics, to be compiled."""
+
     def dynamics(
         start,
         stop,

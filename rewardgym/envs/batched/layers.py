@@ -4,9 +4,10 @@ A regime that has a :class:`~rewardgym.core.regime.FusedLayer` writes its per-en
 once, as a body ``body(i, reward, valid, obs, next_obs, terminated, args) -> new reward``. This
 module compiles such bodies two ways, from the same source:
 
-- :func:`chain`: the bodies of a stack's leading layers as one per-instance function, which
-  :mod:`rewardgym.envs.batched.kernels` calls inside the step kernel, right after the dynamics:
-  a whole stack is then one kernel call a step, on the CPU (serial or threaded) and on the GPU;
+- :func:`chain`: the bodies of a stack's leading layers as one function over a range of envs,
+  which :mod:`rewardgym.envs.batched.kernels` calls inside the step kernel right after the
+  dynamics of the same envs: a whole stack is then one kernel call a step, on the CPU (serial or
+  threaded) and on the GPU;
 - :func:`apply_layer`: one layer over any batch of transitions, numpy or torch (on the GPU, or
   under numba's CUDA simulator, one thread per env), which is how a regime applies itself to an
   env the engine does not run (gymnasium's own, say).
@@ -120,7 +121,7 @@ def flat_loop(inner: Callable[..., None], fixed: Sequence[str], arities: Sequenc
             f"        inner(i, i + 1, {call})\n",
             namespace,
         )
-        from rewardgym.envs.batched.kernels import cuda_launcher
+        from rewardgym.envs.batched.kernels import cuda_launcher  # here: kernels imports this module
 
         return cuda_launcher(cuda.jit(namespace["kernel"]))
     # numba's parallel array analysis fails on tuples built inside a prange body, so the threads
@@ -243,9 +244,9 @@ def apply_layer(layer: FusedLayer, batch: Transition) -> Array:
 
 
 def on_device(arguments: tuple[Any, ...], device: Any) -> tuple[Any, ...]:
-    """A layer's arguments with its numpy arrays moved to a torch ``device``: what a CUDA kernel
-    reads and writes, and what the layer's ``finish`` then keeps (its state and reports stay on
-    the batch's device)."""
+    """A layer's arguments with any numpy arrays left among them (constants such as a stand-in
+    the body never reads; its per-step arrays are made on the device already) moved to a torch
+    ``device``, where a CUDA kernel can read them."""
     import torch
 
     return tuple(torch.as_tensor(x, device=device) if isinstance(x, np.ndarray) else x for x in arguments)
