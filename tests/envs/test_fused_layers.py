@@ -213,3 +213,26 @@ def test_a_fused_kind_that_learns_runs_in_the_pipeline():
     envs.reset(seed=0)
     rewards = [envs.step(np.zeros(2, np.int64))[1].tolist() for _ in range(2)]
     assert rewards == [[2.0, 2.0], [3.0, 3.0]]  # it learned between the steps
+
+
+@pytest.mark.parametrize(
+    ("env_id", "num_games", "mode"),
+    [("rewardgym/Coopetition-v0", 5, "next_step"), ("rewardgym/PublicGoods-v0", SERIAL_BELOW // 4 + 3, "same_step")],
+)
+def test_multiagent_games_run_the_layers_in_one_kernel_with_the_same_results(env_id, num_games, mode):
+    """The games' engine runs the fused layers over its agent rows in one kernel after its step."""
+    spec = "scale(factor=0.5)+noisy(sigma=0.3)+adversarial(rate=0.5, budget=2)"
+    fused, plain = (
+        rewardgym.make_parallel_vec(
+            env_id, num_envs=num_games, reward=spec, fuse=fuse, autoreset_mode=mode, max_cycles=9
+        )
+        for fuse in (True, False)
+    )
+    assert len(fused._fusable_layers()) == 3 and plain._fusable_layers() == []
+    space = plain.action_space
+    space.seed(1)
+    for envs in (fused, plain):
+        envs.reset(seed=5)
+    for _ in range(25):
+        actions = space.sample()
+        assert_same_step(fused.step(actions), plain.step(actions))

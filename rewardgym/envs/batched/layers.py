@@ -36,7 +36,7 @@ from rewardgym.core.regime import FusedLayer
 from rewardgym.core.transition import Transition
 from rewardgym.envs.batched.device import cuda_simulated, kernel_view
 
-__all__ = ["apply_layer", "chain", "flat_loop", "kernel_arguments", "observation_rows", "on_device"]
+__all__ = ["apply_layer", "chain", "flat_loop", "kernel_arguments", "layers_kernel", "observation_rows", "on_device"]
 
 
 def chain(bodies: Sequence[Callable[..., float]]) -> Callable[..., None]:
@@ -168,6 +168,34 @@ def _rows(inner: Callable[..., None], fixed: tuple[str, ...], arities: tuple[int
 CHUNK = 256
 """Rows per task of a threaded :func:`flat_loop`: enough to make a call's cost vanish, few enough
 that TBB can balance the chunks between threads (16 chunks at 4,096 envs)."""
+
+
+@functools.cache
+def layers_kernel(bodies: tuple[Callable[..., float], ...], arities: tuple[int, ...], target: str) -> Any:
+    """The layers alone, over a batch stepped already: ``kernel(reward, valid, obs, next_obs,
+    terminated, trace, *each layer's arguments)``, one call for all of them (the multi-agent
+    engine runs it right after its step kernel), built once per bodies, arities and target.
+
+    Example:
+        >>> import numpy as np
+        >>> from numba.extending import register_jitable
+        >>> @register_jitable
+        ... def plus(i, reward, valid, obs, next_obs, terminated, args):
+        ...     return reward + args[0]
+        >>> kernel = layers_kernel((plus, plus), (1, 1), "serial")
+        >>> reward, trace = np.ones(2, np.float32), np.zeros((2, 2), np.float32)
+        >>> rows = reward.reshape(2, 1)
+        >>> kernel(reward, np.array([True, False]), rows, rows, np.zeros(2, bool), trace, 0.5, 2.0)
+        >>> trace.tolist()
+        [[1.5, 1.0], [3.5, 1.0]]
+    """
+    run = chain(bodies)
+
+    @register_jitable(inline="always")
+    def rows(start, stop, reward, valid, obs, next_obs, terminated, trace, layers):
+        run(start, stop, reward, valid, obs, next_obs, terminated, layers, trace)
+
+    return flat_loop(rows, ("reward", "valid", "obs", "next_obs", "terminated", "trace"), arities, target)
 
 
 def observation_rows(obs: Array) -> Array:

@@ -75,9 +75,11 @@ def make_parallel_vec(
     reward: Any = None,
     device: str = "cpu",
     autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    fuse: bool = True,
     **kwargs: Any,
 ) -> Any:
-    """``num_envs`` instances of a game as one vector env with a row per agent, in a reward shell.
+    """``num_envs`` instances of a game as one vector env with a row per agent, in a reward shell
+    (``fuse=False``: no reward layer runs in the engine's compiled loops; :func:`rewardgym.wrap`).
 
     ``envs.num_envs`` is ``num_envs * num_agents`` rows (see :class:`MultiAgentVectorEnv`);
     ``envs.unwrapped`` has ``num_games``, ``num_agents``, ``agent_index`` and ``by_game``.
@@ -91,7 +93,7 @@ def make_parallel_vec(
     """
     envs = MultiAgentVectorEnv(game_of(env_id), num_envs, device=device, autoreset_mode=autoreset_mode, **kwargs)
     envs.spec = _spec(env_id, {"num_envs": num_envs, "device": device, **kwargs})
-    return wrap(envs, [] if reward is None else reward)
+    return wrap(envs, [] if reward is None else reward, fuse=fuse)
 
 
 class PettingZooModule(NamedTuple):

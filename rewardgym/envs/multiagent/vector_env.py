@@ -9,6 +9,7 @@ one per agent, by ``agent_index``); evaluation plays one episode per row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,12 +17,14 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
+from rewardgym.core.regime import FusedLayer
 from rewardgym.core.rng import per_env_seeds, seed_streams
 from rewardgym.core.validation import check_integer
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
 from rewardgym.envs.batched.fastest_kernel import FastestKernel
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP
+from rewardgym.envs.batched.layers import kernel_arguments, layers_kernel, on_device
 from rewardgym.envs.batched.vector_env import MAX_NUM_ENVS, SERIAL_BELOW, parse_autoreset_mode
 from rewardgym.envs.multiagent.game import MultiAgentGame, check_reward_mode, resolve_game_params
 from rewardgym.envs.multiagent.kernels import kernels
@@ -138,6 +141,9 @@ class MultiAgentVectorEnv(DeviceBatchEnv):
         self._action_dtype = np.int64
         self._seeded = False
         self._has_reset = False
+        self._target = target
+        self._layer_kernels: dict[tuple[Any, ...], Any] = {}
+        self._last_obs: Any = None  # the rows last returned: what reward layers read as obs
 
     @property
     def max_cycles(self) -> int:
@@ -182,9 +188,74 @@ class MultiAgentVectorEnv(DeviceBatchEnv):
         obs = self._empty((self.num_envs, self._obs_size), np.float32)
         self._reset_kernel(*self._buffers, self._view(mask), self._view(self.by_game(obs)))
         self._has_reset = True
+        self._last_obs = obs
         return obs, {}
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+        return self.step_with_layers(actions, ())[:5]
+
+    def step_with_layers(
+        self, actions: Any, layers: Sequence[FusedLayer]
+    ) -> tuple[Any, Any, Any, Any, dict[str, Any], Any]:
+        """:meth:`step`, then reward layers over every agent row in one compiled call: gymnasium's
+        five results and each layer's output ``(len(layers), num_envs)`` float32, as the
+        single-agent engine's :meth:`~rewardgym.envs.batched.BatchedVectorEnv.step_with_layers`
+        returns them (there the layers run inside the step kernel; here, whose kernel steps whole
+        games, in a second kernel, :func:`~rewardgym.envs.batched.layers.layers_kernel`).
+
+        Example:
+            >>> import numpy as np, rewardgym
+            >>> envs = rewardgym.make_parallel_vec("rewardgym/Coopetition-v0", num_envs=2).unwrapped
+            >>> scale = rewardgym.resolve_reward_spec("scale(factor=3)")[0]
+            >>> _ = envs.reset(seed=0)
+            >>> _, reward, *_, layer_rewards = envs.step_with_layers(np.ones(4, np.int64), [scale.fused_layer()])
+            >>> bool((layer_rewards[0] == 3 * reward).all())
+            True
+        """
+        if not layers:
+            return (*self._step(actions), None)
+        # Which rows' steps are transitions, known before the step: a NEXT_STEP game that ended
+        # last step only restarts now.
+        if self.autoreset_mode is AutoresetMode.NEXT_STEP:
+            valid = (
+                ~self._needs_reset.repeat_interleave(self.num_agents)
+                if self.device == "cuda"
+                else np.repeat(~self._needs_reset, self.num_agents)
+            )
+        else:
+            valid = self._everyone
+        obs_before = self._last_obs
+        obs, reward, terminated, truncated, info = self._step(actions)
+        trace = self._empty((len(layers), self.num_envs), np.float32)
+        arguments = tuple(layer.arguments(trace[0]) for layer in layers)  # made like a row of it
+        if self.device == "cuda":  # numbers, and numpy constants a layer keeps, to the kernel's device
+            arguments = tuple(on_device(group, trace.device) for group in arguments)
+            flat = tuple(value for group in arguments for value in kernel_arguments(group))
+        else:
+            flat = tuple(value for group in arguments for value in group)
+        next_obs = info[FINAL_OBS] if FINAL_OBS in info else obs
+        fixed = (reward, valid, obs_before, next_obs, terminated, trace)
+        self._layers_kernel(tuple(layer.body for layer in layers), tuple(map(len, arguments)))(
+            *(self._view(x) for x in fixed), *flat
+        )
+        for layer, args in zip(layers, arguments):
+            if layer.finish is not None:
+                layer.finish(args)
+        return obs, reward, terminated, truncated, info, trace
+
+    def _layers_kernel(self, bodies: tuple[Any, ...], arities: tuple[int, ...]) -> Any:
+        """The layers' kernel for this env's target: the faster of the threaded and serial loops
+        from SERIAL_BELOW rows, as for the step kernel."""
+        key = (bodies, arities)
+        if key not in self._layer_kernels:
+            if self._target == "parallel":
+                loops = [layers_kernel(bodies, arities, target) for target in ("parallel", "serial")]
+                self._layer_kernels[key] = FastestKernel(loops)
+            else:
+                self._layer_kernels[key] = layers_kernel(bodies, arities, self._target)
+        return self._layer_kernels[key]
+
+    def _step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         actions = self._check_step(actions)
         n, size = self.num_envs, self._obs_size
         same_step = self.autoreset_mode is AutoresetMode.SAME_STEP
@@ -218,6 +289,7 @@ class MultiAgentVectorEnv(DeviceBatchEnv):
         if final_obs is not None:
             info[FINAL_OBS] = final_obs
             info[mask_key(FINAL_OBS)] = terminated | truncated
+        self._last_obs = obs
         return obs, reward, terminated, truncated, info
 
     def _game_mask(self, rows: Any) -> Any:
