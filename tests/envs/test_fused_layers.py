@@ -86,6 +86,9 @@ def test_fused_layers_equal_the_pipeline_bit_for_bit(case):
         if t == 40:
             np.testing.assert_array_equal(fused.reset(seed=11)[0], plain.reset(seed=11)[0])
     assert ended > 0  # autoresets happened
+    attack = outs[0][4].get("regime_info", {}).get("adversarial")
+    if attack is not None:  # the body's writes reached the books (the same body runs unfused too)
+        assert (attack["spent"] > 0).any() and attack["attacked"].dtype == bool
 
 
 def test_layers_after_the_fused_prefix_still_compose():
