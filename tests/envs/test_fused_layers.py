@@ -4,8 +4,9 @@
 (scale, shaped with a built-in potential, gaussian noise, the untargeted flip) inside the step
 kernel; ``fuse=False`` runs them in the pipeline, one pass each. Every step's proxy, trace,
 reports, gold and episode returns must agree exactly, through autoresets in both modes, partial
-and seeded resets, on one thread and on the threaded loop, and the layers after a fused prefix
-(a user's function, a learning regime) must still compose.
+and seeded resets, on one thread and on the threaded loop, on ``device="cuda"`` (numba's CUDA
+simulator) and on the multi-agent games' engine, and the layers after a fused prefix (a user's
+function, a learning regime) must still compose.
 """
 
 import gymnasium as gym
