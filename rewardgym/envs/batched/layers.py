@@ -36,7 +36,17 @@ from rewardgym.core.regime import FusedLayer
 from rewardgym.core.transition import Transition
 from rewardgym.envs.batched.device import cuda_simulated, kernel_view
 
-__all__ = ["apply_layer", "chain", "flat_loop", "kernel_arguments", "layers_kernel", "observation_rows", "on_device"]
+__all__ = [
+    "apply_layer",
+    "chain",
+    "finish_layers",
+    "flat_loop",
+    "kernel_arguments",
+    "layer_arguments",
+    "layers_kernel",
+    "observation_rows",
+    "on_device",
+]
 
 
 def chain(bodies: Sequence[Callable[..., float]]) -> Callable[..., None]:
@@ -266,9 +276,37 @@ def apply_layer(layer: FusedLayer, batch: Transition) -> Array:
         _layer_loop(layer.body, len(args), "serial")(out_rows, *(to_numpy(x) for x in fixed), *numpy_args)
         out = torch.from_numpy(out_rows)
         args = tuple(torch.from_numpy(x) if isinstance(x, np.ndarray) else x for x in numpy_args)
-    if layer.finish is not None:
-        layer.finish(args)
+    finish_layers([layer], (args,))
     return out
+
+
+def layer_arguments(layers: Sequence[FusedLayer], like: Array) -> tuple[tuple[tuple[Any, ...], ...], tuple[Any, ...]]:
+    """Each layer's arguments for a step whose batch is like ``like`` (a float32 row: numpy, or
+    torch on its device), and all of them one after another as a kernel takes them (torch
+    tensors on a GPU as numba device arrays). What both engines do before their layers' kernel;
+    :func:`finish_layers` after it.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardgym.core.regime import FusedLayer
+        >>> layer = FusedLayer(body=None, arguments=lambda like: (np.float32(2.0), np.zeros(len(like))))
+        >>> arguments, flat = layer_arguments([layer, layer], np.zeros(3, np.float32))
+        >>> len(arguments), len(flat)
+        (2, 4)
+    """
+    arguments = tuple(layer.arguments(like) for layer in layers)
+    if is_torch(like) and (like.is_cuda or cuda_simulated()):
+        # numpy constants a layer keeps (its per-step arrays are made on the device already)
+        arguments = tuple(on_device(group, like.device) for group in arguments)
+        return arguments, tuple(value for group in arguments for value in kernel_arguments(group))
+    return arguments, tuple(value for group in arguments for value in group)
+
+
+def finish_layers(layers: Sequence[FusedLayer], arguments: tuple[tuple[Any, ...], ...]) -> None:
+    """Each layer's ``finish`` with its arguments, after the kernel has run them."""
+    for layer, args in zip(layers, arguments):
+        if layer.finish is not None:
+            layer.finish(args)
 
 
 def on_device(arguments: tuple[Any, ...], device: Any) -> tuple[Any, ...]:

@@ -21,7 +21,7 @@ from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
 from rewardgym.envs.batched.fastest_kernel import FastestKernel
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, fused_step_kernel, kernels, render_kernel
-from rewardgym.envs.batched.layers import kernel_arguments, on_device
+from rewardgym.envs.batched.layers import finish_layers, layer_arguments
 from rewardgym.envs.batched.task import BatchedTask, observation_row, observation_views, observed_task
 
 SERIAL_BELOW = 512
@@ -256,18 +256,11 @@ class BatchedVectorEnv(DeviceBatchEnv):
         if not layers:
             return self._step(actions, self._step_kernel, (), ())
         trace = self._empty((len(layers), self.num_envs), np.float32)
-        arguments = tuple(layer.arguments(trace[0]) for layer in layers)  # made like a row of it
+        arguments, flat = layer_arguments(layers, trace[0])
         kernel = self._fused_kernel(tuple(layer.body for layer in layers), tuple(map(len, arguments)))
-        if self.device == "cuda":  # numbers, and numpy constants a layer keeps, to the kernel's device
-            arguments = tuple(on_device(group, trace.device) for group in arguments)
-            flat = tuple(value for group in arguments for value in kernel_arguments(group))
-        else:
-            flat = tuple(value for group in arguments for value in group)
         buffers = self._view(trace), self._view(self._last_obs), self._view(self._valid_scratch)
         *results, _ = self._step(actions, kernel, buffers, flat)
-        for layer, args in zip(layers, arguments):
-            if layer.finish is not None:
-                layer.finish(args)
+        finish_layers(layers, arguments)
         return (*results, trace)
 
     def _fused_kernel(self, bodies: tuple[Any, ...], arities: tuple[int, ...]) -> Any:

@@ -24,7 +24,7 @@ from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
 from rewardgym.envs.batched.fastest_kernel import FastestKernel
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP
-from rewardgym.envs.batched.layers import kernel_arguments, layers_kernel, on_device
+from rewardgym.envs.batched.layers import finish_layers, layer_arguments, layers_kernel
 from rewardgym.envs.batched.vector_env import MAX_NUM_ENVS, SERIAL_BELOW, parse_autoreset_mode
 from rewardgym.envs.multiagent.game import MultiAgentGame, check_reward_mode, resolve_game_params
 from rewardgym.envs.multiagent.kernels import kernels
@@ -227,20 +227,13 @@ class MultiAgentVectorEnv(DeviceBatchEnv):
         obs_before = self._last_obs
         obs, reward, terminated, truncated, info = self._step(actions)
         trace = self._empty((len(layers), self.num_envs), np.float32)
-        arguments = tuple(layer.arguments(trace[0]) for layer in layers)  # made like a row of it
-        if self.device == "cuda":  # numbers, and numpy constants a layer keeps, to the kernel's device
-            arguments = tuple(on_device(group, trace.device) for group in arguments)
-            flat = tuple(value for group in arguments for value in kernel_arguments(group))
-        else:
-            flat = tuple(value for group in arguments for value in group)
+        arguments, flat = layer_arguments(layers, trace[0])
         next_obs = info[FINAL_OBS] if FINAL_OBS in info else obs
         fixed = (reward, valid, obs_before, next_obs, terminated, trace)
         self._layers_kernel(tuple(layer.body for layer in layers), tuple(map(len, arguments)))(
             *(self._view(x) for x in fixed), *flat
         )
-        for layer, args in zip(layers, arguments):
-            if layer.finish is not None:
-                layer.finish(args)
+        finish_layers(layers, arguments)
         return obs, reward, terminated, truncated, info, trace
 
     def _layers_kernel(self, bodies: tuple[Any, ...], arities: tuple[int, ...]) -> Any:
