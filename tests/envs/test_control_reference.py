@@ -8,9 +8,12 @@ speed limits), where exactness is easiest to lose.
 
 Tolerances, and why they are needed at all:
 
-- none for CartPole, MountainCar, MountainCarContinuous and Pendulum states, which come out
-  bit-identical to gymnasium's (not asserted: libm and NumPy's sin/cos may differ by an ulp on
-  other machines);
+- none for CartPole, MountainCar, MountainCarContinuous and Pendulum states with
+  ``exact_math=True`` (libm's sin and cos): they come out bit-identical to gymnasium's, which
+  :func:`test_states_per_step_exact_with_libm_and_within_1e9_with_the_fast_math` asserts (on a
+  machine whose NumPy sin/cos of a float differ from libm's, gymnasium's CartPole would differ);
+- 1e-9 per step for states under the default fast math (:mod:`rewardgym.core.fast_math`), from
+  the same state;
 - rewards are compared to float32 precision, because the engine hands rewards out of a float32
   buffer while gymnasium returns Python floats;
 - Acrobot states drift apart by float64 ulps: gymnasium squares with ``**`` (libm's ``pow``, off
@@ -159,6 +162,35 @@ def test_single_env_follows_the_reference_step_for_step(name, drive_name):
         with pytest.raises(RuntimeError, match="episode has ended"):
             ours.step(action)
     assert drive.clip is None or clipped, f"{name} {drive_name} never reached the clip it is meant to test"
+
+
+@pytest.mark.parametrize(("name", "drive_name"), CASES)
+def test_states_per_step_exact_with_libm_and_within_1e9_with_the_fast_math(name, drive_name):
+    theirs = gym.make(REFERENCES[name])
+    exact = gym.make(f"rewardgym/{name}-v0", exact_math=True)
+    fast = gym.make(f"rewardgym/{name}-v0")
+    drive = DRIVES[name][drive_name]
+    rng = np.random.default_rng(5)
+    worst = 0.0
+    for episode in range(2):
+        theirs_obs, _ = theirs.reset(seed=episode)
+        for ours in (exact, fast):
+            ours.reset(seed=episode)
+        exact.unwrapped.state[:] = theirs.unwrapped.state
+        done, step = False, 0
+        while not done:
+            fast.unwrapped.state[:] = theirs.unwrapped.state  # one step from the same state
+            action = drive.policy(theirs_obs, rng, theirs.action_space)
+            theirs_obs, _, terminated, truncated, _ = theirs.step(action)
+            exact.step(action)
+            fast.step(action)
+            step += 1
+            state = np.asarray(theirs.unwrapped.state, dtype=np.float64)
+            if name != "Acrobot":  # gymnasium's ** (see the module docstring)
+                np.testing.assert_array_equal(exact.unwrapped.state, state, err_msg=f"{name} step {step}")
+            worst = max(worst, float(np.abs(fast.unwrapped.state - state).max()))
+            done = terminated or truncated
+    assert worst <= 1e-9, f"{name}: the fast step is {worst:.3g} from gymnasium's"
 
 
 @pytest.mark.parametrize(("name", "drive_name"), CASES)

@@ -10,6 +10,10 @@ three autoreset modes and the final observation. It is wrapped by a thin loop pe
 Because every target compiles the same Python source, the CPU and GPU paths cannot drift apart,
 and CI checks the CUDA kernels under numba's CUDA simulator against the CPU ones.
 
+On the CPU a :attr:`~rewardgym.envs.batched.task.BatchedTask.vectorize` task is stepped in chunks,
+each in two loops (:func:`_step_rows`): the task's dynamics over every row, which LLVM vectorises
+across envs, then the engine's books (``start_episode``/``end_step``, the same per-instance logic).
+
 :func:`fused_step_kernel` is the step kernel with reward layers compiled in after the dynamics
 (:mod:`rewardgym.envs.batched.layers`), for every target alike.
 """
@@ -17,8 +21,11 @@ and CI checks the CUDA kernels under numba's CUDA simulator against the CPU ones
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 # A module-level import: numba's CUDA simulator finds ``cuda`` in a kernel's globals to swap in
 # its per-thread fake, which it cannot do for a name bound in a closure.
@@ -26,7 +33,8 @@ from numba import cuda, njit, prange
 from numba.extending import register_jitable
 
 from rewardgym.envs.batched.device import kernel_stream
-from rewardgym.envs.batched.layers import chain, flat_loop
+from rewardgym.envs.batched.layers import CHUNK, chain, flat_loop
+from rewardgym.envs.batched.rows import row
 from rewardgym.envs.batched.task import BatchedTask
 
 NEXT_STEP, SAME_STEP, DISABLED = 0, 1, 2
@@ -51,7 +59,12 @@ def kernels(
     if key not in _CACHE:
         check_target(target)
         step_one, reset_one = _instance_bodies(task, params)
-        step_kernel = _cuda_step_loop(step_one) if target == "cuda" else _cpu_step_loop(step_one, target == "parallel")
+        if target == "cuda":
+            step_kernel = _cuda_step_loop(step_one)
+        elif task.vectorize:
+            step_kernel = _cpu_chunk_loop(register_jitable(_step_rows(task, params)), target == "parallel")
+        else:
+            step_kernel = _cpu_step_loop(step_one, target == "parallel")
         _CACHE[key] = step_kernel, reset_loop(reset_one, target)
     return _CACHE[key]
 
@@ -73,17 +86,34 @@ def check_target(target: str) -> None:
         raise ValueError(f"unknown kernel target {target!r}; valid: {', '.join(TARGETS)}")
 
 
-def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    step, reset, observe = task.step, task.reset, task.observe
+def _episode_books(task: BatchedTask, params: tuple) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The engine's per-instance books: ``start_episode`` (a NEXT_STEP autoreset's step) and
+    ``end_step`` (after the dynamics: time limit, observation, final observation, autoreset)."""
+    reset, observe = task.reset, task.observe
 
     @register_jitable(inline="always")
-    def step_one(
+    def start_episode(i, state, rng, elapsed, needs_reset, obs, reward, gold, terminated, truncated):
+        # NEXT_STEP autoreset: this step only starts the next episode; its action is ignored.
+        s = state[i]
+        reset(s, rng[i], params)
+        elapsed[i] = 0
+        needs_reset[i] = False
+        observe(s, obs[i])
+        reward[i] = 0.0
+        gold[i] = 0.0
+        terminated[i] = False
+        truncated[i] = False
+
+    @register_jitable(inline="always")
+    def end_step(
         i,
+        r,
+        g,
+        term,
         state,
         rng,
         elapsed,
         needs_reset,
-        actions,
         max_steps,
         mode,
         obs,
@@ -94,18 +124,6 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
         truncated,
     ):
         s = state[i]
-        if needs_reset[i]:
-            # NEXT_STEP autoreset: this step only starts the next episode; its action is ignored.
-            reset(s, rng[i], params)
-            elapsed[i] = 0
-            needs_reset[i] = False
-            observe(s, obs[i])
-            reward[i] = 0.0
-            gold[i] = 0.0
-            terminated[i] = False
-            truncated[i] = False
-            return
-        r, g, term = step(s, actions[i], params)
         elapsed[i] += 1
         trunc = elapsed[i] >= max_steps
         observe(s, obs[i])
@@ -126,6 +144,53 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
                 # NEXT_STEP resets on the next call; DISABLED refuses a step until reset().
                 needs_reset[i] = True
 
+    return start_episode, end_step
+
+
+def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    step, reset, observe = task.step, task.reset, task.observe
+    start_episode, end_step = _episode_books(task, params)
+
+    @register_jitable(inline="always")
+    def step_one(
+        i,
+        state,
+        rng,
+        elapsed,
+        needs_reset,
+        actions,
+        max_steps,
+        mode,
+        obs,
+        final_obs,
+        reward,
+        gold,
+        terminated,
+        truncated,
+    ):
+        if needs_reset[i]:
+            start_episode(i, state, rng, elapsed, needs_reset, obs, reward, gold, terminated, truncated)
+        else:
+            r, g, term = step(state[i], actions[i], params)
+            end_step(
+                i,
+                r,
+                g,
+                term,
+                state,
+                rng,
+                elapsed,
+                needs_reset,
+                max_steps,
+                mode,
+                obs,
+                final_obs,
+                reward,
+                gold,
+                terminated,
+                truncated,
+            )
+
     @register_jitable(inline="always")
     def reset_one(i, state, rng, elapsed, needs_reset, mask, obs):
         if mask[i]:
@@ -135,6 +200,86 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
         observe(state[i], obs[i])
 
     return step_one, reset_one
+
+
+def _step_rows(task: BatchedTask, params: tuple) -> Callable[..., None]:
+    """The step over rows ``start`` to ``stop`` for a CPU kernel, to be compiled.
+
+    A :attr:`~rewardgym.envs.batched.task.BatchedTask.vectorize` task is stepped in two loops:
+    its dynamics over every row, with nothing but arithmetic in the body, which LLVM vectorises
+    (one env a SIMD lane); then the engine's books row by row (time limits, autoresets,
+    observations). Rows that were to start a new episode are stepped too, and their results
+    discarded: the task promises its ``step`` is safe on a finished state and its ``reset`` sets
+    the whole state. Any other task is stepped row by row, the dynamics and the books together.
+    """
+    if not task.vectorize:
+        return _dynamics_loop(_instance_bodies(task, params)[0])
+    start_episode, end_step = _episode_books(task, params)
+    dynamics = _inlined(task.step)
+    width = task.state_size
+    discrete = task.discrete
+    action_width = math.prod(task.action_space.shape or (1,))  # a Box's values in one row
+
+    def step_rows(
+        start,
+        stop,
+        state,
+        rng,
+        elapsed,
+        needs_reset,
+        actions,
+        max_steps,
+        mode,
+        obs,
+        final_obs,
+        reward,
+        gold,
+        terminated,
+        truncated,
+    ):
+        for i in range(start, stop):
+            u = np.uint64(i)  # unsigned: no wraparound select, so the addresses stay affine
+            # A constant condition: numba compiles only the branch for the task's action space.
+            if discrete:
+                r, g, term = dynamics(row(state, u, width), actions[u], params)
+            else:
+                r, g, term = dynamics(row(state, u, width), row(actions, u, action_width), params)
+            reward[u] = r
+            gold[u] = g
+            terminated[u] = term
+        for i in range(start, stop):
+            if needs_reset[i]:
+                start_episode(i, state, rng, elapsed, needs_reset, obs, reward, gold, terminated, truncated)
+            else:
+                end_step(
+                    i,
+                    reward[i],
+                    gold[i],
+                    terminated[i],
+                    state,
+                    rng,
+                    elapsed,
+                    needs_reset,
+                    max_steps,
+                    mode,
+                    obs,
+                    final_obs,
+                    reward,
+                    gold,
+                    terminated,
+                    truncated,
+                )
+
+    return step_rows
+
+
+def _inlined(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A copy of a jitable ``function`` that numba inlines where it is called: LLVM's own inliner
+    leaves a task's whole ``step`` a call, and a loop with a call does not vectorise."""
+    copy = types.FunctionType(
+        function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
+    )
+    return register_jitable(inline="always")(copy)
 
 
 _FUSED_CACHE: dict[tuple, Callable[..., Any]] = {}
@@ -261,8 +406,7 @@ def _dynamics(task: BatchedTask, params: tuple) -> Callable[..., None]:
     """A task's dynamics over rows ``start`` to ``stop``, compiled once per task and parameters."""
     key = (task.name, params)
     if key not in _DYNAMICS_CACHE:
-        step_one, _ = _instance_bodies(task, params)
-        _DYNAMICS_CACHE[key] = njit(**CPU_OPTIONS)(_dynamics_loop(step_one))
+        _DYNAMICS_CACHE[key] = njit(**CPU_OPTIONS)(_step_rows(task, params))
     return _DYNAMICS_CACHE[key]
 
 
@@ -296,7 +440,9 @@ _FUSED_ARGUMENTS = (
 
 # The kernels allocate nothing, so numba's reference counting (NRT) has nothing to do; without it
 # the row views (state[i], obs[i]) cost no atomic increments, which made a step 3-5x slower.
-CPU_OPTIONS: dict[str, Any] = {"nogil": True, "_nrt": False}
+# NumPy's error model: a float division by zero gives inf or NaN, as in NumPy, where Python's
+# raises, and the check it needs before every division keeps a loop from vectorising.
+CPU_OPTIONS: dict[str, Any] = {"nogil": True, "_nrt": False, "error_model": "numpy"}
 
 
 def _cpu_step_loop(step_one, parallel: bool):
@@ -307,6 +453,37 @@ def _cpu_step_loop(step_one, parallel: bool):
         for i in prange(state.shape[0]):
             step_one(
                 i,
+                state,
+                rng,
+                elapsed,
+                needs_reset,
+                actions,
+                max_steps,
+                mode,
+                obs,
+                final_obs,
+                reward,
+                gold,
+                terminated,
+                truncated,
+            )
+
+    return step_kernel
+
+
+def _cpu_chunk_loop(step_rows, parallel: bool):
+    """The CPU step kernel of a vectorised task: ``step_rows`` over chunks of :data:`CHUNK` rows,
+    the threads taking chunks, each stepped in two loops (see :func:`_step_rows`)."""
+
+    @njit(parallel=parallel, **CPU_OPTIONS)
+    def step_kernel(
+        state, rng, elapsed, needs_reset, actions, max_steps, mode, obs, final_obs, reward, gold, terminated, truncated
+    ):
+        n = state.shape[0]
+        for chunk in prange((n + CHUNK - 1) // CHUNK):
+            step_rows(
+                chunk * CHUNK,
+                min(n, (chunk + 1) * CHUNK),
                 state,
                 rng,
                 elapsed,

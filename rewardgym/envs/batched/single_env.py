@@ -51,6 +51,7 @@ class BatchedEnv(gym.Env):
         render_mode: str | None = None,
         obs_mode: str = "state",
         pixel_size: int | None = None,
+        exact_math: bool = False,
         **param_fields: Any,
     ) -> None:
         self.task = task
@@ -63,6 +64,7 @@ class BatchedEnv(gym.Env):
             render_mode=render_mode,
             obs_mode=obs_mode,
             pixel_size=pixel_size,
+            exact_math=exact_math,
             **param_fields,
         )
         self.metadata = {"render_modes": render_modes(task), "render_fps": task.render_fps}

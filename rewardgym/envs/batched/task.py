@@ -39,6 +39,7 @@ import numpy as np
 from gymnasium import spaces
 from numba.extending import register_jitable
 
+from rewardgym.core.fast_math import with_fast_math
 from rewardgym.core.validation import check_integer
 
 RENDER_FPS = 4
@@ -82,6 +83,11 @@ class BatchedTask:
         keyword_params: turns keyword arguments that name no parameter into parameters (a scene's
             ``instruction="go to the red triangle"`` into its colour and shape), refusing bad ones;
             None where every keyword is a parameter.
+        vectorize: the CPU kernels may step every instance's dynamics in one loop that LLVM
+            vectorises, before the engine's books: ``step`` is arithmetic (no inner loops) that is
+            safe on a finished episode's state, whose result is then discarded, and ``reset`` sets
+            the whole state. The control tasks promise it, except Acrobot (its angle wrapping
+            loops).
     """
 
     name: str
@@ -106,6 +112,7 @@ class BatchedTask:
     check_params: Callable[[Any], None] | None = None
     pixel_observations: bool = False
     keyword_params: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    vectorize: bool = False
 
     @property
     def discrete(self) -> bool:
@@ -265,3 +272,29 @@ def pixel_task(task: BatchedTask, size: int, params: Any) -> BatchedTask:
             aliases=(),
         )
     return _PIXEL_TASKS[key]
+
+
+_FAST_MATH_TASKS: dict[str, BatchedTask] = {}
+
+
+def fast_math_task(task: BatchedTask) -> BatchedTask:
+    """``task`` with its ``step`` compiled against :mod:`rewardgym.core.fast_math`: ``sin`` and
+    ``cos`` that a vectorised loop runs in every lane, which may differ from libm's in the last
+    bit. ``task`` itself where its step uses neither, or where it is not :attr:`~BatchedTask.vectorize`
+    (stepped row by row, libm's are as fast). The engine runs this unless an env is made with
+    ``exact_math=True``; one task per name, which keys the engine's kernel cache.
+
+    Example:
+        >>> from rewardgym.envs.control import ACROBOT, CARTPOLE
+        >>> fast_math_task(CARTPOLE).name, fast_math_task(CARTPOLE).step is CARTPOLE.step
+        ('CartPole (fast math)', False)
+        >>> fast_math_task(ACROBOT) is ACROBOT
+        True
+    """
+    if task.name not in _FAST_MATH_TASKS:
+        step = with_fast_math(task.step) if task.vectorize else task.step
+        if step is task.step:
+            _FAST_MATH_TASKS[task.name] = task
+        else:
+            _FAST_MATH_TASKS[task.name] = dataclasses.replace(task, name=f"{task.name} (fast math)", step=step)
+    return _FAST_MATH_TASKS[task.name]

@@ -22,7 +22,13 @@ from rewardgym.envs.batched.device_batch import DeviceBatchEnv
 from rewardgym.envs.batched.fastest_kernel import FastestKernel
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, fused_step_kernel, kernels, render_kernel
 from rewardgym.envs.batched.layers import finish_layers, layer_arguments
-from rewardgym.envs.batched.task import BatchedTask, observation_row, observation_views, observed_task
+from rewardgym.envs.batched.task import (
+    BatchedTask,
+    fast_math_task,
+    observation_row,
+    observation_views,
+    observed_task,
+)
 
 SERIAL_BELOW = 512
 
@@ -78,6 +84,11 @@ class BatchedVectorEnv(DeviceBatchEnv):
             tasks): the picture :meth:`render` draws, scaled to ``pixel_size x pixel_size``, as a
             uint8 ``Box(0, 255, (pixel_size, pixel_size, 3))``, painted by the step kernel.
         pixel_size: the side of a pixel observation, 16 to 512; 84 if None.
+        exact_math: run the dynamics with libm's ``sin`` and ``cos``, bit for bit gymnasium's
+            (CartPole, MountainCar, MountainCarContinuous, Pendulum), instead of the vectorisable
+            ones of :mod:`rewardgym.core.fast_math` (within 1e-9 of gymnasium's per step), which
+            let the CPU kernels of :attr:`~rewardgym.envs.batched.task.BatchedTask.vectorize`
+            tasks step several envs per instruction.
         **param_fields: single parameters by name, replacing those of ``params`` (or of the
             defaults): ``gravity=5.0``, ``level=1``.
 
@@ -108,6 +119,7 @@ class BatchedVectorEnv(DeviceBatchEnv):
         render_mode: str | None = None,
         obs_mode: str = "state",
         pixel_size: int | None = None,
+        exact_math: bool = False,
         **param_fields: Any,
     ) -> None:
         num_envs = check_integer(num_envs, "num_envs", low=1, high=MAX_NUM_ENVS)
@@ -127,7 +139,10 @@ class BatchedVectorEnv(DeviceBatchEnv):
         self.render_mode = check_render_mode(task, render_mode)
         # The task the kernels run: ``task``, or the one whose observation is its picture.
         observed = observed_task(task, obs_mode, pixel_size, self.params)
+        if not exact_math:
+            observed = fast_math_task(observed)
         self.obs_mode = obs_mode
+        self.exact_math = bool(exact_math)
 
         self.single_observation_space = observed.observation_space
         self.single_action_space = task.action_space
@@ -370,7 +385,7 @@ def resolve_params(task: BatchedTask, params: Any, fields: dict[str, Any]) -> An
     if unknown:
         raise ValueError(
             f"unknown keyword argument {unknown[0]!r} for {task.name}; valid parameters: "
-            f"{', '.join(kind._fields)} (and max_episode_steps, params, render_mode, obs_mode, pixel_size)"
+            f"{', '.join(kind._fields)} (and max_episode_steps, params, render_mode, obs_mode, pixel_size, exact_math)"
         )
     if fields:
         params = params._replace(**fields)

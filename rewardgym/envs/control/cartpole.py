@@ -142,4 +142,5 @@ CARTPOLE = BatchedTask(
     frame_shape=(SCREEN_HEIGHT, SCREEN_WIDTH),
     render_fps=50,  # gymnasium's
     pixel_observations=True,
+    vectorize=True,
 )

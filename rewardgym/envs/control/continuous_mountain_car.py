@@ -107,4 +107,5 @@ MOUNTAIN_CAR_CONTINUOUS = BatchedTask(
     frame_shape=(SCREEN_HEIGHT, SCREEN_WIDTH),
     render_fps=30,  # gymnasium's
     pixel_observations=True,
+    vectorize=True,
 )

@@ -147,4 +147,5 @@ PENDULUM = BatchedTask(
     frame_shape=(SCREEN_DIM, SCREEN_DIM),
     render_fps=30,  # gymnasium's
     pixel_observations=True,
+    vectorize=True,
 )
