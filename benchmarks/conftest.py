@@ -111,6 +111,7 @@ SUITES: dict[str, Suite] = {
         title="CartPole on the CPU",
         contenders=[
             "rewardgym",
+            "rewardgym-exact",
             "rewardgym+scale",
             "rewardgym+stack",
             "rewardgym+stack-unfused",
@@ -130,6 +131,7 @@ SUITES: dict[str, Suite] = {
             ("rg/gymnax-scan64", "rewardgym", "gymnax-scan64"),
             ("rg/envpool", "rewardgym", "envpool"),
             ("rg/bare", "rewardgym", "bare-kernel"),
+            ("fast/exact", "rewardgym", "rewardgym-exact"),
             ("scale/rg", "rewardgym+scale", "rewardgym"),
             ("rg/stack", "rewardgym", "rewardgym+stack"),
             ("fused/unfused", "rewardgym+stack", "rewardgym+stack-unfused"),

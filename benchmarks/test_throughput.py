@@ -4,7 +4,10 @@ envpool's CartPole.
 Contenders, each stepping the same pregenerated random actions (so that action sampling is not
 measured) at each batch size N:
 
-- ``rewardgym``: ``gym.make_vec("rewardgym/CartPole-v0", num_envs=N, device="cpu")``;
+- ``rewardgym``: ``gym.make_vec("rewardgym/CartPole-v0", num_envs=N, device="cpu")``, whose
+  dynamics loop LLVM vectorises (the fast ``sin`` and ``cos`` of ``rewardgym.core.fast_math``);
+- ``rewardgym-exact``: the same with ``exact_math=True``: libm's ``sin`` and ``cos``, bit for bit
+  gymnasium's states (what the fast math gains);
 - ``rewardgym+scale``: the same through the reward shell, ``reward="scale(factor=2)"``;
 - ``rewardgym+stack``: the same under ``shaped+noisy(sigma=0.5)+adversarial(budget=0.2)``, whose
   three layers run inside the env's step kernel;
@@ -76,6 +79,7 @@ by default, ``adversarial`` is untargeted (flip the reward's sign) with ``delta_
 
 API_CONTENDERS = [
     "rewardgym",
+    "rewardgym-exact",
     "rewardgym+scale",
     "rewardgym+stack",
     "rewardgym+stack-unfused",
@@ -250,6 +254,8 @@ def gymnasium_stack(num_envs: int) -> gym.vector.VectorEnv:
 def make_envs(contender: str, num_envs: int) -> gym.vector.VectorEnv:
     if contender in ("rewardgym", "rewardgym-1thread"):
         return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu")
+    if contender == "rewardgym-exact":
+        return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu", exact_math=True)
     if contender == "rewardgym+scale":
         return gym.make_vec("rewardgym/CartPole-v0", num_envs=num_envs, device="cpu", reward="scale(factor=2)")
     if contender in ("rewardgym+stack", "rewardgym+stack-unfused"):
