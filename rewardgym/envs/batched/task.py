@@ -274,15 +274,16 @@ def pixel_task(task: BatchedTask, size: int, params: Any) -> BatchedTask:
     return _PIXEL_TASKS[key]
 
 
-_FAST_MATH_TASKS: dict[str, BatchedTask] = {}
+_FAST_MATH_TASKS: dict[int, tuple[BatchedTask, BatchedTask]] = {}
 
 
 def fast_math_task(task: BatchedTask) -> BatchedTask:
     """``task`` with its ``step`` compiled against :mod:`rewardgym.core.fast_math`: ``sin`` and
     ``cos`` that a vectorised loop runs in every lane, which may differ from libm's in the last
-    bit. ``task`` itself where its step uses neither, or where it is not :attr:`~BatchedTask.vectorize`
-    (stepped row by row, libm's are as fast). The engine runs this unless an env is made with
-    ``exact_math=True``; one task per name, which keys the engine's kernel cache.
+    bit. ``task`` itself where it is not :attr:`~BatchedTask.vectorize` (stepped row by row, libm's
+    are as fast) or where its step uses neither. The engine runs this unless an env is made with
+    ``exact_math=True``. Built once per task; its name, which keys the engine's kernel cache, says
+    "fast math".
 
     Example:
         >>> from rewardgym.envs.control import ACROBOT, CARTPOLE
@@ -291,10 +292,12 @@ def fast_math_task(task: BatchedTask) -> BatchedTask:
         >>> fast_math_task(ACROBOT) is ACROBOT
         True
     """
-    if task.name not in _FAST_MATH_TASKS:
-        step = with_fast_math(task.step) if task.vectorize else task.step
-        if step is task.step:
-            _FAST_MATH_TASKS[task.name] = task
-        else:
-            _FAST_MATH_TASKS[task.name] = dataclasses.replace(task, name=f"{task.name} (fast math)", step=step)
-    return _FAST_MATH_TASKS[task.name]
+    if not task.vectorize:
+        return task
+    # Keyed by identity (a task's spaces are unhashable, and tasks of one name may differ); the
+    # entry holds the task, so its id is not reused while the entry lives.
+    if id(task) not in _FAST_MATH_TASKS:
+        step = with_fast_math(task.step)
+        fast = task if step is task.step else dataclasses.replace(task, name=f"{task.name} (fast math)", step=step)
+        _FAST_MATH_TASKS[id(task)] = (task, fast)
+    return _FAST_MATH_TASKS[id(task)][1]
