@@ -11,8 +11,8 @@ Because every target compiles the same Python source, the CPU and GPU paths cann
 and CI checks the CUDA kernels under numba's CUDA simulator against the CPU ones.
 
 On the CPU a :attr:`~rewardgym.envs.batched.task.BatchedTask.vectorize` task is stepped in chunks,
-each in two loops (:func:`_step_rows`): the task's dynamics over every row, which LLVM vectorises
-across envs, then the engine's books (``start_episode``/``end_step``, the same per-instance logic).
+each in loops that LLVM vectorises across envs (:func:`_step_rows`): the task's dynamics over
+every row, then the engine's books, with the same logic as ``step_one``.
 
 :func:`fused_step_kernel` is the step kernel with reward layers compiled in after the dynamics
 (:mod:`rewardgym.envs.batched.layers`), for every target alike.
@@ -35,7 +35,7 @@ from numba.extending import register_jitable
 from rewardgym.envs.batched.device import kernel_stream
 from rewardgym.envs.batched.layers import CHUNK, chain, flat_loop
 from rewardgym.envs.batched.rows import row
-from rewardgym.envs.batched.task import BatchedTask
+from rewardgym.envs.batched.task import BatchedTask, observation_row
 
 NEXT_STEP, SAME_STEP, DISABLED = 0, 1, 2
 """Autoreset modes as the kernels know them (gymnasium's ``AutoresetMode`` in the envs)."""
@@ -205,18 +205,21 @@ def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., An
 def _step_rows(task: BatchedTask, params: tuple) -> Callable[..., None]:
     """The step over rows ``start`` to ``stop`` for a CPU kernel, to be compiled.
 
-    A :attr:`~rewardgym.envs.batched.task.BatchedTask.vectorize` task is stepped in two loops:
-    its dynamics over every row, with nothing but arithmetic in the body, which LLVM vectorises
-    (one env a SIMD lane); then the engine's books row by row (time limits, autoresets,
-    observations). Rows that were to start a new episode are stepped too, and their results
-    discarded: the task promises its ``step`` is safe on a finished state and its ``reset`` sets
-    the whole state. Any other task is stepped row by row, the dynamics and the books together.
+    A :attr:`~rewardgym.envs.batched.task.BatchedTask.vectorize` task is stepped in loops that LLVM
+    vectorises (one env a SIMD lane), nothing in their bodies but arithmetic on rows of widths
+    compiled in: the dynamics of every row; then the books every step keeps (the step count, the
+    time limit, the observation, SAME_STEP's final observation). A last, scalar loop does the rest
+    for the few rows that need it: a NEXT_STEP autoreset's new episode, an episode's end. Rows
+    that were to start a new episode are stepped too, their results discarded: the task promises
+    its ``step`` is safe on a finished state and its ``reset`` sets the whole state. The results
+    equal the row-by-row step's bit for bit. Any other task is stepped row by row.
     """
     if not task.vectorize:
         return _dynamics_loop(_instance_bodies(task, params)[0])
-    start_episode, end_step = _episode_books(task, params)
-    dynamics = _inlined(task.step)
+    start_episode, _ = _episode_books(task, params)
+    dynamics, observe, reset = _inlined(task.step), task.observe, task.reset
     width = task.state_size
+    obs_width = observation_row(task.observation_space)[0]
     discrete = task.discrete
     action_width = math.prod(task.action_space.shape or (1,))  # a Box's values in one row
 
@@ -248,27 +251,28 @@ def _step_rows(task: BatchedTask, params: tuple) -> Callable[..., None]:
             gold[u] = g
             terminated[u] = term
         for i in range(start, stop):
+            u = np.uint64(i)
+            elapsed[u] += 1
+            truncated[u] = elapsed[u] >= max_steps
+            observe(row(state, u, width), row(obs, u, obs_width))
+        if mode == SAME_STEP:
+            # final_obs holds every env's real next observation; then obs moves on where it ends.
+            for i in range(start, stop):
+                u = np.uint64(i)
+                final_obs_row, obs_row = row(final_obs, u, obs_width), row(obs, u, obs_width)
+                for j in range(obs_width):
+                    final_obs_row[j] = obs_row[j]
+        for i in range(start, stop):
             if needs_reset[i]:
                 start_episode(i, state, rng, elapsed, needs_reset, obs, reward, gold, terminated, truncated)
-            else:
-                end_step(
-                    i,
-                    reward[i],
-                    gold[i],
-                    terminated[i],
-                    state,
-                    rng,
-                    elapsed,
-                    needs_reset,
-                    max_steps,
-                    mode,
-                    obs,
-                    final_obs,
-                    reward,
-                    gold,
-                    terminated,
-                    truncated,
-                )
+            elif terminated[i] or truncated[i]:
+                if mode == SAME_STEP:
+                    reset(state[i], rng[i], params)
+                    elapsed[i] = 0
+                    observe(state[i], obs[i])
+                else:
+                    # NEXT_STEP resets on the next call; DISABLED refuses a step until reset().
+                    needs_reset[i] = True
 
     return step_rows
 
