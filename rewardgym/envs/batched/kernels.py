@@ -309,7 +309,7 @@ def fused_step_kernel(
         # The dynamics are a function of their own (on the CPU), compiled once per task and
         # parameters and shared by every stack's kernel: a new stack compiles only its layers.
         dynamics = _cuda_dynamics(task, params) if target == "cuda" else _dynamics(task, params)
-        run_layers = chain(bodies)
+        run_layers = chain(bodies, None if target == "cuda" else observation_row(task.observation_space)[0])
 
         @register_jitable(inline="always")
         def step_rows(

@@ -35,6 +35,7 @@ from rewardgym.core.arrays import Array, is_torch, mask_like, to_numpy
 from rewardgym.core.regime import FusedLayer
 from rewardgym.core.transition import Transition
 from rewardgym.envs.batched.device import cuda_simulated, kernel_view
+from rewardgym.envs.batched.rows import row
 
 __all__ = [
     "apply_layer",
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 
-def chain(bodies: Sequence[Callable[..., float]]) -> Callable[..., None]:
+def chain(bodies: Sequence[Callable[..., float]], width: int | None = None) -> Callable[..., None]:
     """The bodies applied in order to rows ``start`` to ``stop``, as one function
     ``run(start, stop, reward, valid, obs, next_obs, terminated, layers, trace)``.
 
@@ -58,6 +59,8 @@ def chain(bodies: Sequence[Callable[..., float]]) -> Callable[..., None]:
     body's argument tuple; ``trace[k, i]`` gets layer ``k``'s output. Where ``valid[i]`` is False
     (an autoreset step) every layer's output is its input, as in
     :class:`~rewardgym.core.pipeline.RewardPipeline`; the bodies still run, for their reports.
+    ``width``, where given (the CPU kernels), is the cells of an observation row, compiled in:
+    bodies then get unsigned row indices and rows of that width, so the loops can vectorise.
 
     Example:
         >>> import numpy as np
@@ -78,18 +81,28 @@ def chain(bodies: Sequence[Callable[..., float]]) -> Callable[..., None]:
 
     # Generated as one flat function: numba types a chain of nested closures far more slowly.
     lines = ["def run(start, stop, reward, valid, obs, next_obs, terminated, layers, trace):"]
+    # With the rows' width compiled in, row views and unsigned indices (rows.py says why) let LLVM
+    # vectorise the layers whose bodies are only arithmetic (not the ziggurat's rejection loop).
+    index = "j" if width is None else "np.uint64(j)"
+    rows = "obs[i], next_obs[i]" if width is None else f"row(obs, i, {width}), row(next_obs, i, {width})"
     for k in range(len(bodies)):
         incoming = "reward[i]" if k == 0 else f"trace[{k - 1}, i]"
         lines += [
             f"    args = layers[{k}]",
-            "    for i in range(start, stop):",
+            "    for j in range(start, stop):",
+            f"        i = {index}",
             f"        r = {incoming}",
-            f"        new = np.float32(body{k}(i, r, valid[i], obs[i], next_obs[i], terminated[i], args))",
+            f"        new = np.float32(body{k}(i, r, valid[i], {rows}, terminated[i], args))",
             f"        trace[{k}, i] = select(valid[i], new, r)",
         ]
     if not bodies:
         lines.append("    pass")
-    namespace: dict[str, Any] = {"np": np, "select": _select, **{f"body{k}": body for k, body in enumerate(bodies)}}
+    namespace: dict[str, Any] = {
+        "np": np,
+        "select": _select,
+        "row": row,
+        **{f"body{k}": body for k, body in enumerate(bodies)},
+    }
     exec("\n".join(lines) + "\n", namespace)  # noqa: S102 - the source is built from indices alone
     return register_jitable(inline="always")(namespace["run"])
 
