@@ -120,3 +120,8 @@ def test_fast_math_tasks_are_kept_apart_by_task_not_by_name():
     assert fast_math_task(small).observation_space.shape == (32, 32, 3)
     assert fast_math_task(large).observation_space.shape == (48, 48, 3)
     assert fast_math_task(CARTPOLE) is fast_math_task(CARTPOLE) is not CARTPOLE
+
+
+def test_exact_math_must_be_a_bool():
+    with pytest.raises(ValueError, match="exact_math must be True or False, got 'yes'"):
+        BatchedVectorEnv(CARTPOLE, 2, exact_math="yes")

@@ -16,7 +16,7 @@ from rewardgym.core.arrays import to_numpy
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
 from rewardgym.core.regime import FusedLayer
 from rewardgym.core.rng import per_env_seeds, seed_streams
-from rewardgym.core.validation import check_integer
+from rewardgym.core.validation import check_flag, check_integer
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
 from rewardgym.envs.batched.fastest_kernel import FastestKernel
@@ -137,12 +137,13 @@ class BatchedVectorEnv(DeviceBatchEnv):
             "autoreset_mode": self.autoreset_mode,
         }
         self.render_mode = check_render_mode(task, render_mode)
-        # The task the kernels run: ``task``, or the one whose observation is its picture.
+        # The task the kernels run: ``task``, or the one whose observation is its picture, with
+        # the fast math unless exact_math.
         observed = observed_task(task, obs_mode, pixel_size, self.params)
-        if not exact_math:
+        self.exact_math = check_flag(exact_math, "exact_math")
+        if not self.exact_math:
             observed = fast_math_task(observed)
         self.obs_mode = obs_mode
-        self.exact_math = bool(exact_math)
 
         self.single_observation_space = observed.observation_space
         self.single_action_space = task.action_space
