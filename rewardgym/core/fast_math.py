@@ -7,9 +7,10 @@ the SVML vector library that would widen them is not in llvmlite's wheels. Here 
 fdlibm's kernels (the polynomials behind glibc's and Python's), with a branch-free Cody-Waite
 reduction by pi/2 and the quadrant picked by selects, so a vectorised loop runs them in every lane.
 
-Accuracy, against libm (tested): within 1 ulp of 1 for ``|x| <= 2**20`` radians, where the
-three-part pi/2 reduction is exact; beyond, the reduction's error grows as ``|x| * 2**-53``, below
-the spacing of floats at ``x`` itself. NaN and infinities give NaN, as libm's. The results may
+Accuracy, against libm (tested): for ``|x| <= 2**20`` radians, where the three-part pi/2
+reduction is exact, each result is within one ulp of libm's (of 1.0, 2.2e-16, where the value is
+smaller than 1); beyond, the reduction's error grows as ``|x| * 2**-53``, below the spacing of
+floats at ``x`` itself. NaN and infinities give NaN, as libm's. The results may
 differ from libm's in the last bit, which is why the engine keeps exact libm dynamics as an
 option (``exact_math=True``).
 
