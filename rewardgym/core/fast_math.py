@@ -103,6 +103,8 @@ def with_fast_math(function: Callable[..., Any]) -> Callable[..., Any]:
     runs these ``sin`` and ``cos``. The result is a numba ``register_jitable`` function, built once.
 
     Functions that do not use ``math``, directly or through their helpers, come back unchanged.
+    Helpers are followed through the function's globals (a closure's keep libm's functions: the
+    results stay right, the loop may stay scalar).
 
     Example:
         >>> from numba import njit
@@ -113,6 +115,7 @@ def with_fast_math(function: Callable[..., Any]) -> Callable[..., Any]:
         True
     """
     if function not in _FAST:
+        _FAST[function] = function  # while its helpers are rebound: helpers calling it get it as is
         rebound = _rebound_globals(function)
         if rebound is None:
             _FAST[function] = function

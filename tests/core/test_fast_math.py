@@ -97,3 +97,16 @@ def test_a_function_and_its_helpers_run_the_fast_functions_and_functions_without
         expected_libm.append(math.sin(a) + math.cos(b) * 2.0)
     assert results == expected_fast  # the helper's cos is the fast one too
     assert results != expected_libm
+
+
+def _ping(x, depth):
+    return math.sin(x) if depth == 0 else _pong(x, depth - 1)
+
+
+def _pong(x, depth):
+    return _ping(x, depth)
+
+
+def test_mutually_recursive_helpers_do_not_loop_the_rebinding():
+    # _pong, reached while _ping is being rebound, keeps the _ping it had (and libm's sin there).
+    assert with_fast_math(_ping) is not _ping and with_fast_math(_pong) is _pong
