@@ -86,10 +86,23 @@ def check_target(target: str) -> None:
         raise ValueError(f"unknown kernel target {target!r}; valid: {', '.join(TARGETS)}")
 
 
-def _episode_books(task: BatchedTask, params: tuple) -> tuple[Callable[..., None], Callable[..., None]]:
-    """The engine's per-instance books: ``start_episode`` (a NEXT_STEP autoreset's step) and
-    ``end_step`` (after the dynamics: time limit, observation, final observation, autoreset)."""
+def _episode_books(
+    task: BatchedTask, params: tuple
+) -> tuple[Callable[..., None], Callable[..., None], Callable[..., None]]:
+    """The engine's per-instance books: ``start_episode`` (a NEXT_STEP autoreset's step),
+    ``end_step`` (after the dynamics: time limit, observation, final observation, then
+    ``end_episode`` where the episode ended) and ``end_episode`` (the autoreset of its mode)."""
     reset, observe = task.reset, task.observe
+
+    @register_jitable(inline="always")
+    def end_episode(i, state, rng, elapsed, needs_reset, mode, obs):
+        if mode == SAME_STEP:
+            reset(state[i], rng[i], params)
+            elapsed[i] = 0
+            observe(state[i], obs[i])
+        else:
+            # NEXT_STEP resets on the next call; DISABLED refuses a step until reset().
+            needs_reset[i] = True
 
     @register_jitable(inline="always")
     def start_episode(i, state, rng, elapsed, needs_reset, obs, reward, gold, terminated, truncated):
@@ -136,20 +149,14 @@ def _episode_books(task: BatchedTask, params: tuple) -> tuple[Callable[..., None
         terminated[i] = term
         truncated[i] = trunc
         if term or trunc:
-            if mode == SAME_STEP:
-                reset(s, rng[i], params)
-                elapsed[i] = 0
-                observe(s, obs[i])
-            else:
-                # NEXT_STEP resets on the next call; DISABLED refuses a step until reset().
-                needs_reset[i] = True
+            end_episode(i, state, rng, elapsed, needs_reset, mode, obs)
 
-    return start_episode, end_step
+    return start_episode, end_step, end_episode
 
 
 def _instance_bodies(task: BatchedTask, params: tuple) -> tuple[Callable[..., Any], Callable[..., Any]]:
     step, reset, observe = task.step, task.reset, task.observe
-    start_episode, end_step = _episode_books(task, params)
+    start_episode, end_step, _ = _episode_books(task, params)
 
     @register_jitable(inline="always")
     def step_one(
@@ -216,8 +223,8 @@ def _step_rows(task: BatchedTask, params: tuple) -> Callable[..., None]:
     """
     if not task.vectorize:
         return _dynamics_loop(_instance_bodies(task, params)[0])
-    start_episode, _ = _episode_books(task, params)
-    dynamics, observe, reset = _inlined(task.step), task.observe, task.reset
+    start_episode, _, end_episode = _episode_books(task, params)
+    dynamics, observe = _inlined(task.step), task.observe
     width = task.state_size
     obs_width = observation_row(task.observation_space)[0]
     discrete = task.discrete
@@ -266,13 +273,7 @@ def _step_rows(task: BatchedTask, params: tuple) -> Callable[..., None]:
             if needs_reset[i]:
                 start_episode(i, state, rng, elapsed, needs_reset, obs, reward, gold, terminated, truncated)
             elif terminated[i] or truncated[i]:
-                if mode == SAME_STEP:
-                    reset(state[i], rng[i], params)
-                    elapsed[i] = 0
-                    observe(state[i], obs[i])
-                else:
-                    # NEXT_STEP resets on the next call; DISABLED refuses a step until reset().
-                    needs_reset[i] = True
+                end_episode(i, state, rng, elapsed, needs_reset, mode, obs)
 
     return step_rows
 
