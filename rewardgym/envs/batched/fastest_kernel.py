@@ -152,3 +152,19 @@ class FastestKernel:
         if following == self.current:
             following = (following + 1) % len(self.kernels)
         return following
+
+
+def threads_while_they_pay(build: Callable[[str], Callable[..., Any]], target: str) -> Callable[..., Any]:
+    """The kernel an env runs for ``target``: ``build(target)``, except that for ``"parallel"`` it
+    is a :class:`FastestKernel` of ``build("parallel")`` and ``build("serial")`` (the same results
+    bit for bit), so that the threads run only while the cores are free.
+
+    Example:
+        >>> threads_while_they_pay(lambda target: target, "serial")
+        'serial'
+        >>> threads_while_they_pay(lambda target: target, "parallel").kernels
+        ['parallel', 'serial']
+    """
+    if target != "parallel":
+        return build(target)
+    return FastestKernel([build("parallel"), build("serial")])

@@ -19,7 +19,7 @@ from rewardgym.core.rng import per_env_seeds, seed_streams
 from rewardgym.core.validation import check_flag, check_integer
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
-from rewardgym.envs.batched.fastest_kernel import FastestKernel
+from rewardgym.envs.batched.fastest_kernel import threads_while_they_pay
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP, fused_step_kernel, kernels, render_kernel
 from rewardgym.envs.batched.layers import finish_layers, layer_arguments
 from rewardgym.envs.batched.task import (
@@ -154,12 +154,12 @@ class BatchedVectorEnv(DeviceBatchEnv):
             self._target = "cuda"
         else:
             self._target = "parallel" if self.num_envs >= SERIAL_BELOW else "serial"
-        self._step_kernel, self._reset_kernel = kernels(observed, self._target, self.params)
-        if self._target == "parallel":
-            # The threads pay only while the cores are free: on a busy machine the serial kernel
-            # (the same results, bit for bit) is faster, and FastestKernel runs whichever is.
-            serial_step, _ = kernels(observed, "serial", self.params)
-            self._step_kernel = FastestKernel([self._step_kernel, serial_step])
+        # The threads pay only while the cores are free: on a busy machine the serial kernel (the
+        # same results, bit for bit) is faster, and FastestKernel runs whichever is.
+        self._step_kernel = threads_while_they_pay(
+            lambda target: kernels(observed, target, self.params)[0], self._target
+        )
+        self._reset_kernel = kernels(observed, self._target, self.params)[1]
 
         n = self.num_envs
         self._state = self._zeros((n, task.state_size), np.float64)
@@ -287,10 +287,7 @@ class BatchedVectorEnv(DeviceBatchEnv):
             build = functools.partial(
                 fused_step_kernel, self._observed, params=self.params, bodies=bodies, arities=arities
             )
-            if self._target == "parallel":
-                self._fused_kernels[key] = FastestKernel([build(target="parallel"), build(target="serial")])
-            else:
-                self._fused_kernels[key] = build(target=self._target)
+            self._fused_kernels[key] = threads_while_they_pay(lambda target: build(target=target), self._target)
         return self._fused_kernels[key]
 
     def _step(

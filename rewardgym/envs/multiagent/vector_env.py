@@ -22,7 +22,7 @@ from rewardgym.core.rng import per_env_seeds, seed_streams
 from rewardgym.core.validation import check_integer
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
-from rewardgym.envs.batched.fastest_kernel import FastestKernel
+from rewardgym.envs.batched.fastest_kernel import threads_while_they_pay
 from rewardgym.envs.batched.kernels import DISABLED, NEXT_STEP, SAME_STEP
 from rewardgym.envs.batched.layers import finish_layers, layer_arguments, layers_kernel
 from rewardgym.envs.batched.vector_env import MAX_NUM_ENVS, SERIAL_BELOW, parse_autoreset_mode
@@ -116,9 +116,9 @@ class MultiAgentVectorEnv(DeviceBatchEnv):
             target = "cuda"
         else:
             target = "parallel" if self.num_envs >= SERIAL_BELOW else "serial"
-        self._step_kernel, self._reset_kernel = kernels(game, target, self.params)
-        if target == "parallel":  # threads only while they pay (docs/design.md, "One source")
-            self._step_kernel = FastestKernel([self._step_kernel, kernels(game, "serial", self.params)[0]])
+        # Threads only while they pay (docs/design.md, "One source").
+        self._step_kernel = threads_while_they_pay(lambda target: kernels(game, target, self.params)[0], target)
+        self._reset_kernel = kernels(game, target, self.params)[1]
 
         g, n = self.num_games, self.num_agents
         self._state = self._zeros((g, game.state_size(self.params)), np.float64)
@@ -241,11 +241,9 @@ class MultiAgentVectorEnv(DeviceBatchEnv):
         from SERIAL_BELOW rows, as for the step kernel."""
         key = (bodies, arities)
         if key not in self._layer_kernels:
-            if self._target == "parallel":
-                loops = [layers_kernel(bodies, arities, target) for target in ("parallel", "serial")]
-                self._layer_kernels[key] = FastestKernel(loops)
-            else:
-                self._layer_kernels[key] = layers_kernel(bodies, arities, self._target)
+            self._layer_kernels[key] = threads_while_they_pay(
+                lambda target: layers_kernel(bodies, arities, target), self._target
+            )
         return self._layer_kernels[key]
 
     def _step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
