@@ -23,6 +23,7 @@ import gymnasium as gym
 from pettingzoo import AECEnv, ParallelEnv
 
 from rewardgym.core.spec import RewardSpec
+from rewardgym.core.validation import check_flag
 from rewardgym.shells.env_shell import RewardShell
 from rewardgym.shells.parallel_shell import ParallelRewardShell
 from rewardgym.shells.vector_shell import VectorRewardShell
@@ -65,6 +66,7 @@ def wrap(env: Any, reward: RewardSpec, *, fuse: bool = True) -> Any:
         >>> env.step(2)[1]
         -0.5
     """
+    fuse = check_flag(fuse, "fuse")  # other envs ignore it, but a bad value is still refused
     if isinstance(env, gym.vector.VectorEnv):
         return VectorRewardShell(env, reward, fuse=fuse)
     if isinstance(env, gym.Env):

@@ -21,6 +21,7 @@ from rewardgym.core.pipeline import RewardPipeline
 from rewardgym.core.regime import EnvContext, FusedLayer, Regime
 from rewardgym.core.spec import RewardSpec, resolve_reward_spec
 from rewardgym.core.transition import Transition
+from rewardgym.core.validation import check_flag
 from rewardgym.shells.monitor import EpisodeReturns
 
 # The info keys, spelled once rather than on every step.
@@ -64,7 +65,7 @@ class VectorRewardShell(VectorWrapper):
 
     def __init__(self, env: gym.vector.VectorEnv, reward: RewardSpec = None, *, fuse: bool = True) -> None:
         super().__init__(env)
-        self.fuse = fuse
+        self.fuse = check_flag(fuse, "fuse")
         # rewardgym's engine, where the shell wraps it directly (None for any other env).
         self._engine: Any = env if hasattr(type(env), "step_with_layers") else None
         self.pipeline = RewardPipeline(resolve_reward_spec(reward))

@@ -240,3 +240,11 @@ def test_multiagent_games_run_the_layers_in_one_kernel_with_the_same_results(env
     for _ in range(25):
         actions = space.sample()
         assert_same_step(fused.step(actions), plain.step(actions))
+
+
+def test_fuse_must_be_a_bool():
+    # A string would have been taken as True; refused by name on every way in.
+    with pytest.raises(ValueError, match="fuse must be True or False, got 'no'"):
+        gym.make_vec("rewardgym/CartPole-v0", num_envs=2, reward="scale(factor=2)", fuse="no")
+    with pytest.raises(ValueError, match="fuse must be True or False, got 0"):
+        rewardgym.wrap(gym.make("rewardgym/CartPole-v0"), "scale(factor=2)", fuse=0)
