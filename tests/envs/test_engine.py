@@ -147,6 +147,23 @@ def test_bad_discrete_actions_are_refused_by_name(actions, error, message):
         envs.step(actions)
 
 
+@pytest.mark.parametrize(
+    "convert",
+    [list, lambda a: a.astype(np.int32), lambda a: a.astype(np.uint8), lambda a: np.repeat(a, 2)[::2]],
+    ids=["list", "int32", "uint8", "strided"],
+)
+def test_actions_in_any_integer_form_step_as_a_contiguous_int64_batch(convert):
+    # int64 contiguous batches skip the conversions (the fast path); every other form converts.
+    envs = [gym.make_vec("rewardgym/CartPole-v0", num_envs=4) for _ in range(2)]
+    for env in envs:
+        env.reset(seed=3)
+    for step in range(40):
+        actions = np.array([step % 2, 1, 0, step % 3 == 0], np.int64)
+        expected, got = envs[0].step(actions), envs[1].step(convert(actions))
+        for a, b in zip(expected[:4], got[:4]):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_bad_single_env_actions_are_refused_by_name():
     env = gym.make("rewardgym/CartPole-v0", disable_env_checker=True)
     env.reset(seed=0)

@@ -54,18 +54,27 @@ class DeviceBatchEnv(VectorEnv):
 
     def _check_actions(self, actions: Any) -> Any:
         space = self.single_action_space
-        expected = (self.num_envs, *(space.shape or ()))
-        actions = self._as_batch(actions)
-        if tuple(actions.shape) != expected:
-            raise ValueError(
-                f"actions must have shape {expected} (num_envs={self.num_envs}, one action of "
-                f"{space} each), got shape {tuple(actions.shape)}"
-            )
-        kind = _dtype_kind(actions)
-        if isinstance(space, spaces.Discrete) and kind not in "iu":
-            raise TypeError(f"actions of {space} must be integers, got dtype {actions.dtype}")
-        if isinstance(space, spaces.Box) and kind != "f":
-            raise TypeError(f"actions of {space} must be floats, got dtype {actions.dtype}")
+        expected = self._action_batch_shape
+        # What a training loop passes on the CPU, a numpy batch already in the kernels' dtype and
+        # shape, skips the conversions: their calls cost a busy step of 4,096 envs ~2 us.
+        ready = (
+            type(actions) is np.ndarray
+            and self.device == "cpu"
+            and actions.dtype == self._action_dtype
+            and actions.shape == expected
+        )
+        if not ready:
+            actions = self._as_batch(actions)
+            if tuple(actions.shape) != expected:
+                raise ValueError(
+                    f"actions must have shape {expected} (num_envs={self.num_envs}, one action of "
+                    f"{space} each), got shape {tuple(actions.shape)}"
+                )
+            kind = _dtype_kind(actions)
+            if isinstance(space, spaces.Discrete) and kind not in "iu":
+                raise TypeError(f"actions of {space} must be integers, got dtype {actions.dtype}")
+            if isinstance(space, spaces.Box) and kind != "f":
+                raise TypeError(f"actions of {space} must be floats, got dtype {actions.dtype}")
         index = first_invalid(actions, space)  # type: ignore[arg-type]  # a task acts in a Discrete or Box
         if index >= 0:
             raise ValueError(
@@ -78,7 +87,14 @@ class DeviceBatchEnv(VectorEnv):
             )
         if isinstance(space, spaces.Discrete) and space.start != 0:
             actions = actions - space.start
+        elif ready and actions.flags.c_contiguous:
+            return actions
         return self._cast(actions, self._action_dtype)
+
+    @functools.cached_property
+    def _action_batch_shape(self) -> tuple[int, ...]:
+        """The shape of a step's actions: one action of ``single_action_space`` per env."""
+        return (self.num_envs, *(self.single_action_space.shape or ()))
 
     def _reset_mask(self, options: dict[str, Any] | None) -> Any:
         options = options or {}

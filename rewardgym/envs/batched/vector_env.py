@@ -31,6 +31,7 @@ from rewardgym.envs.batched.task import (
 )
 
 SERIAL_BELOW = 512
+"""Batches smaller than this step on one thread: a thread pool's wake-up costs more there."""
 
 MAX_NUM_ENVS = 2**31 - 1
 """The most envs one vector env holds: far beyond any machine's memory (the GPU benchmark's
@@ -38,7 +39,9 @@ largest batch is 2**22), stated so that a typo gets a clear refusal, not numpy's
 
 MAX_EPISODE_STEPS = 2**63 - 1
 """The longest time limit: the kernels count an episode's steps in an int64."""
-"""Batches smaller than this step on one thread: a thread pool's wake-up costs more there."""
+
+# The info keys, spelled once rather than on every step.
+_GOLD_MASK, _TRACE_MASK, _FINAL_MASK = map(mask_key, (GOLD_REWARD, REWARD_TRACE, FINAL_OBS))
 
 _KERNEL_MODES = {
     AutoresetMode.NEXT_STEP: NEXT_STEP,
@@ -182,6 +185,8 @@ class BatchedVectorEnv(DeviceBatchEnv):
         cells, dtype = observation_row(observed.observation_space)
         self._obs_dtype = dtype.type
         self._obs_cells = cells
+        # A flat Box (the control tasks') is observed as the rows themselves: no view to make.
+        self._rows_are_observations = self.single_observation_space.shape == (cells,)
         self._no_final_obs = self._zeros((1, cells), self._obs_dtype)
         self._kernel_mode = _KERNEL_MODES[self.autoreset_mode]
         self._action_dtype = task.action_dtype
@@ -307,8 +312,9 @@ class BatchedVectorEnv(DeviceBatchEnv):
         terminated = self._empty((n,), np.bool_)
         truncated = self._empty((n,), np.bool_)
         # The kernels see observations as flat rows (a grid's cells in C order).
-        outputs = tuple(self._view(b) for b in (obs, final_obs, reward, gold, terminated, truncated))
+        outputs = (obs, final_obs, reward, gold, terminated, truncated)
         if self.device == "cuda":
+            outputs = tuple(map(self._view, outputs))
             actions = devices.kernel_view(actions)
         kernel(
             *self._buffers,
@@ -322,18 +328,20 @@ class BatchedVectorEnv(DeviceBatchEnv):
         everyone = self._everyone
         info: dict[str, Any] = {
             GOLD_REWARD: gold,
-            mask_key(GOLD_REWARD): everyone,
+            _GOLD_MASK: everyone,
             REWARD_TRACE: {"env": reward},
-            mask_key(REWARD_TRACE): everyone,
+            _TRACE_MASK: everyone,
         }
         if same_step:
             info[FINAL_OBS] = self._observations(final_obs)
-            info[mask_key(FINAL_OBS)] = terminated | truncated
+            info[_FINAL_MASK] = terminated | truncated
         self._last_obs = obs
         return self._observations(obs), reward, terminated, truncated, info, None
 
     def _observations(self, rows: Any) -> Any:
         """The kernels' flat ``(num_envs, cells)`` rows in the observation space's shape."""
+        if self._rows_are_observations:
+            return rows
         return observation_views(rows, self.single_observation_space)
 
     def render(self) -> tuple[Any, ...] | None:
