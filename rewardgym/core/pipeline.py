@@ -72,10 +72,7 @@ class RewardPipeline:
         reward = batch.reward
         trace = dict(trace or {})
         names = self._layer_names(trace)
-        # On the CPU, skipping the masked select when no step is an autoreset step saves a pass
-        # over the batch; on the GPU the select is cheaper than the device sync that would decide.
         on_cpu = not is_torch(batch.valid)
-        every_step_real = on_cpu and bool(batch.valid.all())
         checks = _NanChecks(on_cpu)
         checks.add(next(reversed(trace), "env"), reward)
         computed_rows: Any = () if computed is None else computed
@@ -87,7 +84,12 @@ class RewardPipeline:
             report = self.regimes[index].info()
             if report:
                 reports[names[index]] = report
+        every_step_real = None  # decided where a layer runs here: most stacks are fused or empty
         for regime, name in zip(self.regimes[done:], names[done:]):
+            if every_step_real is None:
+                # On the CPU, skipping the masked select when no step is an autoreset step saves a
+                # pass over the batch; on the GPU the select is cheaper than the sync that would decide.
+                every_step_real = on_cpu and bool(batch.valid.all())
             layer_input = batch._replace(reward=reward)
             new = regime.reward(layer_input)
             # A float32 numpy batch, what regimes return on the CPU, needs no conversion.
