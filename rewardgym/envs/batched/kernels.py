@@ -30,12 +30,13 @@ import numpy as np
 # A module-level import: numba's CUDA simulator finds ``cuda`` in a kernel's globals to swap in
 # its per-thread fake, which it cannot do for a name bound in a closure.
 from numba import cuda, njit, prange
+from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import register_jitable
 
 from rewardgym.envs.batched.device import kernel_stream
 from rewardgym.envs.batched.layers import CHUNK, chain, flat_loop
-from rewardgym.envs.batched.rows import row
-from rewardgym.envs.batched.task import BatchedTask, observation_row
+from rewardgym.envs.batched.rows import FLAG_BLOCK, flag_bits, row
+from rewardgym.envs.batched.task import BatchedTask, observation_row, observe_state
 
 NEXT_STEP, SAME_STEP, DISABLED = 0, 1, 2
 """Autoreset modes as the kernels know them (gymnasium's ``AutoresetMode`` in the envs)."""
@@ -215,11 +216,14 @@ def _step_rows(task: BatchedTask, params: tuple) -> Callable[..., None]:
     A :attr:`~rewardgym.envs.batched.task.BatchedTask.vectorize` task is stepped in loops that LLVM
     vectorises (one env a SIMD lane), nothing in their bodies but arithmetic on rows of widths
     compiled in: the dynamics of every row; then the books every step keeps (the step count, the
-    time limit, the observation, SAME_STEP's final observation). A last, scalar loop does the rest
-    for the few rows that need it: a NEXT_STEP autoreset's new episode, an episode's end. Rows
-    that were to start a new episode are stepped too, their results discarded: the task promises
-    its ``step`` is safe on a finished state and its ``reset`` sets the whole state. The results
-    equal the row-by-row step's bit for bit. Any other task is stepped row by row.
+    time limit, the observation, SAME_STEP's final observation). A last, scalar pass does the rest
+    for the few rows that need it: a NEXT_STEP autoreset's new episode, an episode's end. It
+    finds them 64 rows at a time, as the set bits of each block's flags (:func:`flag_bits`):
+    branches on every row's three flags cost CartPole's serial kernel 1.2 ns of its 7.8 ns an env
+    step, and mispredicted at each of those rows. Rows that were to start a new episode are
+    stepped too, their results discarded: the task promises its ``step`` is safe on a finished
+    state and its ``reset`` sets the whole state. The results equal the row-by-row step's bit for
+    bit. Any other task is stepped row by row.
     """
     if not task.vectorize:
         return _dynamics_loop(_instance_bodies(task, params)[0])
@@ -229,6 +233,11 @@ def _step_rows(task: BatchedTask, params: tuple) -> Callable[..., None]:
     obs_width = observation_row(task.observation_space)[0]
     discrete = task.discrete
     action_width = math.prod(task.action_space.shape or (1,))  # a Box's values in one row
+    # An observation that is the state, cell for cell (CartPole, MountainCar): the rows of obs are
+    # those of state converted, one flat run of cells. Copied row by row, LLVM widened the copy as
+    # an interleaved access, shuffling the cells apart and back together (0.3 ns an env step of
+    # CartPole's 0.8 ns of books).
+    observes_state = observe is observe_state and obs_width == width
 
     def step_rows(
         start,
@@ -261,7 +270,13 @@ def _step_rows(task: BatchedTask, params: tuple) -> Callable[..., None]:
             u = np.uint64(i)
             elapsed[u] += 1
             truncated[u] = elapsed[u] >= max_steps
-            observe(row(state, u, width), row(obs, u, obs_width))
+            # A constant condition, as above.
+            if not observes_state:
+                observe(row(state, u, width), row(obs, u, obs_width))
+        if observes_state:
+            cells, obs_cells = state.reshape(state.size), obs.reshape(obs.size)
+            for k in range(start * width, stop * width):
+                obs_cells[np.uint64(k)] = cells[np.uint64(k)]
         if mode == SAME_STEP:
             # final_obs holds every env's real next observation; then obs moves on where it ends.
             for i in range(start, stop):
@@ -269,7 +284,23 @@ def _step_rows(task: BatchedTask, params: tuple) -> Callable[..., None]:
                 final_obs_row, obs_row = row(final_obs, u, obs_width), row(obs, u, obs_width)
                 for j in range(obs_width):
                     final_obs_row[j] = obs_row[j]
-        for i in range(start, stop):
+        block = start
+        while block + FLAG_BLOCK <= stop:
+            u = np.uint64(block)
+            # Each row does one or the other, as in step_one: a new episode or the end of one.
+            starts = flag_bits(needs_reset, u)
+            ends = (flag_bits(terminated, u) | flag_bits(truncated, u)) & ~starts
+            # Two loops of one kind of row each: a branch between the kinds would mispredict.
+            while starts:
+                i = block + np.int64(trailing_zeros(starts))
+                starts &= starts - np.uint64(1)  # the lowest set bit cleared
+                start_episode(i, state, rng, elapsed, needs_reset, obs, reward, gold, terminated, truncated)
+            while ends:
+                i = block + np.int64(trailing_zeros(ends))
+                ends &= ends - np.uint64(1)
+                end_episode(i, state, rng, elapsed, needs_reset, mode, obs)
+            block += FLAG_BLOCK
+        for i in range(block, stop):  # the last rows of a batch not a multiple of the block
             if needs_reset[i]:
                 start_episode(i, state, rng, elapsed, needs_reset, obs, reward, gold, terminated, truncated)
             elif terminated[i] or truncated[i]:
@@ -478,7 +509,7 @@ def _cpu_step_loop(step_one, parallel: bool):
 
 def _cpu_chunk_loop(step_rows, parallel: bool):
     """The CPU step kernel of a vectorised task: ``step_rows`` over chunks of :data:`CHUNK` rows,
-    the threads taking chunks, each stepped in two loops (see :func:`_step_rows`)."""
+    the threads taking chunks, each stepped in the loops of :func:`_step_rows`."""
 
     @njit(parallel=parallel, **CPU_OPTIONS)
     def step_kernel(
