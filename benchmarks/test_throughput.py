@@ -130,7 +130,12 @@ def warm_up_steps(contender: str) -> int:
     """Untimed steps before calibration: two passes over the action rows, since numba compiles
     each kernel on its first call and rewardgym's ``FastestKernel`` first calls (so compiles) its
     serial loop when its first probe starts, after ``FIRST_WINDOW`` (64) timed steps; one step for
-    ``SyncVectorEnv``, which compiles nothing and takes ~40 ms a step at 4096 envs."""
+    ``SyncVectorEnv``, which compiles nothing and takes ~40 ms a step at 4096 envs.
+
+    A compile left to the calibration (~2 s for CartPole's serial kernel) makes each measured
+    round one step long: until this was cycled rather than sliced out of the 64 action rows, the
+    first contender of each kernel was timed that way, ``rewardgym`` idle at 0.2-0.6 of the bare
+    kernel where its steps ran at 0.5."""
     return 1 if contender == "gymnasium-sync" else max(2 * ACTION_ROWS, FIRST_WINDOW + 2)
 
 
@@ -289,9 +294,9 @@ def test_vector_env_step(benchmark, throughput, num_envs, load, contender):
     try:
         with threads:
             envs.reset(seed=SEED)
-            for row in rows[: warm_up_steps(contender)]:
-                envs.step(row)
-            measure(benchmark, throughput, load, contender, num_envs, run_steps=throughput.cycle_calls(envs.step, rows))
+            run_steps = throughput.cycle_calls(envs.step, rows)
+            run_steps(warm_up_steps(contender))
+            measure(benchmark, throughput, load, contender, num_envs, run_steps=run_steps)
     finally:
         envs.close()
 
