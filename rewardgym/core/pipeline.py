@@ -68,9 +68,13 @@ class RewardPipeline:
                 pass before it learns; on the GPU the checks are read once, after the pass (one
                 device sync, not one per layer).
         """
-        reports: dict[str, dict[str, Any]] = {}
         reward = batch.reward
         trace = dict(trace or {})
+        if not self.regimes:  # a plain env, the most common case: its reward, checked
+            if _has_nan(reward):
+                _refuse(next(reversed(trace), "env"))
+            return reward, trace, {}
+        reports: dict[str, dict[str, Any]] = {}
         names = self._layer_names(trace)
         on_cpu = not is_torch(batch.valid)
         checks = _NanChecks(on_cpu)
