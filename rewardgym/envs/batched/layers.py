@@ -47,6 +47,7 @@ __all__ = [
     "layers_kernel",
     "observation_rows",
     "on_device",
+    "register_sure_path",
 ]
 
 
@@ -60,7 +61,9 @@ def chain(bodies: Sequence[Callable[..., float]], width: int | None = None) -> C
     (an autoreset step) every layer's output is its input, as in
     :class:`~rewardgym.core.pipeline.RewardPipeline`; the bodies still run, for their reports.
     ``width``, where given (the CPU kernels), is the cells of an observation row, compiled in:
-    bodies then get unsigned row indices and rows of that width, so the loops can vectorise.
+    bodies then get unsigned row indices and rows of that width, so the loops can vectorise, and
+    a body with a sure path (:func:`register_sure_path`) runs as that path, then itself where it
+    left NaN.
 
     Example:
         >>> import numpy as np
@@ -85,26 +88,89 @@ def chain(bodies: Sequence[Callable[..., float]], width: int | None = None) -> C
     # vectorise the layers whose bodies are only arithmetic (not the ziggurat's rejection loop).
     index = "j" if width is None else "np.uint64(j)"
     rows = "obs[i], next_obs[i]" if width is None else f"row(obs, i, {width}), row(next_obs, i, {width})"
-    for k in range(len(bodies)):
+    namespace: dict[str, Any] = {"np": np, "select": _select, "row": row}
+    for k, body in enumerate(bodies):
         incoming = "reward[i]" if k == 0 else f"trace[{k - 1}, i]"
+        namespace[f"body{k}"] = body
+        # A body's sure path (register_sure_path) on the CPU, where it lets the loop vectorise; on
+        # the GPU each thread would run both anyway.
+        sure = _SURE_PATHS.get(body) if width is not None else None
+        call = f"(i, r, valid[i], {rows}, terminated[i], args))"
         lines += [
             f"    args = layers[{k}]",
             "    for j in range(start, stop):",
             f"        i = {index}",
             f"        r = {incoming}",
-            f"        new = np.float32(body{k}(i, r, valid[i], {rows}, terminated[i], args))",
+            f"        new = np.float32({'body' if sure is None else 'sure'}{k}{call}",
             f"        trace[{k}, i] = select(valid[i], new, r)",
         ]
+        if sure is not None:
+            namespace[f"sure{k}"] = sure
+            # The rows the sure path left NaN, again with the whole body: the same result there
+            # (a NaN reward comes out NaN again), while the loop above stays free of its branches.
+            # Block by block: a block's NaN test is a vectorised reduction, and most blocks have none.
+            lines += [
+                "    block = start",
+                "    while block < stop:",
+                f"        end = min(block + {_SCAN_BLOCK}, stop)",
+                "        left = False",
+                "        for j in range(block, end):",
+                f"            i = {index}",
+                f"            left |= trace[{k}, i] != trace[{k}, i]",
+                "        if left:",
+                "            for j in range(block, end):",
+                f"                i = {index}",
+                f"                if trace[{k}, i] != trace[{k}, i]:",
+                f"                    r = {incoming}",
+                f"                    new = np.float32(body{k}{call}",
+                f"                    trace[{k}, i] = select(valid[i], new, r)",
+                "        block = end",
+            ]
     if not bodies:
         lines.append("    pass")
-    namespace: dict[str, Any] = {
-        "np": np,
-        "select": _select,
-        "row": row,
-        **{f"body{k}": body for k, body in enumerate(bodies)},
-    }
     exec("\n".join(lines) + "\n", namespace)  # noqa: S102 - the source is built from indices alone
     return register_jitable(inline="always")(namespace["run"])
+
+
+_SCAN_BLOCK = 32
+"""Rows per NaN test of :func:`chain`'s second pass over a sure path's rows."""
+
+_SURE_PATHS: dict[Callable[..., float], Callable[..., float]] = {}
+
+
+def register_sure_path(body: Callable[..., float], sure: Callable[..., float]) -> None:
+    """Have :func:`chain` run ``sure`` in ``body``'s place on the CPU, and ``body`` itself only
+    on the rows where ``sure`` returns NaN.
+
+    ``sure`` takes a body's arguments and returns ``body``'s result bit for bit, or NaN where it
+    cannot tell cheaply (a rejection sampler's rare rejections); it writes nothing, and neither
+    does ``body``. Where ``body`` branches on such a rare case, or loops or calls out for it, its
+    loop over envs stays scalar; a ``sure`` without those vectorises, and the rare rows cost a
+    second, scalar, pass over the NaNs it left. (A NaN that ``body`` itself returns, from a NaN
+    reward, comes out of that pass the same.)
+
+    Example:
+        >>> import math
+        >>> import numpy as np
+        >>> from numba import njit
+        >>> from numba.extending import register_jitable
+        >>> @register_jitable
+        ... def halve(i, reward, valid, obs, next_obs, terminated, args):
+        ...     return reward / np.float32(2.0)
+        >>> @register_jitable
+        ... def halve_sure(i, reward, valid, obs, next_obs, terminated, args):
+        ...     return reward / np.float32(2.0) if reward < np.float32(4.0) else math.nan
+        >>> register_sure_path(halve, halve_sure)
+        >>> run = chain([halve], width=1)
+        >>> @njit
+        ... def rows(reward, valid, obs, trace):
+        ...     run(0, 2, reward, valid, obs, obs, valid, ((),), trace)
+        >>> trace = np.zeros((1, 2), np.float32)
+        >>> rows(np.array([1.0, 6.0], np.float32), np.ones(2, bool), np.zeros((2, 1), np.float32), trace)
+        >>> trace.tolist()
+        [[0.5, 3.0]]
+    """
+    _SURE_PATHS[body] = sure
 
 
 @register_jitable  # not inline="always": numba's inliner mis-scopes a conditional expression's value
@@ -307,12 +373,13 @@ def layer_arguments(layers: Sequence[FusedLayer], like: Array) -> tuple[tuple[tu
         >>> len(arguments), len(flat)
         (2, 4)
     """
-    arguments = tuple(layer.arguments(like) for layer in layers)
-    if is_torch(like) and (like.is_cuda or cuda_simulated()):
+    arguments = tuple([layer.arguments(like) for layer in layers])
+    if type(like) is not np.ndarray and is_torch(like) and (like.is_cuda or cuda_simulated()):
         # numpy constants a layer keeps (its per-step arrays are made on the device already)
         arguments = tuple(on_device(group, like.device) for group in arguments)
         return arguments, tuple(value for group in arguments for value in kernel_arguments(group))
-    return arguments, tuple(value for group in arguments for value in group)
+    # A sum of tuples: a third of a generator's cost, for the few layers of a stack.
+    return arguments, sum(arguments, ())
 
 
 def finish_layers(layers: Sequence[FusedLayer], arguments: tuple[tuple[Any, ...], ...]) -> None:

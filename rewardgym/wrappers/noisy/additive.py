@@ -17,11 +17,11 @@ import numpy as np
 from numba.extending import register_jitable
 
 from rewardgym.core.arrays import Array, is_torch
-from rewardgym.core.batch_random import BatchRandom, counter_normal
+from rewardgym.core.batch_random import BatchRandom, counter_normal, counter_normal_sure
 from rewardgym.core.regime import FusedLayer
 from rewardgym.core.transition import Transition
 from rewardgym.core.validation import check_number
-from rewardgym.envs.batched.layers import apply_layer
+from rewardgym.envs.batched.layers import apply_layer, register_sure_path
 from rewardgym.wrappers.noisy.base import Noise
 
 __all__ = ["Gaussian", "Laplace", "StudentT"]
@@ -46,6 +46,7 @@ class Gaussian(Noise):
     def __init__(self, sigma: float = 0.1) -> None:
         super().__init__()
         self.sigma = check_number(sigma, f"noisy(kind={self.kind!r}): sigma", low=0.0)
+        self._fused: FusedLayer | None = None
 
     def reward(self, batch: Transition) -> Array:
         # The body the engine fuses into its step kernel, over any batch: counter-based per-env
@@ -54,7 +55,15 @@ class Gaussian(Noise):
         return apply_layer(self.fused_layer(), batch)
 
     def fused_layer(self) -> FusedLayer:
-        return FusedLayer(_gaussian_one, self._arguments)
+        # One layer for every step (the shell asks each step); its arguments, a bound method, read
+        # sigma when called. A copy (copy.copy shares the attribute) makes its own.
+        layer = self._fused
+        if layer is None or getattr(layer.arguments, "__self__", None) is not self:
+            layer = self._fused = FusedLayer(_gaussian_one, self._arguments)
+        return layer
+
+    def _frozen_parts(self) -> dict[str, Any]:
+        return {**super()._frozen_parts(), "_fused": None}  # bound to this regime: the copy makes its own
 
     def _arguments(self, like: Array) -> tuple[Any, ...]:
         keys, call = self.rng.counter_streams(len(like), like)
@@ -67,6 +76,17 @@ def _gaussian_one(i, reward, valid, obs, next_obs, terminated, args):  # pragma:
     # float64 arithmetic, rounded to float32 once: float() says so to numba's CUDA simulator too,
     # which runs this in Python, where a float32 plus a Python float stays float32.
     return float(reward) + sigma * counter_normal(keys[i], call)
+
+
+@register_jitable  # not inline="always", as _gaussian_one
+def _gaussian_sure(i, reward, valid, obs, next_obs, terminated, args):  # pragma: no cover (compiled)
+    """:func:`_gaussian_one` where the ziggurat accepts its first point, NaN elsewhere: the
+    engine's CPU kernels run this vectorised, then the whole body on the few NaN rows."""
+    keys, call, sigma = args
+    return float(reward) + sigma * counter_normal_sure(keys[i], call)
+
+
+register_sure_path(_gaussian_one, _gaussian_sure)
 
 
 class StudentT(Noise):
