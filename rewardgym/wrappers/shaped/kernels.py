@@ -49,11 +49,12 @@ class CompiledPotential:
         self.task = task
         self.obs_shape: tuple[int, ...] = tuple(task.observation_space.shape or ())
         self._body: Callable[..., float] | None = None  # the shaping body, once asked for
+        self._last: tuple[tuple[Any, ...], FusedLayer] | None = None  # the last layer made, by its parameters
 
     def __getstate__(self) -> dict[str, Any]:
-        # The body is a closure, which does not pickle (regimes travel to sweep workers); the
-        # copy builds it again from the cache.
-        return {**vars(self), "_body": None}
+        # The body and the last layer are closures, which do not pickle (regimes travel to sweep
+        # workers), and a layer reports to the regime that asked for it: the copy builds its own.
+        return {**vars(self), "_body": None, "_last": None}
 
     def values(self, obs: Array) -> Array:
         """The potential of each observation of a batch ``(num_envs, *obs_shape)``: float64, of
@@ -73,12 +74,22 @@ class CompiledPotential:
         Phi(s))`` with ``Phi(s') = 0`` where the step terminated, or ``scale * Phi(s')`` if
         ``naive``, float32; ``report(added)`` after each step."""
 
+        # The last layer made is kept, for as long as its parameters and report stay (the shell
+        # asks each step); bound methods compare equal where their function and object do.
+        key = (float(gamma), float(scale), bool(naive), report)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        numbers = key[:3]
+
         def arguments(like: Array) -> tuple[Any, ...]:
-            return float(gamma), float(scale), bool(naive), empty(like)
+            added = np.empty(like.shape, like.dtype) if type(like) is np.ndarray else empty(like)
+            return (*numbers, added)
 
         if self._body is None:
             self._body = _shaping_body(self.task.potential, self.task.params)
-        return FusedLayer(self._body, arguments, lambda args: report(args[-1]), reads_obs=True)
+        layer = FusedLayer(self._body, arguments, lambda args: report(args[-1]), reads_obs=True)
+        self._last = key, layer
+        return layer
 
     def shaping(self, batch: Transition, layer: FusedLayer) -> Array:
         """``layer`` (from :meth:`layer`) over a batch whose observations this potential reads."""
