@@ -78,11 +78,9 @@ class RewardPipeline:
         names = self._layer_names(trace)
         on_cpu = not is_torch(batch.valid)
         checks = _NanChecks(on_cpu)
-        checks.add(next(reversed(trace), "env"), reward)
         computed_rows: Any = () if computed is None else computed
         done = len(computed_rows)
-        if done:
-            checks.add_rows(names[:done], computed_rows)
+        checks.add_rows([next(reversed(trace), "env"), *names[:done]], reward, computed_rows)
         for index in range(done):  # fused layers learn nothing (FusedLayer), so no update
             reward = trace[names[index]] = computed_rows[index]
             report = self.regimes[index].info()
@@ -175,13 +173,21 @@ class _NanChecks:
         else:
             self.pending.append((name, reward.isnan().any()))
 
-    def add_rows(self, names: list[str], rows: Array) -> None:
-        """Each row of ``rows`` (one per layer, C-contiguous) as :meth:`add` would, in one pass."""
-        if self.on_cpu or not is_torch(rows):
-            if _has_nan(rows.reshape(-1)):
-                _refuse(next(name for name, row in zip(names, rows) if _has_nan(row)))
+    def add_rows(self, names: list[str], reward: Array, rows: Array | tuple[()]) -> None:
+        """``reward``, then each row of ``rows`` (one per layer, C-contiguous, or none), as
+        :meth:`add` would each, named by ``names`` in that order: on the CPU in one compiled pass."""
+        if not len(rows):
+            self.add(names[0], reward)
+        elif self.on_cpu or not is_torch(rows):
+            if type(reward) is type(rows) is np.ndarray and reward.ndim == 1 and rows.shape[1] == reward.shape[0]:
+                first = _first_nan_row(reward, rows)
+            else:  # a torch reward on the CPU, or rows of another shape: read row by row
+                first = next((k for k, row in enumerate((reward, *rows)) if _has_nan(row)), -1)
+            if first >= 0:
+                _refuse(names[first])
         else:
-            self.pending += [(name, flag) for name, flag in zip(names, rows.isnan().any(dim=1))]
+            self.add(names[0], reward)
+            self.pending += [(name, flag) for name, flag in zip(names[1:], rows.isnan().any(dim=1))]
 
     def settle(self) -> None:
         if not self.pending:
@@ -218,6 +224,18 @@ def _has_nan_kernel(x: np.ndarray) -> bool:  # pragma: no cover (compiled)
     for i in range(x.shape[0]):
         found |= x[i] != x[i]
     return found
+
+
+@njit(nogil=True, cache=True)
+def _first_nan_row(reward: np.ndarray, rows: np.ndarray) -> int:  # pragma: no cover (compiled)
+    """The first of ``reward`` (0) and the rows of ``rows`` (1, 2...) that holds a NaN, or -1:
+    the fused layers' check in one call (a call costs as much as a short pass)."""
+    if _has_nan_kernel(reward):
+        return 0
+    for k in range(rows.shape[0]):
+        if _has_nan_kernel(rows[k]):
+            return k + 1
+    return -1
 
 
 def _unused_key(name: str, taken: dict[str, Any]) -> str:

@@ -57,6 +57,35 @@ def test_a_nan_from_the_env_is_blamed_on_the_env(layers):
         RewardPipeline(layers).apply(batch(nan), {"env": nan})
 
 
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_rows_computed_in_the_kernel_are_checked_with_the_input_and_named(kind):
+    """Fused layers' rows arrive computed; the input and each row are checked in order."""
+    pipe = RewardPipeline([Scale(2.0), Scale(3.0), Scale(4.0)])
+    ok = np.array([1.0, 2.0], np.float32)
+    rows = np.stack([ok * 2, ok * 6, ok * 24])
+    if kind == "torch":  # a torch batch on the CPU: checked on the device's path, read once
+        torch = pytest.importorskip("torch")
+        ok, rows = torch.from_numpy(ok), torch.from_numpy(rows)
+
+    def batch_of(reward):
+        plain = batch(np.asarray(reward))
+        return plain._replace(reward=reward, valid=torch.ones(2, dtype=torch.bool)) if kind == "torch" else plain
+
+    reward, trace, _ = pipe.apply(batch_of(ok), {"env": ok}, rows)
+    assert list(trace) == ["env", "scale", "scale#2", "scale#3"]
+    np.testing.assert_array_equal(np.asarray(reward), [24.0, 48.0])
+    for row, name in [(1, "scale#2"), (2, "scale#3")]:
+        broken = rows.clone() if kind == "torch" else rows.copy()
+        broken[row, 1] = float("nan")
+        broken[row + 1 :, 0] = float("nan")  # a later NaN: the first is blamed
+        with pytest.raises(NonFiniteRewardError, match=f"'{name}' produced NaN"):
+            pipe.apply(batch_of(ok), {"env": ok}, broken)
+    nan = ok.clone() if kind == "torch" else ok.copy()
+    nan[0] = float("nan")
+    with pytest.raises(NonFiniteRewardError, match="'env' produced NaN"):
+        pipe.apply(batch_of(nan), {"env": nan}, rows * float("nan"))
+
+
 def test_a_nan_is_caught_on_the_step_its_layer_makes_it():
     # A delaying layer would carry it on to a later step; the layer that made it is named now.
     class Delay(Regime):
