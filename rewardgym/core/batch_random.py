@@ -27,6 +27,7 @@ from numba.extending import register_jitable
 
 from rewardgym.core.arrays import Array, is_torch
 from rewardgym.core.rng import splitmix64
+from rewardgym.core.threading_layer import threads_usable
 
 PARALLEL_FROM = 1 << 15
 """Batches at least this large draw :meth:`BatchRandom.add_normal` on every core; smaller ones
@@ -106,7 +107,7 @@ class BatchRandom:
         n = flat.shape[0]
         keys, call = self._streams(n)
         out = np.empty_like(flat)
-        kernel = _add_normal_parallel if n >= PARALLEL_FROM else _add_normal
+        kernel = _add_normal_parallel if n >= PARALLEL_FROM and threads_usable() else _add_normal
         kernel(flat, keys, call, float(scale), out)
         return out.reshape(values.shape)
 

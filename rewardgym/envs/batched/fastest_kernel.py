@@ -17,6 +17,9 @@ that loses doubles the next window, up to :data:`MAX_WINDOW` calls; a probe alre
 stops early, so a kernel that collapses costs little. When the machine frees up, a probe finds
 the threads again.
 
+In a child forked after OpenMP's threads ran, which may start none
+(:func:`~rewardgym.core.threading_layer.threads_usable`), it runs the last kernel, the serial one.
+
 Example:
     >>> import time
     >>> slow = lambda: time.sleep(0.001)
@@ -33,6 +36,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from rewardgym.core.threading_layer import threads_usable
 
 FIRST_WINDOW = 64
 """Calls of the current kernel before the first probe, and after a switch that held."""
@@ -67,7 +72,7 @@ class FastestKernel:
 
     Args:
         kernels: the candidates, the preferred first (the parallel kernel); it runs the first
-            window.
+            window. The last must start no threads: it is the one that runs where threads cannot.
     """
 
     def __init__(self, kernels: Sequence[Callable[..., Any]]) -> None:
@@ -86,6 +91,9 @@ class FastestKernel:
         self._calls, self._total = 0, 0.0
 
     def __call__(self, *args: Any) -> None:
+        if not threads_usable():
+            self.kernels[-1](*args)
+            return
         index = self.current if self._probe is None else self._probe
         kernel = self.kernels[index]
         if not self._compiled[index]:

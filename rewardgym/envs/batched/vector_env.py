@@ -16,6 +16,7 @@ from rewardgym.core.arrays import to_numpy
 from rewardgym.core.info import FINAL_OBS, GOLD_REWARD, REWARD_TRACE, mask_key
 from rewardgym.core.regime import FusedLayer
 from rewardgym.core.rng import per_env_seeds, seed_streams
+from rewardgym.core.threading_layer import threads_usable
 from rewardgym.core.validation import check_flag, check_integer
 from rewardgym.envs.batched import device as devices
 from rewardgym.envs.batched.device_batch import DeviceBatchEnv
@@ -355,7 +356,8 @@ class BatchedVectorEnv(DeviceBatchEnv):
             render_kernel(self.task, "cuda", self.params)(self._buffers[0], self._view(gpu_frames))
             frames = to_numpy(gpu_frames)
         else:
-            render_kernel(self.task, self._target, self.params)(self._state, frames)
+            target = self._target if threads_usable() else "serial"  # a child forked after OpenMP ran
+            render_kernel(self.task, target, self.params)(self._state, frames)
         return tuple(frames)
 
 
