@@ -21,7 +21,7 @@ print(numba.threading_layer())
 """
 
 # Steps a 1,024-env vector env on its threaded kernel (and draws 2**15 normals on threads), forks,
-# and steps on in both processes from the same state: the child must live and match the parent.
+# and resets, steps, draws and renders in both processes: the child must live and match the parent.
 FORK = """
 import hashlib, os, sys
 import gymnasium as gym, numba, numpy as np, rewardgym
@@ -35,13 +35,24 @@ kernel = envs.unwrapped._step_kernel
 assert kernel.seconds[0] is not None, "the threaded kernel has run its first window"
 rng = BatchRandom(seed=1)
 rng.add_normal(np.zeros(1 << 15), 1.0)
+from rewardgym.envs.multiagent import GAMES, MultiAgentVectorEnv
+games = MultiAgentVectorEnv(GAMES["rewardgym/PublicGoods-v0"], 256)  # >= 512 agent rows: threaded
+games.reset(seed=0)
+ones = np.ones(games.num_envs, np.int64)
+for step in range(3 * 64):
+    games.step(ones)
+assert games._step_kernel.seconds[0] is not None
 
 def digest():
     h = hashlib.sha256()
+    envs.reset(seed=1)
     for step in range(100):
         h.update(envs.step(actions[step % 64])[0].tobytes())
     h.update(rng.add_normal(np.zeros(1 << 15), 1.0).tobytes())
     h.update(envs.render()[-1].tobytes())
+    h.update(games.reset(seed=1)[0].tobytes())
+    for step in range(10):
+        h.update(games.step(ones)[0].tobytes())
     return h.hexdigest()
 
 reading, writing = os.pipe()

@@ -160,10 +160,13 @@ class BatchedVectorEnv(DeviceBatchEnv):
             self._target = "parallel" if self.num_envs >= SERIAL_BELOW else "serial"
         # The threads pay only while the cores are free: on a busy machine the serial kernel (the
         # same results, bit for bit) is faster, and FastestKernel runs whichever is.
+        # The reset kernel too: a child forked after OpenMP's threads ran must start none.
         self._step_kernel = threads_while_they_pay(
             lambda target: kernels(observed, target, self.params)[0], self._target
         )
-        self._reset_kernel = kernels(observed, self._target, self.params)[1]
+        self._reset_kernel = threads_while_they_pay(
+            lambda target: kernels(observed, target, self.params)[1], self._target
+        )
 
         n = self.num_envs
         self._state = self._zeros((n, task.state_size), np.float64)

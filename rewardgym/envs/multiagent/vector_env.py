@@ -118,7 +118,7 @@ class MultiAgentVectorEnv(DeviceBatchEnv):
             target = "parallel" if self.num_envs >= SERIAL_BELOW else "serial"
         # Threads only while they pay (docs/design.md, "One source").
         self._step_kernel = threads_while_they_pay(lambda target: kernels(game, target, self.params)[0], target)
-        self._reset_kernel = kernels(game, target, self.params)[1]
+        self._reset_kernel = threads_while_they_pay(lambda target: kernels(game, target, self.params)[1], target)
 
         g, n = self.num_games, self.num_agents
         self._state = self._zeros((g, game.state_size(self.params)), np.float64)
